@@ -1,0 +1,55 @@
+"""The ``giantstep`` command line.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``; heavy imports (numba, matplotlib) happen inside the
+command's handler so that ``giantstep leap`` does not pay for the numerics.
+Every :class:`giantstep.errors.GiantstepError` becomes one line on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from giantstep.errors import GiantstepError
+
+# name of the module in giantstep.cli -> registered sub-commands
+_COMMAND_MODULES = ["theory_cmds", "overlaps_cmd", "error_cmd", "simulate_cmd", "validate_cmd"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="giantstep",
+        description="Theory companion for two-layer networks trained by a few giant gradient steps.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        if importlib.util.find_spec(f"giantstep.cli.{name}") is None:
+            continue
+        module = importlib.import_module(f"giantstep.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``giantstep`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except GiantstepError as exc:
+        print(f"giantstep {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"giantstep {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Deterministic equations of giant-step training (THEORY.md §5–§6), numba-accelerated.
+
+Public functions (imported lazily so that ``import giantstep.numerics`` is cheap):
+
+* :func:`one_step_overlaps` — §5.1, one step with n = α d;
+* :func:`preprocessed_overlaps` — §5.2, one step with n = α d^ℓ, degrees < ℓ removed;
+* :func:`overlap_trajectory` — §5.3, several steps with neuron types and shared directions;
+* :func:`one_step_learning_curve` — §6.1, Gaussian-equivalence test error after one step.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "one_step_overlaps": "one_step",
+    "preprocessed_overlaps": "preprocessed",
+    "overlap_trajectory": "multi_step",
+    "one_step_learning_curve": "learning_curve",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"giantstep.numerics.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'giantstep.numerics' has no attribute {name!r}")

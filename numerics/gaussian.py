@@ -1,0 +1,109 @@
+"""Shared Gaussian integration for every equation of the numerics layer.
+
+All expectations over standard Gaussians in :mod:`giantstep.numerics` go through
+this module (THEORY.md §5–§6): probabilists' Gauss–Hermite rules
+(``E[f(ξ)] ≈ Σ_i w_i f(x_i)``, weights summing to 1, exact for polynomials of
+degree ``2n-1``), tensor-product rules for a few latent dimensions, and numba
+kernels for the contractions that sit in the hot loops.
+
+Accuracy. For a function analytic in a strip the n-point rule converges
+geometrically; for kinks (relu) algebraically. Callers choose ``n`` from a
+requested tolerance with :func:`nodes_for_tolerance`, which doubles ``n``
+until two successive rules agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from giantstep.errors import InputError
+
+MAX_NODES = 4096
+
+
+@lru_cache(maxsize=64)
+def _gauss_hermite_cached(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / np.sqrt(2.0 * np.pi)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
+def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the n-point rule for ``E_{ξ~N(0,1)}[f(ξ)]``.
+
+    Returns read-only arrays ``(x, w)`` with ``Σ w = 1`` and
+    ``Σ w x^{2k} = (2k-1)!!`` for ``2k ≤ 2n - 1``.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_NODES:
+        raise InputError(f"number of quadrature nodes must be an integer in [1, {MAX_NODES}], got {n!r}")
+    return _gauss_hermite_cached(int(n))
+
+
+def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-product rule for ``E_{κ~N(0,I_dim)}``: nodes ``(n**dim, dim)``, weights ``(n**dim,)``."""
+    if dim < 0:
+        raise InputError(f"dimension must be ≥ 0, got {dim}")
+    if n**dim > 50_000_000:
+        raise InputError(f"product rule with {n}^{dim} nodes is too large")
+    x, w = gauss_hermite(n)
+    if dim == 0:
+        return np.zeros((1, 0)), np.ones(1)
+    grids = np.meshgrid(*([x] * dim), indexing="ij")
+    wgrids = np.meshgrid(*([w] * dim), indexing="ij")
+    nodes = np.stack([g.ravel() for g in grids], axis=1)
+    weights = np.prod(np.stack([g.ravel() for g in wgrids], axis=1), axis=1)
+    return nodes, weights
+
+
+@numba.njit(cache=True, parallel=True, fastmath=False)
+def contract_last(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``out[i] = Σ_j values[i, j] weights[j]`` (an inner Gaussian expectation per row)."""
+    n, m = values.shape
+    out = np.empty(n)
+    for i in numba.prange(n):
+        acc = 0.0
+        for j in range(m):
+            acc += values[i, j] * weights[j]
+        out[i] = acc
+    return out
+
+
+def smooth(fn: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: float, n: int = 64) -> np.ndarray:
+    """``E_ξ[fn(a + b ξ)]`` for every entry of ``a`` (vectorised, n-point rule).
+
+    ``fn`` is a numpy-vectorised function (e.g. ``Activation.evaluate``).
+    """
+    a = np.asarray(a, dtype=float)
+    x, w = gauss_hermite(n)
+    vals = fn(a.reshape(-1, 1) + b * x.reshape(1, -1))
+    return contract_last(np.ascontiguousarray(vals), np.ascontiguousarray(w)).reshape(a.shape)
+
+
+def nodes_for_tolerance(
+    estimate: Callable[[int], np.ndarray | float], tol: float, n0: int = 16, n_max: int = 1024
+) -> tuple[int, np.ndarray | float, float]:
+    """Double ``n`` from ``n0`` until ``estimate(n)`` and ``estimate(2n)`` agree within ``tol``.
+
+    Returns ``(n, value, difference)``; raises :class:`InputError` if ``n_max`` is
+    reached without agreement (the integrand is too rough for the tolerance).
+    """
+    n = n0
+    prev = np.asarray(estimate(n), dtype=float)
+    while True:
+        n2 = 2 * n
+        if n2 > n_max:
+            raise InputError(
+                f"Gaussian quadrature did not reach tolerance {tol:g} with {n_max} nodes "
+                f"(last difference {float(np.max(np.abs(cur - prev))) if n > n0 else float('nan'):.3g})"
+            )
+        cur = np.asarray(estimate(n2), dtype=float)
+        diff = float(np.max(np.abs(cur - prev)))
+        if diff <= tol:
+            return n2, cur, diff
+        prev, n = cur, n2

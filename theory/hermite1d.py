@@ -1,0 +1,345 @@
+"""Univariate Hermite coefficients ``μ_k(f) = E[f(ξ) He_k(ξ)]`` (THEORY.md §2).
+
+Exact (sympy) where a closed form exists, otherwise mpmath quadrature at a
+stated precision with an error estimate.
+
+Exact cases. A function is split into additive terms, each of the form
+``p(x) · h(a x + b)`` with ``p`` a polynomial and ``h`` one of ``1``,
+``Heaviside``, ``sign``, ``erf``, ``sin``, ``cos``, ``exp`` (``relu(u) = u·H(u)``
+and ``|u| = u·sign(u)`` are rewritten first). Then ``p·He_k`` is expanded in the
+Hermite basis (linearisation ``He_m He_n = Σ_r C(m,r) C(n,r) r! He_{m+n-2r}``)
+and ``ν_j = E[h(aξ+b) He_j(ξ)]`` is the ``j``-th derivative at ``t = 0`` of the
+Gaussian smoothing ``S(t) = E[h(a(ξ+t)+b)]``, which is elementary:
+
+* ``H``: ``S = Φ((at+b)/|a|)`` so ``ν_j = s^j (-1)^{j-1} He_{j-1}(β) φ(β)``, ``β = b/|a|``, ``s = sign a``;
+* ``sign = 2H - 1``; ``erf(aξ+c)`` smooths to ``erf(c/√(1+2a²))``;
+* ``sin``/``cos``: ``e^{-a²/2} a^j sin(b + jπ/2)`` / ``cos(…)``; ``exp``: ``e^{a²/2+b} a^j``.
+
+Everything else (``tanh``, products of different non-linearities, non-affine
+arguments) goes to :func:`numeric_coefficients`: composite Gauss–Legendre on
+unit panels of ``[-L, L]`` split at the kinks, all orders at once, with the
+difference between two rule sizes as error estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from math import comb, factorial
+
+import mpmath
+import sympy
+
+from giantstep.errors import InputError
+
+from .evaluate import compile_mpmath
+from .parsing import relu
+
+_SQRT2PI = sympy.sqrt(2 * sympy.pi)
+
+
+@dataclass
+class Coefficients:
+    """Hermite coefficients ``μ_0..μ_K`` of a univariate function.
+
+    Attributes
+    ----------
+    values : list
+        ``μ_k`` as sympy numbers (exact) or mpmath numbers (numerical).
+    exact : bool
+        True if every value is an exact closed form.
+    error : float
+        Estimated absolute error of the numerical part (0 when exact).
+    dps : int
+        Decimal digits of the numerical part.
+    """
+
+    values: list
+    exact: bool
+    error: float = 0.0
+    dps: int = 30
+    notes: list[str] = field(default_factory=list)
+
+    def floats(self) -> list[float]:
+        """The coefficients as Python floats."""
+        return [float(sympy.N(v, 20)) if isinstance(v, sympy.Basic) else float(v) for v in self.values]
+
+
+# --------------------------------------------------------------------- polynomials
+
+
+@lru_cache(maxsize=None)
+def monomial_to_hermite(n: int) -> tuple[tuple[int, int], ...]:
+    """``x^n = Σ_j c_j He_j(x)``; returns pairs ``(j, c_j)`` with integer ``c_j``.
+
+    ``c_j = n! / (j! ((n-j)/2)! 2^{(n-j)/2})`` for ``n - j`` even.
+    """
+    out = []
+    for j in range(n % 2, n + 1, 2):
+        m = (n - j) // 2
+        out.append((j, factorial(n) // (factorial(j) * factorial(m) * 2**m)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def hermite_product(m: int, n: int) -> tuple[tuple[int, int], ...]:
+    """``He_m He_n = Σ_r C(m,r) C(n,r) r! He_{m+n-2r}``; returns ``(degree, coefficient)``."""
+    return tuple((m + n - 2 * r, comb(m, r) * comb(n, r) * factorial(r)) for r in range(min(m, n) + 1))
+
+
+def polynomial_in_hermite(coeffs: dict[int, sympy.Expr]) -> dict[int, sympy.Expr]:
+    """Convert ``Σ_n coeffs[n] x^n`` into Hermite form ``Σ_j out[j] He_j``."""
+    out: dict[int, sympy.Expr] = {}
+    for n, c in coeffs.items():
+        for j, cj in monomial_to_hermite(n):
+            out[j] = out.get(j, 0) + c * cj
+    return {j: v for j, v in out.items() if v != 0}
+
+
+def _he_value(k: int, x: sympy.Expr) -> sympy.Expr:
+    prev, cur = sympy.S.One, x
+    if k == 0:
+        return prev
+    for n in range(1, k):
+        prev, cur = cur, sympy.expand(x * cur - n * prev)
+    return cur
+
+
+# --------------------------------------------------------------------- smoothings
+
+
+def _phi(x: sympy.Expr) -> sympy.Expr:
+    return sympy.exp(-(x**2) / 2) / _SQRT2PI
+
+
+def _Phi(x: sympy.Expr) -> sympy.Expr:
+    return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+
+def _smoothing_derivatives(kind: str, a: sympy.Expr, b: sympy.Expr, jmax: int) -> list[sympy.Expr]:
+    """``ν_j = E[h(aξ+b) He_j(ξ)]`` for ``j = 0..jmax`` (closed forms of the module doc)."""
+    nu: list[sympy.Expr] = []
+    if kind in ("heaviside", "sign", "erf"):
+        if kind == "erf":
+            s = sympy.sqrt(1 + 2 * a**2)
+            alpha, beta, scale, nu0 = sympy.sqrt(2) * a / s, sympy.sqrt(2) * b / s, 2, sympy.erf(b / s)
+        else:
+            alpha, beta = sympy.sign(a), b / sympy.Abs(a)
+            scale = 1 if kind == "heaviside" else 2
+            nu0 = _Phi(beta) if kind == "heaviside" else 2 * _Phi(beta) - 1
+        nu.append(sympy.nsimplify(nu0) if nu0.is_Rational else nu0)
+        ph = _phi(beta)
+        for j in range(1, jmax + 1):
+            nu.append(scale * alpha**j * (-1) ** (j - 1) * _he_value(j - 1, beta) * ph)
+    elif kind in ("sin", "cos"):
+        damp = sympy.exp(-(a**2) / 2)
+        f = sympy.sin if kind == "sin" else sympy.cos
+        for j in range(jmax + 1):
+            nu.append(damp * a**j * f(b + j * sympy.pi / 2))
+    elif kind == "exp":
+        base = sympy.exp(a**2 / 2 + b)
+        nu = [base * a**j for j in range(jmax + 1)]
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return [sympy.simplify(v) if v.has(sympy.Abs, sympy.sign) else v for v in nu]
+
+
+_KIND = {sympy.Heaviside: "heaviside", sympy.sign: "sign", sympy.erf: "erf", sympy.sin: "sin",
+         sympy.cos: "cos", sympy.exp: "exp"}
+
+
+def _rewrite_kinks(expr: sympy.Expr) -> sympy.Expr:
+    """relu(u) → u·H(u), |u| → u·sign(u) (valid almost everywhere)."""
+    expr = expr.replace(lambda e: isinstance(e, relu), lambda e: e.args[0] * sympy.Heaviside(e.args[0]))
+    expr = expr.replace(lambda e: isinstance(e, sympy.Abs), lambda e: e.args[0] * sympy.sign(e.args[0]))
+    return expr
+
+
+def _split_term(term: sympy.Expr, x: sympy.Symbol):
+    """Split a product into (polynomial part, [non-polynomial factors])."""
+    poly, nonpoly = sympy.S.One, []
+    for f in sympy.Mul.make_args(term):
+        if f.is_polynomial(x):
+            poly *= f
+        elif isinstance(f, sympy.Pow) and f.exp.is_Integer and f.exp > 0:
+            base, n = f.base, int(f.exp)
+            if isinstance(base, sympy.sign):
+                if n % 2 == 0:
+                    continue  # sign(u)^2 = 1 almost everywhere
+                nonpoly.append(base)
+            elif isinstance(base, sympy.Heaviside):
+                nonpoly.append(base)
+            else:
+                nonpoly.extend([base] * n)
+        else:
+            nonpoly.append(f)
+    # H(u)·sign(u) = H(u) and H(u)·H(u) = H(u) almost everywhere
+    merged: list[sympy.Expr] = []
+    for f in nonpoly:
+        if isinstance(f, (sympy.Heaviside, sympy.sign)) and any(
+            isinstance(g, (sympy.Heaviside, sympy.sign)) and g.args[0] == f.args[0] for g in merged
+        ):
+            i = next(i for i, g in enumerate(merged) if g.args[0] == f.args[0])
+            g = merged[i]
+            if isinstance(g, sympy.sign) and isinstance(f, sympy.sign):
+                merged.pop(i)
+            elif isinstance(f, sympy.Heaviside):
+                merged[i] = f
+            continue
+        merged.append(f)
+    return poly, merged
+
+
+def _exact_term(term: sympy.Expr, x: sympy.Symbol, kmax: int) -> list[sympy.Expr] | None:
+    """Exact ``μ_0..μ_kmax`` of one additive term, or None if no closed form applies."""
+    poly, nonpoly = _split_term(term, x)
+    pcoeffs = {m[0]: c for m, c in sympy.Poly(poly, x).terms()} if poly != 0 else {}
+    p_he = polynomial_in_hermite(pcoeffs)
+    if not nonpoly:
+        # μ_k = k! · coefficient of He_k
+        return [p_he.get(k, sympy.S.Zero) * factorial(k) for k in range(kmax + 1)]
+    if len(nonpoly) != 1:
+        return None
+    (h,) = nonpoly
+    kind = _KIND.get(type(h))
+    if kind is None:
+        return None
+    u = h.args[0]
+    if not u.is_polynomial(x) or sympy.degree(u, x) > 1:
+        return None
+    a, b = sympy.Poly(u, x).coeff_monomial(x), sympy.Poly(u, x).coeff_monomial(1)
+    if a == 0:
+        return None
+    degp = max(p_he) if p_he else 0
+    nu = _smoothing_derivatives(kind, sympy.nsimplify(a), sympy.nsimplify(b), kmax + degp)
+    out = []
+    for k in range(kmax + 1):
+        total = sympy.S.Zero
+        for i, pi in p_he.items():
+            for j, c in hermite_product(i, k):
+                total += pi * c * nu[j]
+        out.append(sympy.simplify(total) if total.free_symbols == set() else total)
+    return out
+
+
+# --------------------------------------------------------------------- numerics
+
+
+@lru_cache(maxsize=8)
+def _gl_nodes(degree: int, prec: int):
+    from mpmath.calculus.quadrature import GaussLegendre
+
+    return GaussLegendre(mpmath.mp).calc_nodes(degree, prec)
+
+
+def _kinks(expr: sympy.Expr, x: sympy.Symbol) -> list[float]:
+    pts = set()
+    for e in expr.atoms(sympy.Heaviside, sympy.sign, sympy.Abs, relu):
+        u = e.args[0]
+        if u.is_polynomial(x):
+            for root in sympy.Poly(u, x).nroots(n=30):
+                if abs(sympy.im(root)) < 1e-20:
+                    pts.add(float(sympy.re(root)))
+    return sorted(pts)
+
+
+def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30):
+    """``μ_0..μ_kmax`` by composite Gauss–Legendre quadrature at ``dps`` digits.
+
+    Returns ``(values, error)`` with mpmath values and an absolute error
+    estimate (difference of two rule sizes plus the truncated tails).
+    """
+    with mpmath.workdps(dps + 10):
+        f = compile_mpmath(expr, x)
+        # tail: e^{-L²/2} L^{kmax} below 10^{-dps-5} relative to 1
+        L = 8
+        while -(L**2) / 2 + kmax * mpmath.log(L) + 2 * mpmath.log(L) > -(dps + 8) * mpmath.log(10):
+            L += 1
+        breaks = sorted({float(t) for t in range(-L, L + 1)} | {p for p in _kinks(expr, x) if -L < p < L})
+        results = []
+        for degree in (4, 5):
+            nodes = _gl_nodes(degree, mpmath.mp.prec + 20)
+            acc = [mpmath.mpf(0)] * (kmax + 1)
+            for lo, hi in zip(breaks[:-1], breaks[1:]):
+                lo_, hi_ = mpmath.mpf(lo), mpmath.mpf(hi)
+                half, mid = (hi_ - lo_) / 2, (hi_ + lo_) / 2
+                for t, w in nodes:
+                    xx = half * t + mid
+                    ww = w * half * f(xx) * mpmath.exp(-xx * xx / 2)
+                    h0, h1 = mpmath.mpf(1), xx
+                    acc[0] += ww
+                    for k in range(1, kmax + 1):
+                        acc[k] += ww * h1
+                        h0, h1 = h1, xx * h1 - k * h0
+            norm = mpmath.sqrt(2 * mpmath.pi)
+            results.append([v / norm for v in acc])
+        err = max(abs(a - b) for a, b in zip(*results))
+        values = [+v for v in results[1]]
+    with mpmath.workdps(dps):
+        values = [+v for v in values]
+    return values, float(err) + 10.0 ** (-dps)
+
+
+# --------------------------------------------------------------------- public
+
+
+def _parity(expr: sympy.Expr, x: sympy.Symbol) -> str | None:
+    """'odd', 'even' or None, decided symbolically."""
+    flipped = expr.subs(x, -x)
+    if sympy.expand(flipped + expr) == 0:
+        return "odd"
+    if sympy.expand(flipped - expr) == 0:
+        return "even"
+    return None
+
+
+def hermite_coefficients(
+    expr: sympy.Expr, x: sympy.Symbol, kmax: int, *, exact: bool = True, dps: int = 30
+) -> Coefficients:
+    """Hermite coefficients ``μ_k = E[f(ξ) He_k(ξ)]``, ``k = 0..kmax``, of ``f = expr(x)``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A function of ``x`` built by the parser.
+    x : sympy.Symbol
+        The variable.
+    kmax : int
+        Largest order (0 ≤ kmax ≤ 200).
+    exact : bool
+        Try closed forms first (THEORY.md §2); if False, use quadrature only.
+    dps : int
+        Decimal digits for the numerical part.
+
+    Returns
+    -------
+    Coefficients
+    """
+    if not isinstance(kmax, int) or kmax < 0:
+        raise InputError(f"degree must be a non-negative integer, got {kmax!r}")
+    if kmax > 200:
+        raise InputError(f"degree {kmax} is too large (at most 200)")
+    if not 5 <= dps <= 200:
+        raise InputError(f"precision must be between 5 and 200 digits, got {dps}")
+    extra = expr.free_symbols - {x}
+    if extra:
+        raise InputError(f"expected a function of {x} only, found {sorted(map(str, extra))}")
+    expr = _rewrite_kinks(sympy.expand(expr))
+    expr = sympy.expand(expr)
+    exact_total = [sympy.S.Zero] * (kmax + 1)
+    rest = sympy.S.Zero
+    for term in sympy.Add.make_args(expr):
+        vals = _exact_term(term, x, kmax) if exact else None
+        if vals is None:
+            rest += term
+        else:
+            exact_total = [a + b for a, b in zip(exact_total, vals)]
+    if rest == 0:
+        return Coefficients([sympy.nsimplify(v) if v.is_Rational else v for v in exact_total], True, 0.0, dps)
+    num, err = numeric_coefficients(rest, x, kmax, dps)
+    parity = _parity(rest, x)
+    if parity is not None:  # odd functions have μ_k = 0 for even k, and vice versa
+        num = [mpmath.mpf(0) if (k % 2 == 0) == (parity == "odd") else v for k, v in enumerate(num)]
+    with mpmath.workdps(dps):
+        values = [mpmath.mpf(sympy.N(e, dps + 5)) + n if e != 0 else n for e, n in zip(exact_total, num)]
+    return Coefficients(values, False, err, dps)
