@@ -24,7 +24,7 @@ difference between two rule sizes as error estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from math import comb, factorial
 
 import mpmath
@@ -68,7 +68,7 @@ class Coefficients:
 # --------------------------------------------------------------------- polynomials
 
 
-@lru_cache(maxsize=None)
+@cache
 def monomial_to_hermite(n: int) -> tuple[tuple[int, int], ...]:
     """``x^n = Σ_j c_j He_j(x)``; returns pairs ``(j, c_j)`` with integer ``c_j``.
 
@@ -81,7 +81,7 @@ def monomial_to_hermite(n: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def hermite_product(m: int, n: int) -> tuple[tuple[int, int], ...]:
     """``He_m He_n = Σ_r C(m,r) C(n,r) r! He_{m+n-2r}``; returns ``(degree, coefficient)``."""
     return tuple((m + n - 2 * r, comb(m, r) * comb(n, r) * factorial(r)) for r in range(min(m, n) + 1))

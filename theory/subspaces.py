@@ -1,0 +1,325 @@
+"""Relevant subspace, information exponent, staircase and leap index (THEORY.md §3).
+
+All objects are basis-free: they are computed from the Hermite tensors
+``C_k(g*)`` (which transform as tensors under rotations of z) by contractions
+with orthonormal bases and column spaces (SVD with a relative tolerance), and
+returned as orthonormal bases of subspaces of ``R^r``.
+
+* ``Im(T)``: column space of the ``r × r^{k-1}`` unfolding of a symmetric tensor.
+* ``U* = Σ_k Im(C_k)``; ``k* = min{k ≥ 1 : C_k ≠ 0}``.
+* ``E_k(V) = Σ_γ Im(E[g He_γ(z_V) He_k(z_⊥)])``: the entries of
+  ``E[g He_γ(z_V) He_k(z_⊥)]`` are those of ``C_{|γ|+k}`` with ``|γ|`` modes
+  contracted with a basis of ``V`` and ``k`` modes projected on ``V^⊥``, so
+  ``E_k(V)`` is the column space of the last-mode unfolding of those
+  contractions, summed over ``j = |γ| ≥ 0``.
+* Staircase ``V_{t+1} = V_t ⊕ E_1(V_t)``; leap: greedy growth by the smallest
+  ``k`` with ``E_k(V) ≠ 0``, ``leap = max k used``.
+
+Activation-aware variant (THEORY §3, "checked" for k = 1): the gradient that a
+student σ receives along a new direction through ``He_γ(z_V) He_k(z_⊥)``
+carries the factor ``E[σ^{(|γ|+k)}(h)]`` (Gaussian integration by parts), so
+the ``j = |γ|`` contribution is dropped whenever ``s ↦ E[σ(sξ) He_{j+k}(ξ)]``
+vanishes identically. For k = 1 this is the checked statement; for k ≥ 2 it is
+the same integration-by-parts count applied to the order-k term (documented as
+an extrapolation in docs/theory.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from giantstep.errors import InputError
+
+from .target import Activation, Target, as_activation, as_target
+
+RANK_RTOL = 1e-9
+
+
+def orthonormal_basis(M: np.ndarray, tol: float) -> np.ndarray:
+    """Orthonormal basis (columns) of the column space of ``M`` (singular values > tol)."""
+    r = M.shape[0]
+    if M.size == 0:
+        return np.zeros((r, 0))
+    U, s, _ = np.linalg.svd(M, full_matrices=False)
+    return U[:, s > tol]
+
+
+def _canonical(B: np.ndarray) -> np.ndarray:
+    """A deterministic orthonormal basis of span(B): reduced, sign-fixed, sorted.
+
+    Uses the projector's column space ordered by the coordinate axes so that the
+    reported vectors are stable (e.g. e1 rather than −e1).
+    """
+    if B.shape[1] == 0:
+        return B
+    P = B @ B.T
+    Q, R = np.linalg.qr(P)
+    keep = np.abs(np.diag(R)) > 1e-9
+    # QR of the projector can miss columns if the first ones are dependent; fall back to SVD
+    if keep.sum() != B.shape[1]:
+        return _fix_signs(B)
+    return _fix_signs(Q[:, keep])
+
+
+def _fix_signs(B: np.ndarray) -> np.ndarray:
+    out = B.copy()
+    for j in range(out.shape[1]):
+        i = int(np.argmax(np.abs(out[:, j]) > 1e-9))
+        if out[i, j] < 0:
+            out[:, j] *= -1
+    out[np.abs(out) < 1e-14] = 0.0
+    return out
+
+
+def image(T: np.ndarray, tol: float) -> np.ndarray:
+    """Orthonormal basis of ``Im(T)`` for a symmetric tensor ``T`` of order ≥ 1."""
+    if T.ndim == 0:
+        raise InputError("the image is defined for tensors of order ≥ 1")
+    r = T.shape[0]
+    return orthonormal_basis(T.reshape(r, -1), tol)
+
+
+@dataclass
+class _Context:
+    target: Target
+    tensors: list  # C_0..C_K
+    tol: float
+    activation: Activation | None
+    kmax: int
+    _vanish: dict = field(default_factory=dict)
+
+    def student_blind(self, order: int) -> bool:
+        """True if the student cannot receive gradient through Hermite order ``order``."""
+        if self.activation is None:
+            return False
+        if order not in self._vanish:
+            self._vanish[order] = self.activation.vanishes_at_all_scales(order)
+        return self._vanish[order]
+
+
+def _context(target, activation=None, max_degree: int | None = None) -> _Context:
+    t = as_target(target)
+    exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
+    K = exp.max_degree
+    tensors = exp.tensors(K)
+    scale = max([1.0] + [float(np.max(np.abs(T))) for T in tensors[1:] if T.size])
+    tol = max(RANK_RTOL * scale, 10.0 * exp.error)
+    act = as_activation(activation) if activation is not None else None
+    return _Context(t, tensors, tol, act, K)
+
+
+def _relevant(ctx: _Context) -> np.ndarray:
+    r = ctx.target.r
+    blocks = [T.reshape(r, -1) for T in ctx.tensors[1:]]
+    if not blocks:
+        return np.zeros((r, 0))
+    return orthonormal_basis(np.concatenate(blocks, axis=1), ctx.tol)
+
+
+def _extension(ctx: _Context, V: np.ndarray, k: int) -> np.ndarray:
+    """``E_k(V)`` (activation-aware if the context has an activation)."""
+    r = ctx.target.r
+    P_perp = np.eye(r) - V @ V.T
+    cols = []
+    for j in range(0, ctx.kmax - k + 1):
+        if j > 0 and V.shape[1] == 0:
+            break
+        if ctx.student_blind(j + k):
+            continue
+        T = ctx.tensors[j + k]
+        # contract j modes with V: each tensordot eats axis 0 and appends a V axis at the end
+        for _ in range(j):
+            T = np.tensordot(T, V, axes=([0], [0]))
+        # the k remaining original modes are now the first k axes: project them on V^⊥
+        for axis in range(k):
+            T = np.moveaxis(np.tensordot(P_perp, T, axes=([1], [axis])), 0, axis)
+        M = T.reshape(r, -1)
+        cols.append(M)
+    if not cols:
+        return np.zeros((r, 0))
+    E = orthonormal_basis(np.concatenate(cols, axis=1), ctx.tol)
+    # numerical safety: remove any component inside V
+    E = orthonormal_basis(P_perp @ E, 1e-8) if E.shape[1] else E
+    return E
+
+
+def _join(V: np.ndarray, E: np.ndarray) -> np.ndarray:
+    return orthonormal_basis(np.concatenate([V, E], axis=1), 1e-8)
+
+
+@dataclass
+class LeapAnalysis:
+    """Everything THEORY.md §3 says about one target (and optionally one student).
+
+    Attributes
+    ----------
+    r : int
+    information_exponent : int or None
+        ``k*`` (None for a constant target).
+    leap_index : int or None
+        Largest leap of the greedy growth (0 for a constant target); None when the
+        activation-aware growth cannot reach ``U*``.
+    relevant_basis : ndarray (r, dim U*)
+    staircase : list of dict
+        ``{"step", "dim", "new_directions"}`` for ``V_1 ⊂ V_2 ⊂ …`` (n ≍ d per step).
+    leaps : list of int
+        The ``k`` used at each greedy stage.
+    stages : list of ndarray
+        Bases of the directions added at each greedy stage.
+    activation : str or None
+    """
+
+    r: int
+    information_exponent: int | None
+    leap_index: int | None
+    relevant_basis: np.ndarray
+    staircase: list
+    leaps: list
+    stages: list
+    activation: str | None = None
+    generic_leap_index: int | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def relevant_dim(self) -> int:
+        return int(self.relevant_basis.shape[1])
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (keys of ``giantstep leap --json``)."""
+        return {
+            "r": self.r,
+            "activation": self.activation,
+            "information_exponent": self.information_exponent,
+            "leap_index": self.leap_index,
+            "generic_leap_index": self.generic_leap_index,
+            "relevant_dim": self.relevant_dim,
+            "relevant_subspace": [v.tolist() for v in self.relevant_basis.T],
+            "staircase": self.staircase,
+            "leaps": self.leaps,
+            "leap_stages": [
+                {"leap": k, "new_directions": [v.tolist() for v in B.T]} for k, B in zip(self.leaps, self.stages)
+            ],
+            "notes": self.notes,
+        }
+
+
+def _staircase(ctx: _Context, max_steps: int = 64) -> tuple[list, np.ndarray]:
+    r = ctx.target.r
+    V = np.zeros((r, 0))
+    steps = []
+    for t in range(1, max_steps + 1):
+        E = _extension(ctx, V, 1)
+        if E.shape[1] == 0:
+            break
+        E = _canonical(E)
+        V = _join(V, E)
+        steps.append({"step": t, "dim": int(V.shape[1]), "new_directions": [v.tolist() for v in E.T]})
+    return steps, V
+
+
+def _greedy(ctx: _Context, U: np.ndarray, max_k: int | None = None):
+    r = ctx.target.r
+    V = np.zeros((r, 0))
+    leaps, stages = [], []
+    kcap = ctx.kmax if max_k is None else min(max_k, ctx.kmax)
+    while V.shape[1] < U.shape[1]:
+        for k in range(1, kcap + 1):
+            E = _extension(ctx, V, k)
+            if E.shape[1]:
+                E = _canonical(E)
+                V = _join(V, E)
+                leaps.append(k)
+                stages.append(E)
+                break
+        else:
+            return V, leaps, stages, False
+    return V, leaps, stages, True
+
+
+def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAnalysis:
+    """Relevant subspace, information exponent, staircase and leap index of ``target``.
+
+    Parameters
+    ----------
+    target : str, sympy.Expr or Target
+        The target ``g*``.
+    activation : str or Activation, optional
+        If given, the staircase and the leap are activation-aware (THEORY §3): a
+        contribution of Hermite order m to a gradient is dropped when the student's
+        coefficient ``s ↦ E[σ(sξ)He_m(ξ)]`` vanishes identically.
+    max_degree : int, optional
+        Truncation degree for non-polynomial targets (default 8).
+
+    Returns
+    -------
+    LeapAnalysis
+    """
+    ctx = _context(target, activation, max_degree)
+    r = ctx.target.r
+    U = _relevant(ctx)
+    kstar = next((k for k in range(1, ctx.kmax + 1) if np.max(np.abs(ctx.tensors[k])) > ctx.tol), None)
+    steps, _ = _staircase(ctx)
+    V, leaps, stages, reached = _greedy(ctx, U)
+    notes = []
+    if not ctx.target.is_polynomial:
+        notes.append(
+            f"non-polynomial target: Hermite expansion truncated at degree {ctx.kmax} "
+            f"(coefficient error ≤ {ctx.target.expansion.error:.1e})"
+        )
+    leap = (max(leaps) if leaps else 0) if reached else None
+    generic = leap
+    if ctx.activation is not None:
+        g_ctx = _Context(ctx.target, ctx.tensors, ctx.tol, None, ctx.kmax)
+        _, gl, _, gr = _greedy(g_ctx, U)
+        generic = (max(gl) if gl else 0) if gr else None
+        if not reached:
+            notes.append(
+                f"with activation {ctx.activation.name}, the directions outside the learned "
+                f"{V.shape[1]}-dimensional subspace receive no gradient at any order "
+                "(the student's Hermite coefficients of the needed orders vanish at every scale)"
+            )
+    return LeapAnalysis(
+        r=r,
+        information_exponent=kstar,
+        leap_index=leap,
+        relevant_basis=_canonical(U),
+        staircase=steps,
+        leaps=leaps,
+        stages=stages,
+        activation=None if ctx.activation is None else ctx.activation.name,
+        generic_leap_index=generic,
+        notes=notes,
+    )
+
+
+def leap_index(target, activation=None) -> int | None:
+    """The leap index of ``target`` (THEORY §3); see :func:`analyze`."""
+    return analyze(target, activation).leap_index
+
+
+def information_exponent(target) -> int | None:
+    """``k* = min{k ≥ 1 : C_k(g*) ≠ 0}`` (None for a constant target)."""
+    return analyze(target).information_exponent
+
+
+def staircase(target, activation=None) -> list:
+    """The staircase ``V_1 ⊂ V_2 ⊂ …`` as a list of ``{"step", "dim", "new_directions"}``."""
+    return analyze(target, activation).staircase
+
+
+def relevant_subspace(target) -> np.ndarray:
+    """Orthonormal basis (columns) of ``U* = Σ_k Im(C_k)``."""
+    return analyze(target).relevant_basis
+
+
+def conditional_extension(target, V: np.ndarray, k: int, activation=None) -> np.ndarray:
+    """Orthonormal basis of ``E_k(V)`` for a subspace with orthonormal basis ``V`` (r × dim)."""
+    ctx = _context(target, activation)
+    V = np.asarray(V, dtype=float).reshape(ctx.target.r, -1)
+    if V.shape[1] and not np.allclose(V.T @ V, np.eye(V.shape[1]), atol=1e-8):
+        raise InputError("V must have orthonormal columns")
+    if k < 1:
+        raise InputError(f"k must be ≥ 1, got {k}")
+    return _canonical(_extension(ctx, V, k))
