@@ -1,0 +1,137 @@
+"""Spectral inputs of the spiked-random-features equations (THEORY.md §6.1).
+
+In the limit d → ∞ with p = d the eigenvalues ``D`` of ``Ω = c² W0 Π W0ᵀ`` follow the
+Marchenko–Pastur law of ratio 1 and scale ``s = c²``::
+
+    ρ_s(x) = sqrt(x (4s − x)) / (2π s x),    x ∈ [0, 4s],
+
+which has an integrable ``x^{-1/2}`` singularity at the hard edge 0. With the substitution
+``x = 4 s t²`` the measure becomes ``(2/π) sqrt(1 − t²) dt`` on ``[−1, 1]`` (a semicircle),
+so ``⟨g(D)⟩ = (2/π) ∫ sqrt(1−t²) g(4 s t²) dt`` is computed *exactly for polynomials of
+degree 2n−1 in t* by the n-point Gauss–Chebyshev rule of the second kind; for the rational
+integrands of §6.1 (poles at ``x = −(λ + V̂2)/V̂1 < 0``) the error decays like ``ρ^{−2n}``
+with ``ρ = b + sqrt(1 + b²)``, ``b = sqrt((λ + V̂2)/(4 s V̂1))`` (Bernstein ellipse through
+the pole ``t = i b``). :func:`mp_rule_for_pole` picks ``n`` from that bound.
+
+:func:`mp_resolvent` is the closed-form ``⟨1/(D + a)⟩`` used by the tests as an
+independent reference, and :func:`sample_spiked_spectrum` draws finite-d inputs
+``(D, F, H)`` the way Cui et al. (2024) do (the ``spectrum="sampled"`` mode).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from giantstep.errors import InputError
+
+MAX_SPECTRAL_NODES = 200_001
+
+
+@lru_cache(maxsize=64)
+def _folded_chebyshev2(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Folded ``2m+1``-point Gauss–Chebyshev-II rule for ``(2/π)∫ sqrt(1−t²) g(t²) dt``.
+
+    Returns ``(u, w)`` with ``u = t²`` over the non-negative nodes and ``Σ w = 1``.
+    """
+    n = 2 * m + 1
+    k = np.arange(1, n + 1)
+    theta = k * np.pi / (n + 1)
+    t = np.cos(theta)
+    w = (2.0 / (n + 1)) * np.sin(theta) ** 2  # (2/π)·π/(n+1)·sin²
+    # fold t and −t (the rule is symmetric: node k ↔ n+1−k); the middle node is t = 0
+    u = t[: m + 1] ** 2
+    wf = w[: m + 1].copy()
+    wf[:m] *= 2.0
+    u.setflags(write=False)
+    wf.setflags(write=False)
+    return u, wf
+
+
+def mp_rule(n: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for ``⟨g(D)⟩`` over the Marchenko–Pastur law of ratio 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of (folded) nodes; the underlying Gauss–Chebyshev-II rule has ``2n−1``
+        points, so the rule is exact for ``g`` a polynomial of degree ``≤ 2n−2`` in ``D``
+        and converges geometrically for ``g`` analytic near ``[0, 4 scale]``.
+    scale : float
+        ``s`` (``= c²`` in THEORY.md §6.1); the support is ``[0, 4s]``.
+
+    Returns
+    -------
+    x, w : ndarray
+        Nodes in ``[0, 4s]`` (the hard edge 0 included) and weights summing to 1.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1 or 2 * n - 1 > MAX_SPECTRAL_NODES:
+        raise InputError(f"number of spectral nodes must be in [1, {MAX_SPECTRAL_NODES // 2}]")
+    if not scale > 0:
+        raise InputError(f"Marchenko–Pastur scale must be positive, got {scale}")
+    u, w = _folded_chebyshev2(int(n) - 1)
+    return 4.0 * scale * u, np.array(w)
+
+
+def mp_rule_for_pole(pole_ratio: float, tol: float) -> int:
+    """Number of folded nodes so that the rule error is below ``tol`` for a pole at ``−a``.
+
+    ``pole_ratio = a / (4 s)`` where the integrand has a (double) pole at ``D = −a``.
+    Uses the Bernstein-ellipse rate ``ρ^{−2N}`` of the underlying ``N``-point rule with a
+    safety margin of a factor 1e3 and 8 extra nodes.
+    """
+    if not pole_ratio > 0:
+        raise InputError("the integrand has a pole on the spectrum (λ must be > 0)")
+    b = np.sqrt(pole_ratio)
+    rate = np.log(b + np.sqrt(1.0 + b * b))
+    n_full = np.log(1e3 / tol) / (2.0 * rate) + 16
+    n = int(np.ceil(n_full / 2)) + 4
+    return max(16, min(n, MAX_SPECTRAL_NODES // 2))
+
+
+def mp_resolvent(a: float | np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Closed form ``⟨1/(D + a)⟩`` for ``D ~ MP(ratio 1, scale s)``, ``a > 0``.
+
+    From the Stieltjes transform ``G(z) = (z − sqrt(z² − 4 s z))/(2 s z)``:
+    ``⟨1/(D + a)⟩ = (sqrt(a² + 4 s a) − a)/(2 s a)``.
+    """
+    a = np.asarray(a, dtype=float)
+    s = float(scale)
+    return (np.sqrt(a * a + 4 * s * a) - a) / (2 * s * a)
+
+
+def sample_spiked_spectrum(
+    d: int, c: float, seed: int, rows: str = "unit"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Finite-d spectral inputs ``(D, F, H)`` of THEORY.md §6.1 (p = d).
+
+    ``W = c W0`` with W0 rows ``N(0, I/d)`` (``rows="gaussian"``) or normalised to unit
+    norm (``rows="unit"``); ``v`` a random spike of norm √d, ``Π`` the projector
+    orthogonal to it, ``ζ ⊥ v`` of norm √d. ``D`` are the eigenvalues of
+    ``Ω = W Π Wᵀ`` with eigenvectors ``u_i``, ``F_i = (u_iᵀ W v)²`` and
+    ``H_i = (u_iᵀ W ζ)²``, so that ``⟨F⟩ → c²`` and ``⟨H⟩ → ⟨D⟩`` (mean over the p = d
+    eigenvalues). Cost: one ``d × d`` symmetric eigendecomposition.
+    """
+    if d < 2:
+        raise InputError("the sampled spectrum needs d ≥ 2")
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal((d, d)) / np.sqrt(d)
+    if rows == "unit":
+        w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
+    elif rows != "gaussian":
+        raise InputError(f"rows must be 'unit' or 'gaussian', got {rows!r}")
+    w = c * w0
+    v = rng.standard_normal(d)
+    v /= np.linalg.norm(v)
+    zeta = rng.standard_normal(d)
+    zeta -= v * (v @ zeta)
+    zeta /= np.linalg.norm(zeta)
+    wv = w @ v
+    wpi = w - np.outer(wv, v)  # W Π
+    omega = wpi @ wpi.T  # W Π Wᵀ (Π is a projector)
+    evals, evecs = np.linalg.eigh(omega)
+    evals = np.clip(evals, 0.0, None)
+    f = (evecs.T @ wv) ** 2 * d  # ‖v‖² = d in Cui et al.'s normalisation
+    h = (evecs.T @ (w @ zeta)) ** 2 * d
+    return evals, f, h

@@ -1,0 +1,189 @@
+"""Inputs of the spiked-random-features equations (THEORY.md §5.1 and §6.1).
+
+* :func:`activation_moments` — exact / mpmath Gaussian moments of an activation
+  (μ0, μ1, μ2, E σ², E σ'²), cached per expression;
+* :func:`spiked_parameters` — the spike strength r, alignment γ and bulk scale c of
+  §5.1 for a single-index teacher ``y = σ*(⟨θ,x⟩) + √Δ ε`` and a constant readout;
+* :func:`kappa_tables` — the inner Gaussian expectations ``μ0(κ), μ1(κ), μ2(κ)²,
+  h(κ), h1(κ), h2(κ)`` of §6.1 on Gauss–Hermite κ nodes, with the numbers of inner and
+  outer nodes chosen for a requested tolerance (:func:`giantstep.numerics.gaussian.nodes_for_tolerance`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from giantstep.numerics.gaussian import contract_last, gauss_hermite, nodes_for_tolerance
+from giantstep.theory import Activation
+
+from giantstep.errors import InputError
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Gaussian moments of ``σ(ξ)``, ``ξ ~ N(0,1)`` (THEORY.md §2)."""
+
+    mu0: float
+    mu1: float
+    mu2: float
+    second: float  # E σ²
+    deriv_second: float  # E σ'² (nan if σ' has a Dirac mass)
+
+    @property
+    def var_derivative(self) -> float:
+        """``Var σ' = E σ'² − μ1²`` (Stein: E σ' = μ1)."""
+        return self.deriv_second - self.mu1**2
+
+
+_MOMENTS: dict[str, Moments] = {}
+
+
+def _compute_moments(act: Activation) -> Moments:
+    mu = [act.mu(k) for k in range(3)]
+    second = Activation(act.expr**2).mu(0)
+    try:
+        act.check_weakly_differentiable()
+        deriv_second = Activation(act.derivative_expr(1) ** 2).mu(0)
+    except InputError:
+        deriv_second = float("nan")
+    vals = [*mu, second]
+    if not all(math.isfinite(v) for v in vals):
+        raise InputError(f"activation '{act.name}' has divergent Gaussian moments")
+    return Moments(mu[0], mu[1], mu[2], second, deriv_second)
+
+
+def activation_moments(act: Activation) -> Moments:
+    """Moments of ``act`` (cached by the sympy expression)."""
+    key = str(act.expr)
+    if key not in _MOMENTS:
+        _MOMENTS[key] = _compute_moments(act)
+    return _MOMENTS[key]
+
+
+@dataclass(frozen=True)
+class SpikedParameters:
+    """Spike strength ``r``, alignment ``γ``, bulk scale ``c`` (THEORY.md §5.1)."""
+
+    r: float
+    gamma: float
+    c: float
+    mean_error: float  # E[e] = μ0* − μ0(σ)
+    error_second: float  # E[e²] = E[(σ* − μ0(σ))²] + Δ
+
+
+def spiked_parameters(
+    student: Moments, teacher: Moments, alpha0: float, eta: float, noise: float
+) -> SpikedParameters:
+    """THEORY.md §5.1, single index, constant readout (``f_0 = μ0(σ)``).
+
+    ``r = η̃ μ1 sqrt(μ1*² + E[e²]/α0)``, ``γ = μ1*/sqrt(μ1*² + E[e²]/α0)``,
+    ``c = sqrt((1 + η̃ μ2 E[e])² + η̃² E[e²] Var σ'/α0)``. For ``η̃ = 0`` (lazy) the
+    network is at initialisation: ``r = 0``, ``γ = 0``, ``c = 1``.
+    """
+    mean_e = teacher.mu0 - student.mu0
+    e2 = teacher.second - 2 * teacher.mu0 * student.mu0 + student.mu0**2 + noise
+    if eta == 0:
+        return SpikedParameters(0.0, 0.0, 1.0, mean_e, e2)
+    spread = math.sqrt(teacher.mu1**2 + e2 / alpha0)
+    r = eta * student.mu1 * spread
+    gamma = teacher.mu1 / spread
+    c2 = (1 + eta * student.mu2 * mean_e) ** 2 + eta**2 * e2 * student.var_derivative / alpha0
+    return SpikedParameters(r, gamma, math.sqrt(c2), mean_e, e2)
+
+
+@dataclass(frozen=True)
+class KappaTables:
+    """Inner expectations of §6.1 on the κ nodes (all arrays of shape ``(n_kappa,)``)."""
+
+    kappa: np.ndarray
+    weights: np.ndarray
+    mu0: np.ndarray
+    mu1: np.ndarray
+    mu2sq: np.ndarray
+    h: np.ndarray
+    h1: np.ndarray
+    h2: np.ndarray
+    n_inner: int
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``(weights, kappa, mu0, mu1, mu2sq, h, h1, h2)`` in the kernels' order."""
+        return (self.weights, self.kappa, self.mu0, self.mu1, self.mu2sq, self.h, self.h1, self.h2)
+
+
+def _inner(fn, a: np.ndarray, b: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``E_ξ f(a+bξ)``, ``E_ξ[ξ f(a+bξ)]``, ``E_ξ f(a+bξ)²`` for every entry of ``a``."""
+    x, w = gauss_hermite(n)
+    vals = np.ascontiguousarray(fn(a[:, None] + b * x[None, :]))
+    if not np.all(np.isfinite(vals)):
+        raise InputError("activation overflows on the quadrature nodes (moments diverge)")
+    w = np.ascontiguousarray(w)
+    return (
+        contract_last(vals, w),
+        contract_last(vals, np.ascontiguousarray(w * x)),
+        contract_last(np.ascontiguousarray(vals * vals), w),
+    )
+
+
+def _tables_at(student, teacher, p: SpikedParameters, kappa, n_inner, mom_s, mom_t):
+    rho = math.sqrt(max(0.0, 1.0 - p.gamma**2))
+    if p.r == 0.0 and p.c == 1.0:
+        # lazy limit: exact moments, no quadrature (works for kinked students as well)
+        one = np.ones_like(kappa)
+        mu0, mu1 = mom_s.mu0 * one, mom_s.mu1 * one
+        mu2sq = max(mom_s.second - mom_s.mu0**2 - mom_s.mu1**2, 0.0) * one
+    else:
+        e0, e1, e2 = _inner(student.evaluate, p.r * kappa, p.c, n_inner)
+        mu0, mu1 = e0, e1 / p.c
+        mu2sq = np.maximum(e2 - e0**2 - e1**2, 0.0)  # c² μ1(κ)² = e1²
+    if p.gamma == 0.0:
+        one = np.ones_like(kappa)
+        h, h1, h2 = mom_t.mu0 * one, mom_t.mu1 * one, mom_t.second * one
+    else:
+        h, h1, h2 = _inner(teacher.evaluate, p.gamma * kappa, rho, n_inner)
+    return mu0, mu1, mu2sq, h, h1, h2
+
+
+def _outer_summary(tabs, kappa, w) -> np.ndarray:
+    mu0, mu1, mu2sq, h, h1, h2 = tabs
+    cols = [mu0**2, mu1**2, mu2sq, mu0 * h, kappa * mu1 * h, mu1 * h1, h2, mu1**2 * h2,
+            kappa**2 * mu1**2]
+    return np.array([float(np.dot(w, c)) for c in cols])
+
+
+def kappa_tables(
+    student: Activation, teacher: Activation, p: SpikedParameters, tol: float
+) -> KappaTables:
+    """Tabulate the inner expectations with node counts chosen for ``tol``.
+
+    The inner rule (ξ) is doubled until the tables agree to ``tol`` on a 64-node κ grid;
+    the outer rule (κ) is doubled until nine representative κ-integrals agree to ``tol``.
+    Raises :class:`InputError` if 1024 nodes do not reach the tolerance (integrand too rough).
+    """
+    mom_s = activation_moments(student)
+    mom_t = activation_moments(teacher)
+    probe, _ = gauss_hermite(64)
+    probe = np.asarray(probe)
+    smooth_inputs = p.r == 0.0 and p.c == 1.0 and p.gamma == 0.0
+    if smooth_inputs:
+        n_inner = 1
+    else:
+        n_inner, _, _ = nodes_for_tolerance(
+            lambda n: np.concatenate(_tables_at(student, teacher, p, probe, n, mom_s, mom_t)),
+            tol, n0=32, n_max=2048,
+        )
+
+    def outer(nk):
+        x, w = gauss_hermite(nk)
+        return _outer_summary(_tables_at(student, teacher, p, np.asarray(x), n_inner, mom_s, mom_t),
+                              np.asarray(x), np.asarray(w))
+
+    n_kappa = 1 if smooth_inputs else nodes_for_tolerance(outer, tol, n0=16, n_max=1024)[0]
+    if smooth_inputs:
+        n_kappa = 2  # κ enters only through κ θ terms: exact with 2 nodes (degree ≤ 3)
+    x, w = gauss_hermite(n_kappa)
+    kappa = np.ascontiguousarray(x, dtype=float)
+    tabs = _tables_at(student, teacher, p, kappa, n_inner, mom_s, mom_t)
+    tabs = [np.ascontiguousarray(t, dtype=float) for t in tabs]
+    return KappaTables(kappa, np.ascontiguousarray(w, dtype=float), *tabs, n_inner=n_inner)
