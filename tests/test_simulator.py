@@ -1,0 +1,227 @@
+"""Tests of the finite-d simulator (THEORY.md §1) against naive loops and hand-derived facts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from giantstep.theory import Activation, Target
+from giantstep.validation import sampling
+from giantstep.validation.kernels import GENERIC, activation_code, residual_times_derivative
+from giantstep.validation.simulator import SimulationConfig, initial_weights, simulate
+
+from giantstep.errors import InputError
+
+
+def _naive_run(cfg: SimulationConfig) -> tuple[np.ndarray, list[float]]:
+    """The §1 protocol written with explicit loops over neurons and samples."""
+    target = Target(cfg.target)
+    act = Activation(cfg.activation)
+    r = target.r
+    W, s = initial_weights(cfg)
+    p, d = W.shape
+    n = cfg.n
+    if cfg.eta_raw is not None:
+        mult = cfg.eta_raw / p
+    else:
+        mult = cfg.eta * d ** ((cfg.ell - 1) / 2)
+    lows = []
+    for t in range(1, cfg.steps + 1):
+        X, eps = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, t), n, d).all()
+        y = np.array([target.evaluate(X[i, :r]) for i in range(n)]) + math.sqrt(cfg.noise or 0) * eps
+        k = cfg.preprocess_degree
+        if k >= 1:
+            c0 = sum(y) / n
+            y = y - c0
+            low = (c0, None)
+            if k >= 2:
+                c1 = sum((y[i] + c0) * X[i] for i in range(n)) / n
+                y = y - X @ c1
+                low = (c0, c1)
+            lows.append(low)
+        G = np.zeros_like(W)
+        for i in range(n):
+            f = sum(s[j] / p * act.evaluate(np.array(W[j] @ X[i])) for j in range(p))
+            e = y[i] - f
+            for j in range(p):
+                G[j] += e * act.derivative(np.array(W[j] @ X[i])) * X[i] / n
+        for j in range(p):
+            W[j] = W[j] + mult * s[j] * G[j]
+        if cfg.normalize:
+            for j in range(p):
+                W[j] = W[j] / math.sqrt(sum(W[j] ** 2))
+    return W, lows
+
+
+def _naive_errors(cfg: SimulationConfig, W: np.ndarray, lows) -> tuple[float, float]:
+    target = Target(cfg.target)
+    act = Activation(cfg.activation)
+    r, p, d = target.r, W.shape[0], W.shape[1]
+
+    def data(stage, n):
+        X, eps = sampling.GaussianStream(cfg.seed, (stage,), n, d).all()
+        y = target.evaluate(X[:, :r]) + math.sqrt(cfg.noise or 0) * eps
+        if lows:
+            c0 = np.mean([lw[0] for lw in lows])
+            y = y - c0
+            if lows[0][1] is not None:
+                y = y - X @ np.mean([lw[1] for lw in lows], axis=0)
+        return act.evaluate(X @ W.T) / math.sqrt(p), y
+
+    Phi, y = data(sampling.STAGE_READOUT, cfg.n_readout)
+    a = np.linalg.solve(Phi.T @ Phi + cfg.ridge_lambda * np.eye(p), Phi.T @ y)
+    train = float(np.mean((y - Phi @ a) ** 2))
+    Phi_t, y_t = data(sampling.STAGE_TEST, cfg.n_test)
+    return train, float(np.mean((y_t - Phi_t @ a) ** 2))
+
+
+TINY = [
+    dict(target="z1 + z1*z2", activation="relu", readout="sign", steps=2, noise=0.3),
+    dict(target="tanh(z1)", activation="tanh", readout="constant", steps=1, init="sphere",
+         alpha_readout=0.5),  # n_r = 3 < p: dual ridge
+    dict(target="z1**2 - 1", activation="erf", readout="gaussian", steps=2, normalize=True),
+    dict(target="z1*z2", activation="He2 + He1", readout="sign", steps=1, ell=2, alpha=0.5,
+         preprocess=True, symmetric=True),
+    dict(target="z1 + z2**2", activation="relu", readout="gaussian", steps=1, preprocess=1,
+         eta_raw=7.0, symmetric=True),
+]
+
+
+@pytest.mark.parametrize("extra", TINY)
+def test_simulator_matches_naive_loop(extra):
+    params = dict(d=6, p=4, alpha=3.0, eta=1.5, ridge_lambda=0.2, n_test=50, seed=3,
+                  record_neurons=True, chunk_size=1)
+    cfg = SimulationConfig(**{**params, **extra})
+    res = simulate(cfg)
+    W_naive, lows = _naive_run(cfg)
+    np.testing.assert_allclose(res.neurons["W"], W_naive, rtol=1e-11, atol=1e-12)
+    train, test = _naive_errors(cfg, W_naive, lows)
+    assert res.readout["train_error"] == pytest.approx(train, rel=1e-9)
+    assert res.test_error == pytest.approx(test, rel=1e-9)
+    # per-step records agree with the weights
+    last = res.steps[-1]["all"]
+    r = Target(cfg.target).r
+    np.testing.assert_allclose(last["overlap_mean"], W_naive[:, :r].mean(axis=0), atol=1e-12)
+    assert last["norm2_mean"] == pytest.approx(np.mean(np.sum(W_naive**2, axis=1)), rel=1e-12)
+
+
+def test_chunked_and_unchunked_agree():
+    base = dict(target="z1 + z1*z2", activation="relu", d=40, p=24, alpha=20.0, eta=2.0,
+                steps=2, readout="sign", ridge_lambda=0.1, n_test=700, seed=11,
+                record_neurons=True, noise=0.1)
+    whole = simulate(SimulationConfig(chunk_size=10**6, **base))
+    chunked = simulate(SimulationConfig(chunk_size=130, **base))  # → 256 rows, 4 chunks
+    np.testing.assert_allclose(chunked.neurons["W"], whole.neurons["W"], rtol=1e-12, atol=1e-13)
+    assert chunked.test_error == pytest.approx(whole.test_error, rel=1e-11)
+    assert chunked.readout["train_error"] == pytest.approx(whole.readout["train_error"], rel=1e-9)
+
+
+def test_float32_close_to_float64():
+    base = dict(target="z1", activation="tanh", d=64, p=32, alpha=4.0, eta=2.0, steps=2,
+                ridge_lambda=0.1, n_test=500, record_neurons=True)
+    r64 = simulate(SimulationConfig(**base))
+    r32 = simulate(SimulationConfig(dtype="float32", **base))
+    np.testing.assert_allclose(r32.neurons["W"], r64.neurons["W"], atol=2e-5)
+    assert r32.test_error == pytest.approx(r64.test_error, rel=1e-3)
+
+
+def test_same_seed_same_numbers_and_different_seed_differs():
+    cfg = SimulationConfig(target="z1", activation="relu", d=32, p=16, readout="gaussian",
+                           ridge_lambda=0.1, n_test=200, seed=5)
+    a, b = simulate(cfg).to_dict(), simulate(cfg).to_dict()
+    a.pop("timings"), b.pop("timings")
+    assert a == b
+    c = simulate(cfg, seed=6).to_dict()
+    assert c["readout"]["test_error"] != a["readout"]["test_error"]
+
+
+def test_symmetric_init_has_zero_output():
+    # with symmetric pairs f ≡ 0 at init, so the first step's loss is the label second moment
+    cfg = SimulationConfig(target="z1", activation="relu", d=50, p=20, alpha=200.0,
+                           symmetric=True, readout="gaussian", n_test=0)
+    res = simulate(cfg)
+    X, eps = sampling.GaussianStream(0, (sampling.STAGE_STEP, 1), cfg.n, cfg.d).all()
+    assert res.steps[1]["train_loss"] == pytest.approx(np.mean(X[:, 0] ** 2), rel=1e-12)
+    # the two members of a pair moved in opposite directions from the same start
+    res = simulate(cfg, record_neurons=True)
+    W = res.neurons["W"]
+    W0, _ = initial_weights(cfg)
+    np.testing.assert_allclose(W[:10] - W0[:10], -(W[10:] - W0[10:]), atol=1e-12)
+
+
+def test_initial_statistics_and_readout_laws():
+    cfg = SimulationConfig(d=400, p=2000, readout="sign", steps=0, n_test=0)
+    W, s = initial_weights(cfg)
+    assert np.sum(s > 0) == 1000 and np.sum(s < 0) == 1000
+    norms = np.sum(W**2, axis=1)
+    assert abs(norms.mean() - 1) < 5 * math.sqrt(2 / 400 / 2000)
+    Ws, _ = initial_weights(SimulationConfig(d=400, p=50, init="sphere"))
+    np.testing.assert_allclose(np.sum(Ws**2, axis=1), 1.0, rtol=1e-12)
+    _, sg = initial_weights(SimulationConfig(d=10, p=4000, readout="gaussian"))
+    assert abs(sg.mean()) < 0.1 and abs(sg.std() - 1) < 0.05
+
+
+def test_row_normalisation():
+    res = simulate(SimulationConfig(target="z1", d=30, p=10, steps=3, normalize=True,
+                                    eta=5.0, n_test=0, record_neurons=True))
+    np.testing.assert_allclose(np.sum(res.neurons["W"] ** 2, axis=1), 1.0, rtol=1e-12)
+    for rec in res.steps[1:]:
+        assert rec["all"]["norm2_mean"] == pytest.approx(1.0)
+
+
+def test_lazy_step_changes_nothing():
+    cfg = SimulationConfig(target="z1", d=30, p=10, steps=2, eta=0.0, n_test=0,
+                           record_neurons=True)
+    res = simulate(cfg)
+    W0, _ = initial_weights(cfg)
+    np.testing.assert_array_equal(res.neurons["W"], W0)
+
+
+def test_one_step_mean_overlap_tanh_single_index():
+    # §5.1: W* w_j → η̃ s_j μ1 C1; z1 target, tanh student (μ0 = μ2 = 0): η̃ μ1 = 1.5·0.6057
+    mu1 = Activation("tanh").mu(1)
+    vals = []
+    for seed in range(3):
+        res = simulate(SimulationConfig(target="z1", activation="tanh", d=300, p=100, alpha=8.0,
+                                        eta=1.5, n_test=0, seed=seed))
+        vals.append(res.steps[1]["all"]["overlap_mean"][0])
+    # the shared batch noise moves the mean by ~η̃μ1/√n ≈ 0.02 per seed
+    assert np.mean(vals) == pytest.approx(1.5 * mu1, abs=0.05)
+
+
+def test_fused_kernel_matches_numpy():
+    rng = np.random.default_rng(0)
+    for name in ("relu", "tanh", "erf"):
+        act = Activation(name)
+        code = activation_code(act)
+        assert code != GENERIC
+        H = rng.standard_normal((37, 11))
+        c = rng.standard_normal(11)
+        y = rng.standard_normal(37)
+        H1 = H.copy()
+        f = residual_times_derivative(act, code, H1, c, y)
+        f_ref = act.evaluate(H) @ c
+        np.testing.assert_allclose(f, f_ref, rtol=1e-12)
+        np.testing.assert_allclose(H1, (y - f_ref)[:, None] * act.derivative(H), rtol=1e-12,
+                                   atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [dict(d=0), dict(readout="bimodal"), dict(init="uniform"), dict(alpha=-1.0),
+     dict(symmetric=True, p=5), dict(dtype="float16"), dict(noise=-0.1), dict(steps=-1),
+     dict(ridge_lambda=-1.0), dict(preprocess=5)],
+)
+def test_bad_configuration_raises_input_error(bad):
+    with pytest.raises(InputError):
+        SimulationConfig(**bad)
+
+
+def test_bad_target_or_activation():
+    with pytest.raises(InputError):
+        simulate(SimulationConfig(target="z1 + import", n_test=0))
+    with pytest.raises(InputError):
+        simulate(SimulationConfig(activation="sign", n_test=0))
+    with pytest.raises(InputError):
+        simulate(SimulationConfig(target="z1*z9", d=4, n_test=0))

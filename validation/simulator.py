@@ -1,0 +1,595 @@
+"""Finite-d simulation of giant-step training (THEORY.md §1).
+
+Protocol (exactly §1):
+
+* inputs ``x ~ N(0, I_d)``; target subspace ``W* = [I_r, 0]`` (the first r axes —
+  every measured quantity is rotation invariant); labels ``y = g*(z) + √Δ ε``;
+* network ``f(x) = (1/√p) Σ_j a_j σ(⟨w_j, x⟩)``, ``a_j = s_j/√p``, readout law
+  ``constant`` (s = 1), ``sign`` (s = ±1, half each) or ``gaussian`` (s ~ N(0,1));
+  ``w_j ~ N(0, I_d/d)`` or uniform on the unit sphere; option symmetric pairs
+  ``(w, a), (w, −a)`` so that ``f ≡ 0`` at initialisation;
+* T giant steps, each on a fresh batch of ``n = α d^ℓ`` samples, second layer
+  frozen: ``W ← W − η ∇_W L`` with ``L = (1/2n) Σ (y − f)²`` and
+  ``η = η̃ p d^{(ℓ−1)/2}``, i.e. row j moves by
+  ``η̃ d^{(ℓ−1)/2} s_j (1/n) Σ_ν e_ν σ'(⟨w_j, x_ν⟩) x_ν``;
+* options: row normalisation after each step; label preprocessing (the batch
+  estimates of the Hermite components of y of degree < k are subtracted from the
+  labels, k = ⌈ℓ⌉ by default — mean and linear part for ℓ = 2 — and the same
+  training estimates are added back to the predictor at readout and test time);
+* readout refit by ridge on ``n_r = α_r d`` fresh samples (module :mod:`.ridge`),
+  test error ``E[(y − f)²]`` on ``n_test`` fresh samples, label noise included.
+
+Implementation: batches are generated and processed in chunks (the gradient is
+a sum over samples): per chunk one product ``X Wᵀ``, one fused numba pass
+(output, residual, ``e σ'``) and one product ``Mᵀ X``. Memory is
+``O(chunk · (d + p) + p d)`` whatever n. Every draw comes from a seed tree
+(:mod:`.sampling`), so results do not depend on the chunk size and the same seed
+gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from giantstep.theory import Activation, Target, as_activation, as_target
+
+from giantstep.errors import InputError
+
+from . import sampling
+from .kernels import activation_code, apply_sigma, residual_times_derivative
+from .measure import spike, type_statistics
+from .ridge import solve_dual, solve_primal
+
+READOUTS = ("constant", "sign", "gaussian")
+INITS = ("gaussian", "sphere")
+DTYPES = ("float64", "float32")
+CHUNK_BYTES = 1 << 27  # memory budget of one chunk's inputs + preactivations (128 MiB)
+
+
+@dataclass
+class SimulationConfig:
+    """Parameters of one simulation of the THEORY.md §1 protocol.
+
+    Parameters
+    ----------
+    target, activation : str
+        Target ``g*`` (e.g. ``"z1 + z1*z2"``) and student activation (e.g. ``"relu"``).
+    d, p : int
+        Input dimension and number of hidden neurons.
+    alpha, ell : float
+        Batch size per step ``n = round(α d^ℓ)`` (ℓ may be fractional, κ = ℓ).
+    eta : float
+        Rescaled learning rate η̃ (``η = η̃ p d^{(ℓ−1)/2}``).
+    steps : int
+        Number of giant steps T (0 = random features).
+    readout : {"constant", "sign", "gaussian"}
+        Law of the second-layer signs s.
+    init : {"gaussian", "sphere"}
+        ``w ~ N(0, I/d)`` or uniform on the unit sphere.
+    symmetric : bool
+        Symmetric pairs ``(w, a), (w, −a)`` (p must be even).
+    normalize : bool
+        Row normalisation after each step.
+    preprocess : bool or int
+        Remove the batch estimates of the Hermite components of y of degree < k:
+        ``True`` → k = ⌈ℓ⌉, an int gives k (k ≤ 3 supported), ``False`` → none.
+    noise : float or None
+        Label-noise variance Δ (None → 0).
+    ridge_lambda : float or None
+        Ridge penalty λ of the readout refit; None → no readout, no test error.
+    alpha_readout : float or None
+        Readout samples ``n_r = round(α_r d)`` (None → α).
+    n_test : int
+        Size of the fresh test set.
+    seed : int
+        Root seed of every draw.
+    dtype : {"float64", "float32"}
+        Arithmetic of the matrix products (draws are always float64).
+    chunk_size : int or None
+        Samples per chunk (rounded up to a multiple of 128; ``None`` → automatic,
+        about 128 MiB per chunk).
+    eta_raw : float or None
+        If given, the actual learning rate η (overrides the η̃ scaling), e.g.
+        ``10·√(n p)`` in the public one-step notebook.
+    n_samples : int or None
+        If given, the batch size n per step (overrides α d^ℓ).
+    gaussian_bins : int
+        Number of quantile bins of s reported for the gaussian readout.
+    measure_spike : bool
+        Compute the top singular direction of each step's update.
+    record_neurons : bool
+        Keep per-neuron overlaps/norms (``SimulationResult.neurons``).
+    """
+
+    target: str = "z1"
+    activation: str = "relu"
+    d: int = 256
+    p: int = 256
+    alpha: float = 2.0
+    ell: float = 1.0
+    eta: float = 1.0
+    steps: int = 1
+    readout: str = "constant"
+    init: str = "gaussian"
+    symmetric: bool = False
+    normalize: bool = False
+    preprocess: bool | int = False
+    noise: float | None = None
+    ridge_lambda: float | None = None
+    alpha_readout: float | None = None
+    n_test: int = 10_000
+    seed: int = 0
+    dtype: str = "float64"
+    chunk_size: int | None = None
+    eta_raw: float | None = None
+    n_samples: int | None = None
+    gaussian_bins: int = 8
+    measure_spike: bool = True
+    record_neurons: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target, Target):
+            self.target = self.target.text
+        if isinstance(self.activation, Activation):
+            self.activation = self.activation.name
+        for name in ("d", "p", "steps", "n_test", "seed", "gaussian_bins"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise InputError(f"{name} must be an integer, got {v!r}")
+            setattr(self, name, int(v))
+        if self.d < 1 or self.p < 1:
+            raise InputError(f"d and p must be ≥ 1, got d={self.d}, p={self.p}")
+        if self.steps < 0:
+            raise InputError(f"steps must be ≥ 0, got {self.steps}")
+        if self.n_test < 0:
+            raise InputError(f"n_test must be ≥ 0, got {self.n_test}")
+        if self.seed < 0:
+            raise InputError(f"seed must be ≥ 0, got {self.seed}")
+        if self.gaussian_bins < 1:
+            raise InputError("gaussian_bins must be ≥ 1")
+        for name in ("alpha", "ell", "eta"):
+            v = float(getattr(self, name))
+            if not math.isfinite(v):
+                raise InputError(f"{name} must be finite, got {v}")
+            setattr(self, name, v)
+        if self.alpha <= 0:
+            raise InputError(f"alpha must be > 0, got {self.alpha}")
+        if self.ell <= 0:
+            raise InputError(f"ell must be > 0, got {self.ell}")
+        if self.readout not in READOUTS:
+            raise InputError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.init not in INITS:
+            raise InputError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.dtype not in DTYPES:
+            raise InputError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.symmetric and self.p % 2:
+            raise InputError(f"symmetric pairs need an even p, got p={self.p}")
+        if self.noise is not None:
+            self.noise = float(self.noise)
+            if not math.isfinite(self.noise) or self.noise < 0:
+                raise InputError(f"noise Δ must be ≥ 0, got {self.noise}")
+        if self.ridge_lambda is not None:
+            self.ridge_lambda = float(self.ridge_lambda)
+            if not math.isfinite(self.ridge_lambda) or self.ridge_lambda < 0:
+                raise InputError(f"ridge_lambda must be ≥ 0, got {self.ridge_lambda}")
+        if self.alpha_readout is not None:
+            self.alpha_readout = float(self.alpha_readout)
+            if not self.alpha_readout > 0:
+                raise InputError(f"alpha_readout must be > 0, got {self.alpha_readout}")
+        if self.chunk_size is not None:
+            if int(self.chunk_size) < 1:
+                raise InputError(f"chunk_size must be ≥ 1, got {self.chunk_size}")
+            self.chunk_size = int(self.chunk_size)
+        if self.eta_raw is not None:
+            self.eta_raw = float(self.eta_raw)
+        if self.n_samples is not None:
+            if int(self.n_samples) < 1:
+                raise InputError(f"n_samples must be ≥ 1, got {self.n_samples}")
+            self.n_samples = int(self.n_samples)
+        if self.preprocess is not False and self.preprocess_degree > 3:
+            raise InputError("preprocessing removes at most the degrees 0, 1, 2 (k ≤ 3)")
+        n = self.n
+        if n > 10**10:
+            raise InputError(f"batch n = {n} is too large")
+
+    # derived quantities -------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Batch size per giant step."""
+        if self.n_samples is not None:
+            return self.n_samples
+        return max(1, int(round(self.alpha * self.d**self.ell)))
+
+    @property
+    def n_readout(self) -> int:
+        """Number of fresh samples of the ridge readout."""
+        a = self.alpha if self.alpha_readout is None else self.alpha_readout
+        return max(1, int(round(a * self.d)))
+
+    @property
+    def step_multiplier(self) -> float:
+        """Factor m such that row j moves by ``m s_j (1/n) Σ e σ' x`` (``= η/p``)."""
+        if self.eta_raw is not None:
+            return self.eta_raw / self.p
+        return self.eta * self.d ** ((self.ell - 1.0) / 2.0)
+
+    @property
+    def preprocess_degree(self) -> int:
+        """k: the label components of degree < k are removed (0 = no preprocessing)."""
+        if self.preprocess is True:
+            return int(math.ceil(self.ell - 1e-12))
+        if self.preprocess is False or self.preprocess is None:
+            return 0
+        k = int(self.preprocess)
+        if k < 0:
+            raise InputError(f"preprocess must be a bool or an integer ≥ 0, got {self.preprocess}")
+        return k
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict of the parameters."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InputError(f"unknown simulation parameters: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class SimulationResult:
+    """Output of :func:`simulate`.
+
+    Attributes
+    ----------
+    config : dict
+        The parameters.
+    steps : list of dict
+        One record per step t = 0..T (t = 0: initialisation) with ``types``
+        (per readout type, see :func:`giantstep.validation.measure.type_statistics`),
+        ``all`` (every neuron), and for t ≥ 1 ``train_loss`` (mean squared residual on
+        the step's batch, before the update) and ``spike`` (top singular direction of
+        the step's update).
+    readout : dict or None
+        ``n``, ``lambda``, ``form``, ``train_error``, ``test_error``, ``n_test``.
+    timings : dict
+        Wall-clock seconds per stage.
+    neurons : dict or None
+        With ``record_neurons``: ``s`` (p,), ``overlap`` (T+1, p, r), ``norm2`` (T+1, p)
+        and the final weights ``W`` (p, d).
+    """
+
+    config: dict
+    steps: list[dict]
+    readout: dict | None
+    timings: dict = field(default_factory=dict)
+    neurons: dict | None = None
+
+    @property
+    def test_error(self) -> float | None:
+        return None if self.readout is None else self.readout["test_error"]
+
+    @property
+    def train_error(self) -> float | None:
+        return None if self.readout is None else self.readout["train_error"]
+
+    def to_dict(self, neurons: bool = False) -> dict[str, Any]:
+        """JSON-friendly dict (per-neuron arrays only if ``neurons``)."""
+        out = {
+            "config": self.config,
+            "steps": self.steps,
+            "readout": self.readout,
+            "timings": self.timings,
+        }
+        if neurons and self.neurons is not None:
+            out["neurons"] = {k: np.asarray(v).tolist() for k, v in self.neurons.items()}
+        return out
+
+
+# ---------------------------------------------------------------------------
+# building blocks
+# ---------------------------------------------------------------------------
+
+
+class LowDegree:
+    """Training estimates of the Hermite components of y of degree < k (§1 preprocessing).
+
+    ``value(x) = c0 + ⟨c1, x⟩ + ½ (xᵀ C2 x − tr C2)`` with ``c0 = mean y``,
+    ``c1 = mean y x`` and ``C2 = mean y (x xᵀ − I)`` (only the degrees < k).
+    """
+
+    def __init__(self, k: int, d: int):
+        self.k = k
+        self.c0 = 0.0
+        self.c1 = np.zeros(d) if k >= 2 else None
+        self.C2 = np.zeros((d, d)) if k >= 3 else None
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        out = np.full(x.shape[0], self.c0)
+        if self.c1 is not None:
+            out += x @ self.c1.astype(x.dtype)
+        if self.C2 is not None:
+            xc = x @ self.C2.astype(x.dtype)
+            out += 0.5 * (np.einsum("ij,ij->i", xc, x) - np.trace(self.C2))
+        return out
+
+    @staticmethod
+    def average(parts: list[LowDegree]) -> LowDegree:
+        out = LowDegree(parts[0].k, parts[0].c1.size if parts[0].c1 is not None else 0)
+        out.c0 = float(np.mean([q.c0 for q in parts]))
+        if out.c1 is not None:
+            out.c1 = np.mean([q.c1 for q in parts], axis=0)
+        if out.C2 is not None:
+            out.C2 = np.mean([q.C2 for q in parts], axis=0)
+        return out
+
+
+class _Problem:
+    """Everything a simulation needs besides the weights (compiled target, activation…)."""
+
+    def __init__(self, cfg: SimulationConfig):
+        self.cfg = cfg
+        self.target = as_target(cfg.target)
+        self.r = self.target.r
+        if self.r > cfg.d:
+            raise InputError(f"the target uses r = {self.r} directions but d = {cfg.d}")
+        self.act = as_activation(cfg.activation)
+        if cfg.steps > 0:
+            self.act.check_weakly_differentiable()
+        self.code = activation_code(self.act)
+        self.dtype = np.dtype(cfg.dtype)
+        self.noise_sd = math.sqrt(cfg.noise or 0.0)
+        width = (cfg.d + cfg.p) * self.dtype.itemsize
+        auto = max(sampling.BLOCK_ROWS, CHUNK_BYTES // width)
+        self.chunk_request = cfg.chunk_size if cfg.chunk_size is not None else auto
+
+    def chunk(self, n: int) -> int:
+        return sampling.round_chunk(self.chunk_request, n)
+
+    def labels(self, x: np.ndarray, eps: np.ndarray) -> np.ndarray:
+        y = np.asarray(self.target.evaluate(x[:, : self.r]), dtype=np.float64)
+        if self.noise_sd:
+            y = y + self.noise_sd * eps
+        return y
+
+
+def initial_weights(cfg: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """First-layer weights W0 (p × d, float64) and readout signs s (p,) (§1)."""
+    p, d = cfg.p, cfg.d
+    base = p // 2 if cfg.symmetric else p
+    g = sampling.rng(cfg.seed, sampling.STAGE_INIT, 0)
+    W = g.standard_normal((base, d))
+    if cfg.init == "gaussian":
+        W /= math.sqrt(d)
+    else:
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+    if cfg.readout == "constant":
+        s = np.ones(base)
+    elif cfg.readout == "sign":
+        s = np.where(np.arange(base) < (base + 1) // 2, 1.0, -1.0)
+    else:
+        s = sampling.rng(cfg.seed, sampling.STAGE_INIT, 1).standard_normal(base)
+    if cfg.symmetric:
+        W = np.concatenate([W, W])
+        s = np.concatenate([s, -s])
+    return W, s
+
+
+def estimate_low_degree(prob: _Problem, stream: sampling.GaussianStream, k: int) -> LowDegree:
+    """Batch estimates of the label components of degree < k (first pass over the batch)."""
+    cfg = prob.cfg
+    est = LowDegree(k, cfg.d)
+    n = stream.n
+    s0 = 0.0
+    for _, x, eps in stream.chunks(prob.chunk(n), prob.dtype):
+        y = prob.labels(x, eps)
+        s0 += float(y.sum())
+        if est.c1 is not None:
+            est.c1 += x.T @ y.astype(x.dtype)
+        if est.C2 is not None:
+            est.C2 += (x * y[:, None].astype(x.dtype)).T @ x
+    est.c0 = s0 / n
+    if est.c1 is not None:
+        est.c1 /= n
+    if est.C2 is not None:
+        est.C2 /= n
+        est.C2[np.diag_indices(cfg.d)] -= est.c0
+    return est
+
+
+def batch_gradient(
+    prob: _Problem,
+    W: np.ndarray,
+    c: np.ndarray,
+    stream: sampling.GaussianStream,
+    low: LowDegree | None = None,
+) -> tuple[np.ndarray, float]:
+    """``G = (1/n) Σ_ν e_ν σ'(W x_ν) x_νᵀ`` (p × d, float64) and the mean of ``e²``.
+
+    ``e = y − low(x) − f(x)`` with ``f(x) = Σ_j c_j σ(⟨w_j, x⟩)``; processed in chunks.
+    """
+    n = stream.n
+    chunk = prob.chunk(n)
+    Wt = np.asarray(W, dtype=prob.dtype).T
+    G = np.zeros(W.shape, dtype=np.float64)
+    H = np.empty((min(chunk, n), W.shape[0]), dtype=prob.dtype)
+    sq = 0.0
+    for _, x, eps in stream.chunks(chunk, prob.dtype):
+        y = prob.labels(x, eps)
+        if low is not None:
+            y = y - low.value(x)
+        h = H[: x.shape[0]]
+        np.matmul(x, Wt, out=h)
+        f = residual_times_derivative(prob.act, prob.code, h, c, y)
+        sq += float(np.sum((y - f) ** 2))
+        G += h.T @ x
+    G /= n
+    return G, sq / n
+
+
+def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None) -> dict:
+    """Ridge refit of the second layer and test error (§1)."""
+    cfg = prob.cfg
+    p = cfg.p
+    lam = float(cfg.ridge_lambda)
+    scale = 1.0 / math.sqrt(p)
+    Wt = np.asarray(W, dtype=prob.dtype).T
+    n_r = cfg.n_readout
+    stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_READOUT,), n_r, cfg.d)
+    chunk = prob.chunk(n_r)
+    H = np.empty((min(chunk, n_r), p), dtype=prob.dtype)
+    if n_r >= p:
+        form = "primal"
+        gram = np.zeros((p, p))
+        rhs = np.zeros(p)
+        yy = 0.0
+        for _, x, eps in stream.chunks(chunk, prob.dtype):
+            y = prob.labels(x, eps)
+            if low is not None:
+                y = y - low.value(x)
+            h = H[: x.shape[0]]
+            np.matmul(x, Wt, out=h)
+            phi = apply_sigma(prob.act, prob.code, h, scale)
+            gram += phi.T @ phi
+            rhs += phi.T @ y.astype(phi.dtype)
+            yy += float(y @ y)
+        a = solve_primal(gram, rhs, lam)
+        train = (yy - 2.0 * a @ rhs + a @ gram @ a) / n_r
+    else:
+        form = "dual"
+        x, eps = stream.all(prob.dtype)
+        y = prob.labels(x, eps)
+        if low is not None:
+            y = y - low.value(x)
+        phi = apply_sigma(prob.act, prob.code, np.ascontiguousarray(x @ Wt), scale)
+        a = solve_dual(phi, y, lam)
+        train = float(np.mean((y - phi.astype(np.float64) @ a) ** 2))
+    test = _test_error(prob, Wt, a * scale, low)
+    return {
+        "n": n_r,
+        "lambda": lam,
+        "form": form,
+        "train_error": float(train),
+        "test_error": test,
+        "n_test": cfg.n_test,
+        "a_norm2": float(a @ a),
+    }
+
+
+def _test_error(prob: _Problem, Wt: np.ndarray, c: np.ndarray, low: LowDegree | None) -> float:
+    """``E[(y − f)²]`` on ``n_test`` fresh samples, label noise included."""
+    cfg = prob.cfg
+    if cfg.n_test == 0:
+        return float("nan")
+    stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_TEST,), cfg.n_test, cfg.d)
+    chunk = prob.chunk(cfg.n_test)
+    H = np.empty((min(chunk, cfg.n_test), cfg.p), dtype=prob.dtype)
+    c = c.astype(prob.dtype)
+    sq = 0.0
+    for _, x, eps in stream.chunks(chunk, prob.dtype):
+        y = prob.labels(x, eps)
+        if low is not None:
+            y = y - low.value(x)
+        h = H[: x.shape[0]]
+        np.matmul(x, Wt, out=h)
+        f = apply_sigma(prob.act, prob.code, h) @ c
+        sq += float(np.sum((y - f) ** 2))
+    return sq / cfg.n_test
+
+
+def _step_record(t: int, W: np.ndarray, s: np.ndarray, prob: _Problem) -> dict:
+    cfg = prob.cfg
+    types = type_statistics(W, s, prob.r, cfg.readout, cfg.gaussian_bins)
+    everyone = type_statistics(W, s, prob.r, "constant")[0]
+    everyone["type"] = "all"
+    return {"step": t, "types": types, "all": everyone}
+
+
+# ---------------------------------------------------------------------------
+# public entry point
+# ---------------------------------------------------------------------------
+
+
+def simulate(cfg: SimulationConfig | dict | None = None, **kwargs: Any) -> SimulationResult:
+    """Simulate T giant steps and the ridge readout (THEORY.md §1).
+
+    Parameters
+    ----------
+    cfg : SimulationConfig or dict, optional
+        The parameters; keyword arguments build or override them.
+
+    Returns
+    -------
+    SimulationResult
+        Per step and per readout type: overlap mean/std (r entries), squared norms,
+        cosines; spike of each step's update; after the readout (if
+        ``ridge_lambda`` is not None) test and train errors.
+
+    Examples
+    --------
+    >>> res = simulate(target="z1", activation="tanh", d=64, p=32, eta=1.0,
+    ...                readout="constant", n_test=0)
+    >>> len(res.steps)
+    2
+    """
+    if cfg is None:
+        cfg = SimulationConfig(**kwargs)
+    elif isinstance(cfg, dict):
+        cfg = SimulationConfig.from_dict({**cfg, **kwargs})
+    elif kwargs:
+        cfg = SimulationConfig.from_dict({**cfg.to_dict(), **kwargs})
+    if not isinstance(cfg, SimulationConfig):
+        raise InputError(f"expected a SimulationConfig, got {type(cfg).__name__}")
+    prob = _Problem(cfg)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    W, s = initial_weights(cfg)
+    c = s / cfg.p  # a_j/√p with a_j = s_j/√p
+    records = [_step_record(0, W, s, prob)]
+    rec_neurons = None
+    if cfg.record_neurons:
+        rec_neurons = {"s": s.copy(), "overlap": [W[:, : prob.r].copy()],
+                       "norm2": [np.einsum("ij,ij->i", W, W)]}
+    timings["init"] = time.perf_counter() - t0
+    k = cfg.preprocess_degree
+    estimates: list[LowDegree] = []
+    mult = cfg.step_multiplier
+    for t in range(1, cfg.steps + 1):
+        t1 = time.perf_counter()
+        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, t), cfg.n, cfg.d)
+        low = estimate_low_degree(prob, stream, k) if k > 0 else None
+        if low is not None:
+            estimates.append(low)
+        G, loss = batch_gradient(prob, W, c, stream, low)
+        update = (mult * s)[:, None] * G
+        W = W + update
+        if cfg.normalize:
+            W /= np.linalg.norm(W, axis=1, keepdims=True)
+        rec = _step_record(t, W, s, prob)
+        rec["train_loss"] = loss
+        if cfg.measure_spike:
+            rec["spike"] = spike(update, prob.r)
+        records.append(rec)
+        if rec_neurons is not None:
+            rec_neurons["overlap"].append(W[:, : prob.r].copy())
+            rec_neurons["norm2"].append(np.einsum("ij,ij->i", W, W))
+        timings[f"step{t}"] = time.perf_counter() - t1
+    readout = None
+    if cfg.ridge_lambda is not None:
+        t2 = time.perf_counter()
+        low = LowDegree.average(estimates) if estimates else None
+        readout = _readout(prob, W, low)
+        timings["readout"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - t0
+    if rec_neurons is not None:
+        rec_neurons["overlap"] = np.stack(rec_neurons["overlap"])
+        rec_neurons["norm2"] = np.stack(rec_neurons["norm2"])
+        rec_neurons["W"] = W
+    return SimulationResult(cfg.to_dict(), records, readout, timings, rec_neurons)
