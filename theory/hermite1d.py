@@ -243,11 +243,14 @@ def _kinks(expr: sympy.Expr, x: sympy.Symbol) -> list[float]:
     return sorted(pts)
 
 
-def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30):
+def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30,
+                         parity: str | None = None):
     """``μ_0..μ_kmax`` by composite Gauss–Legendre quadrature at ``dps`` digits.
 
-    Returns ``(values, error)`` with mpmath values and an absolute error
-    estimate (difference of two rule sizes plus the truncated tails).
+    For an odd or even ``f`` (``parity``) only ``[0, L]`` is integrated and the
+    integrals of the matching parity are doubled. Returns ``(values, error)``
+    with mpmath values and an absolute error estimate (difference of two rule
+    sizes plus the truncated tails).
     """
     with mpmath.workdps(dps + 10):
         f = compile_mpmath(expr, x)
@@ -255,7 +258,8 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
         L = 8
         while -(L**2) / 2 + kmax * mpmath.log(L) + 2 * mpmath.log(L) > -(dps + 8) * mpmath.log(10):
             L += 1
-        breaks = sorted({float(t) for t in range(-L, L + 1)} | {p for p in _kinks(expr, x) if -L < p < L})
+        lo_end = 0 if parity else -L
+        breaks = sorted({float(t) for t in range(lo_end, L + 1)} | {p for p in _kinks(expr, x) if lo_end < p < L})
         results = []
         for degree in (4, 5):
             nodes = _gl_nodes(degree, mpmath.mp.prec + 20)
@@ -272,6 +276,9 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
                         acc[k] += ww * h1
                         h0, h1 = h1, xx * h1 - k * h0
             norm = mpmath.sqrt(2 * mpmath.pi)
+            if parity:
+                keep = 1 if parity == "odd" else 0
+                acc = [2 * v if k % 2 == keep else mpmath.mpf(0) for k, v in enumerate(acc)]
             results.append([v / norm for v in acc])
         err = max(abs(a - b) for a, b in zip(*results))
         values = [+v for v in results[1]]
@@ -336,10 +343,8 @@ def hermite_coefficients(
             exact_total = [a + b for a, b in zip(exact_total, vals)]
     if rest == 0:
         return Coefficients([sympy.nsimplify(v) if v.is_Rational else v for v in exact_total], True, 0.0, dps)
-    num, err = numeric_coefficients(rest, x, kmax, dps)
-    parity = _parity(rest, x)
-    if parity is not None:  # odd functions have μ_k = 0 for even k, and vice versa
-        num = [mpmath.mpf(0) if (k % 2 == 0) == (parity == "odd") else v for k, v in enumerate(num)]
+    # odd functions have μ_k = 0 for even k, and vice versa: integrate over half the line
+    num, err = numeric_coefficients(rest, x, kmax, dps, parity=_parity(rest, x))
     with mpmath.workdps(dps):
         values = [mpmath.mpf(sympy.N(e, dps + 5)) + n if e != 0 else n for e, n in zip(exact_total, num)]
     return Coefficients(values, False, err, dps)
