@@ -6,11 +6,11 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+
+from giantstep.errors import InputError
 from giantstep.theory import Activation
 from giantstep.theory.hermite1d import hermite_coefficients, monomial_to_hermite
 from giantstep.theory.parsing import X
-
-from giantstep.errors import InputError
 
 SQRT2PI = sympy.sqrt(2 * sympy.pi)
 

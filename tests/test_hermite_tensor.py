@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 import sympy
-from giantstep.theory import Target
-from giantstep.theory.parsing import zvar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from giantstep.theory import Target
+from giantstep.theory.parsing import zvar
 
 
 def _gaussian_moment(m: int) -> int:

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 import sympy
+
+from giantstep.errors import InputError
 from giantstep.theory.parsing import (
     X,
     parse_activation_expression,
@@ -13,8 +15,6 @@ from giantstep.theory.parsing import (
     relu,
     zvar,
 )
-
-from giantstep.errors import InputError
 
 z1, z2, z3 = zvar(1), zvar(2), zvar(3)
 

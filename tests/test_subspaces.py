@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import sympy
+
+from giantstep.errors import InputError
 from giantstep.theory import Target
 from giantstep.theory.parsing import zvar
 from giantstep.theory.subspaces import analyze, conditional_extension, information_exponent, leap_index
-
-from giantstep.errors import InputError
 
 
 def span_equal(A, B):

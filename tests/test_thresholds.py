@@ -1,6 +1,7 @@
 """Thresholds and stairway (THEORY §4)."""
 
 import numpy as np
+
 from giantstep.theory import Target
 from giantstep.theory.thresholds import thresholds
 
