@@ -95,12 +95,13 @@ def nodes_for_tolerance(
     """
     n = n0
     prev = np.asarray(estimate(n), dtype=float)
+    diff = float("nan")
     while True:
         n2 = 2 * n
         if n2 > n_max:
             raise InputError(
                 f"Gaussian quadrature did not reach tolerance {tol:g} with {n_max} nodes "
-                f"(last difference {float(np.max(np.abs(cur - prev))) if n > n0 else float('nan'):.3g})"
+                f"(last difference {diff:.3g})"
             )
         cur = np.asarray(estimate(n2), dtype=float)
         diff = float(np.max(np.abs(cur - prev)))

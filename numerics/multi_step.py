@@ -1,0 +1,263 @@
+"""Several giant steps with n = α d per step: the type recursion (THEORY.md §5.3).
+
+State after t steps, for every type τ (readout value ``s_τ``, weight ``π_τ``):
+coefficients ``m_τ = (m_τ^z, m_τ^u)`` on the latent Gaussian ``κ = (z, u)``
+(``z ∈ R^r`` the target coordinates, ``u`` the shared directions created by the
+batch noise) and a private variance ``q_τ``; the preactivation is
+``h_τ = ⟨m_τ, κ⟩ + √q_τ ξ``.
+
+How the expectations are computed
+---------------------------------
+``g*`` depends on z only and ``F(κ) = Σ π_τ s_τ E_ξ σ(h_τ)`` on κ only through
+``a_τ = ⟨m_τ, κ⟩``. So every expectation is an integral over ``z`` and the
+Gaussian vector ``a^u = (⟨m_τ^u, u⟩)_τ`` of covariance ``Γ = M^u M^uᵀ`` (K × K).
+``Γ = Σ λ_i e_i e_iᵀ`` is diagonalised and the integral runs over ``(z, v)`` with
+``a^u = Σ_{kept i} √λ_i e_i v_i``: at most ``r + K`` dimensions (``r + 2`` for the
+sign readout). Eigenvalues are discarded, smallest first, while their sum stays
+below ``tol/10``; the discarded part of each ``a^u_τ`` (variance ``ρ_τ``) is folded
+into the private width ``b_τ = sqrt(q_τ + ρ_τ)``. Single-type expectations stay
+exact; cross-type ones change by O(Σ discarded λ).
+
+The update along the shared directions uses Stein's lemma (exact):
+``E[e σ'(h_τ) u] = Σ_τ' m_τ'^u E[∂_{a_τ'}((g* − F) Φ_τ)]``, i.e.
+``m_τ^u ← m_τ^u + η̃ s_τ Σ_τ' C_ττ' m_τ'^u`` with
+``C_ττ' = −π_τ' s_τ' E[Φ_τ Φ_τ'] + δ_ττ' E[(g* − F) Φd_τ]`` (``Φd = E_ξ σ''``).
+The rest follows THEORY.md §5.3 literally:
+
+* ``m_τ^z ← m_τ^z + η̃ s_τ E[(g* − F) Φ_τ z]``;
+* ``q_τ ← q_τ (1 + η̃ s_τ E[(g* − F) Φd_τ])² + η̃² s_τ² E[((g*−F)² + Δ)(E_ξσ'² − Φ_τ²)]/α``
+  (``E[e σ' ξ] = √q E[σ'']`` by Stein);
+* new shared coordinates with covariance ``η̃² s_τ s_τ' G_ττ'``,
+  ``G_ττ' = E[((g*−F)² + Δ) Φ_τ Φ_τ']/α``, factored ``G = L Lᵀ`` (null modes dropped);
+* optional row normalisation.
+
+Accuracy: product Gauss–Hermite rules (:func:`gaussian.anisotropic_product_rule`)
+with ``n`` nodes along z and along the leading shared axis (fewer along axes of
+small variance); the whole trajectory is recomputed with ``n`` growing by ×1.5
+until two successive trajectories agree within ``tol`` on every overlap, norm
+and private variance (the finer one is returned). The smoothed activations are
+tabulated to ``tol/100`` (:mod:`._overlap_smoothing`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from giantstep.errors import ConvergenceError, InputError
+from giantstep.theory import Activation, Target
+
+from ._overlap_kernel import step_expectations, unpack
+from ._overlap_params import check_common, check_int, check_tol
+from ._overlap_smoothing import build_table, pack_tables
+from .gaussian import anisotropic_product_rule
+from .overlap_result import OverlapTrajectory, StepState, TypeState
+from .readout_types import readout_types
+
+N_SEQUENCE = (10, 16, 24, 36, 54, 80)
+MAX_NODES_TOTAL = 12_000_000
+DIVERGENCE_NORM2 = 1e10
+
+
+def _axis_nodes(n: int, r: int, lam: np.ndarray) -> list[int]:
+    """Nodes per axis: n along z, along shared axes n·sqrt(λ_i/λ_0) clipped to [4, n]."""
+    ns = [n] * r
+    if lam.size:
+        ref = max(lam[0], 1e-300)
+        ns += [int(min(n, max(4, math.ceil(n * math.sqrt(li / ref))))) for li in lam]
+    return ns
+
+
+def _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol):
+    """Run the kernel at the current state; returns (dict of expectations, info)."""
+    r = tgt.r
+    K = len(s)
+    if Mu.shape[1]:
+        Gam = Mu @ Mu.T
+        lam, U = np.linalg.eigh(Gam)
+        lam, U = lam[::-1].clip(min=0.0), U[:, ::-1]
+        tail = np.cumsum(lam[::-1])[::-1]  # tail[i] = Σ_{j≥i} λ_j
+        keep = int(np.sum(tail > 0.1 * tol))
+        lam_k = lam[:keep]
+        V = U[:, :keep] * np.sqrt(lam_k)
+        rho = np.clip(np.diag(Gam) - np.sum(V * V, axis=1), 0.0, None)
+        discarded = float(tail[keep]) if keep < K else 0.0
+    else:
+        lam_k = np.zeros(0)
+        V = np.zeros((K, 0))
+        rho = np.zeros(K)
+        discarded = 0.0
+    coef = np.ascontiguousarray(np.hstack([mz, V]))
+    ns = _axis_nodes(n, r, lam_k)
+    if int(np.prod(ns)) > MAX_NODES_TOTAL:
+        raise ConvergenceError(
+            f"the quadrature over {len(ns)} dimensions needs more than {MAX_NODES_TOTAL} nodes "
+            f"(nodes per axis {ns}); lower the accuracy (tol) or the number of types",
+            iterations=n,
+        )
+    Y, w = anisotropic_product_rule(ns)
+    g = np.ascontiguousarray(tgt.evaluate(Y[:, :r]), dtype=float)
+    if not np.all(np.isfinite(g)):
+        raise InputError(f"target {tgt.text!r} is not finite at the quadrature nodes")
+    b = np.sqrt(q + rho)
+    amax = np.abs(Y @ coef.T).max(axis=0) if coef.shape[1] else np.zeros(K)
+    tables = [build_table(act, float(b[k]), float(amax[k]), tol / 100) for k in range(K)]
+    x0s, hs, Gs, vals, ders = pack_tables(tables)
+    flat = step_expectations(
+        Y, w, g, coef, r, np.ascontiguousarray(s), np.ascontiguousarray(pi), x0s, hs, Gs,
+        vals, ders, float(delta),
+    )
+    info = {"nodes": ns, "n_nodes": int(w.size), "discarded_variance": discarded,
+            "integration_dim": len(ns)}
+    return unpack(flat, K, r), info
+
+
+def _state(step, s, pi, mz, Mu, q, latent_dim, mom, delta, idim) -> StepState:
+    Fg, F2, g2, mse, Fm = mom
+    g_mean = None
+    types = [TypeState(float(s[k]), float(pi[k]), mz[k].copy(), float(Mu[k] @ Mu[k]), float(q[k]))
+             for k in range(len(s))]
+    st = StepState(step, types, latent_dim, output_mse=float(mse + delta), output_mean=float(Fm),
+                   integration_dim=idim)
+    del g_mean
+    return st
+
+
+def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_mean):
+    r, K = tgt.r, len(s)
+    mz = np.zeros((K, r))
+    Mu = np.zeros((K, 0))
+    q = np.ones(K)
+    states = []
+    infos = []
+    for t in range(steps + 1):
+        ex, info = _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol)
+        infos.append(info)
+        Fg, F2, g2, mse, Fm = ex["moments"]
+        st = _state(t, s, pi, mz, Mu, q, r + Mu.shape[1], ex["moments"], delta, info["integration_dim"])
+        var_F = F2 - Fm * Fm
+        var_g = g2 - g_mean * g_mean
+        if var_F > 1e-14 and var_g > 1e-14:
+            st.output_correlation = float((Fg - Fm * g_mean) / math.sqrt(var_F * var_g))
+        states.append(st)
+        if t == steps:
+            break
+        es = eta * s
+        C = -(pi * s)[None, :] * ex["Pm"] + np.diag(ex["Ed"])
+        mz = mz + es[:, None] * ex["Ez"]
+        Mu = Mu + es[:, None] * (C @ Mu)
+        q = q * (1.0 + es * ex["Ed"]) ** 2 + es**2 * ex["Vp"] / alpha
+        Gm = ex["Gm"] / alpha
+        lam, U = np.linalg.eigh(0.5 * (Gm + Gm.T))
+        top = max(lam.max(), 0.0)
+        keep = lam > 1e-13 * max(top, 1e-300)
+        if top > 0 and eta > 0:
+            L = U[:, keep] * np.sqrt(lam[keep])
+            Mu = np.hstack([Mu, es[:, None] * L[:, ::-1]])
+        if normalize:
+            nrm2 = np.sum(mz * mz, axis=1) + np.sum(Mu * Mu, axis=1) + q
+            nrm = np.sqrt(nrm2)
+            mz, Mu, q = mz / nrm[:, None], Mu / nrm[:, None], q / nrm2
+        total = np.sum(mz * mz, axis=1) + np.sum(Mu * Mu, axis=1) + q
+        if not np.all(np.isfinite(total)) or total.max() > DIVERGENCE_NORM2 or q.min() <= 0:
+            raise InputError(
+                f"the overlap recursion diverged at step {t + 1} (squared norms {total}); "
+                "the learning rate η̃ is too large for this target and activation"
+            )
+    return states, infos
+
+
+def _flatten(states) -> np.ndarray:
+    return np.concatenate([np.concatenate([tp.overlap, [tp.norm2, tp.private_var]])
+                           for st in states for tp in st.types])
+
+
+def overlap_trajectory(
+    target: str | Target,
+    activation: str | Activation,
+    *,
+    alpha: float,
+    eta: float,
+    steps: int,
+    readout: str = "sign",
+    noise: float | None = None,
+    n_types: int = 8,
+    normalize: bool = False,
+    tol: float = 1e-4,
+) -> OverlapTrajectory:
+    """Overlaps of the first layer after each of T giant steps (THEORY.md §5.3).
+
+    Parameters
+    ----------
+    target, activation : str or Target / Activation
+        Target ``g*(z)`` and student activation σ (σ must be weakly differentiable).
+    alpha : float
+        Batch size per step over d (``n = α d``), > 0.
+    eta : float
+        Rescaled learning rate η̃ ≥ 0 (``η = η̃ p``).
+    steps : int
+        Number of giant steps T ≥ 1.
+    readout : {"constant", "sign", "gaussian"}
+        Law of the frozen second layer ``s``.
+    noise : float, optional
+        Label-noise variance Δ (default: ``target.noise``).
+    n_types : int
+        Gauss–Hermite types K for the gaussian readout.
+    normalize : bool
+        Row normalisation after each step.
+    tol : float
+        Absolute accuracy requested on overlaps, norms and private variances.
+
+    Returns
+    -------
+    OverlapTrajectory
+        ``steps[t]`` for t = 0..T (t = 0 is the initialisation).
+    """
+    tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
+    steps = check_int("steps", steps, 1)
+    if steps > 200:
+        raise InputError(f"steps must be at most 200, got {steps}")
+    K_req = check_int("number of types K", n_types, 1)
+    tol = check_tol(tol)
+    s, pi = readout_types(readout, K_req)
+    g_mean = float(tgt.tensor(0))
+    t0 = time.perf_counter()
+    prev = None
+    prev_n = None
+    diff = float("nan")
+    for n in N_SEQUENCE:
+        try:
+            states, infos = _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol,
+                                        g_mean)
+        except ConvergenceError:
+            if prev is None:
+                raise
+            break
+        vec = _flatten(states)
+        if prev is not None:
+            diff = float(np.max(np.abs(vec - prev)))
+            if diff <= tol:
+                break
+        prev, prev_n = vec, n
+    else:
+        raise ConvergenceError(
+            f"overlap quadrature did not reach tol={tol:g} with up to {N_SEQUENCE[-1]} nodes per axis",
+            residual=diff, iterations=len(N_SEQUENCE),
+        )
+    if not diff <= tol:
+        raise ConvergenceError(
+            f"overlap quadrature did not reach tol={tol:g} before the node budget was exhausted",
+            residual=diff, iterations=prev_n or 0,
+        )
+    quad = {
+        "tol": tol,
+        "nodes_per_axis": [i["nodes"] for i in infos],
+        "n_nodes": [i["n_nodes"] for i in infos],
+        "difference_with_previous_rule": diff,
+        "discarded_shared_variance": [i["discarded_variance"] for i in infos],
+        "seconds": time.perf_counter() - t0,
+    }
+    return OverlapTrajectory(tgt.text, act.name, readout, alpha, eta, delta, bool(normalize), states,
+                             quad)

@@ -1,0 +1,171 @@
+"""Result objects of the overlap equations (THEORY.md §5), JSON- and plot-ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def _f(x: Any) -> Any:
+    """Plain-Python (JSON-ready) copy of numbers and arrays; NaN becomes None."""
+    if isinstance(x, np.ndarray):
+        return [_f(v) for v in x.tolist()]
+    if isinstance(x, (list, tuple)):
+        return [_f(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _f(v) for k, v in x.items()}
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return None if np.isnan(x) else x
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+@dataclass
+class TypeState:
+    """One neuron type after some steps (THEORY.md §5.3).
+
+    ``overlap`` = ``W* w`` (first r coefficients ``m_τ``), ``shared_norm2`` = squared
+    norm of the coefficients on the shared directions, ``private_var`` = ``q_τ``,
+    ``norm2 = ‖overlap‖² + shared_norm2 + private_var``, ``cosine = ‖W* w‖/‖w‖``.
+    """
+
+    s: float
+    weight: float
+    overlap: np.ndarray
+    shared_norm2: float
+    private_var: float
+
+    @property
+    def norm2(self) -> float:
+        return float(self.overlap @ self.overlap + self.shared_norm2 + self.private_var)
+
+    @property
+    def cosine(self) -> float:
+        return float(np.sqrt(self.overlap @ self.overlap / self.norm2))
+
+    def to_dict(self) -> dict:
+        return _f(
+            {
+                "s": self.s,
+                "weight": self.weight,
+                "overlap": self.overlap,
+                "norm2": self.norm2,
+                "cosine": self.cosine,
+                "shared_norm2": self.shared_norm2,
+                "private_var": self.private_var,
+            }
+        )
+
+
+@dataclass
+class StepState:
+    """State of every type after ``step`` steps, with the network output's statistics.
+
+    ``output_correlation`` is the Pearson correlation of the mean-field network
+    output ``F`` with ``g*`` (None at initialisation, where F is constant);
+    ``output_mse = E[(y − F)²]`` with the label noise.
+    """
+
+    step: int
+    types: list[TypeState]
+    latent_dim: int
+    output_correlation: float = float("nan")
+    output_mse: float = float("nan")
+    output_mean: float = float("nan")
+    integration_dim: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "types": [t.to_dict() for t in self.types],
+            "latent_dim": int(self.latent_dim),
+            "output_correlation": _f(self.output_correlation),
+            "output_mse": _f(self.output_mse),
+            "output_mean": _f(self.output_mean),
+            "integration_dim": int(self.integration_dim),
+        }
+
+
+def plot_steps(steps: list[StepState], title: str = ""):
+    """Figure of the target overlaps (one line per type and direction) versus step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = len(steps[0].types[0].overlap)
+    K = len(steps[0].types)
+    x = [st.step for st in steps]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    cmap = plt.get_cmap("viridis" if K > 2 else "tab10")
+    for k in range(K):
+        color = cmap(k / max(K - 1, 1)) if K > 2 else cmap(k)
+        s = steps[0].types[k].s
+        for i in range(r):
+            ys = [st.types[k].overlap[i] for st in steps]
+            axes[0].plot(x, ys, marker="o", color=color, ls=["-", "--", ":", "-."][i % 4],
+                         label=f"s={s:+.2f}, z{i + 1}")
+        axes[1].plot(x, [st.types[k].cosine for st in steps], marker="o", color=color,
+                     label=f"s={s:+.2f}")
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("overlap ⟨w, W*_i⟩")
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("cosine ‖W* w‖/‖w‖")
+    if K * r <= 12:
+        axes[0].legend(fontsize=7)
+    if K <= 12:
+        axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class OverlapTrajectory:
+    """Several giant steps (THEORY.md §5.3): the state of every type after each step.
+
+    ``steps[0]`` is the initialisation, ``steps[t]`` the state after t steps.
+    ``quadrature`` records the accuracy bookkeeping (nodes per axis, the
+    difference with the previous rule, the discarded shared variance).
+    """
+
+    target: str
+    activation: str
+    readout: str
+    alpha: float
+    eta: float
+    noise: float
+    normalize: bool
+    steps: list[StepState]
+    quadrature: dict = field(default_factory=dict)
+
+    def overlaps(self) -> np.ndarray:
+        """Array ``(T+1, K, r)`` of target overlaps."""
+        return np.array([[t.overlap for t in st.types] for st in self.steps])
+
+    def norms2(self) -> np.ndarray:
+        """Array ``(T+1, K)`` of squared norms."""
+        return np.array([[t.norm2 for t in st.types] for st in self.steps])
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "activation": self.activation,
+            "readout": self.readout,
+            "alpha": self.alpha,
+            "eta": self.eta,
+            "noise": self.noise,
+            "normalize": self.normalize,
+            "steps": [st.to_dict() for st in self.steps],
+            "quadrature": _f(self.quadrature),
+        }
+
+    def plot(self):
+        """Matplotlib figure of overlaps and cosines versus step."""
+        return plot_steps(self.steps, f"{self.target} — {self.activation}, {self.readout} readout, "
+                                      f"α={self.alpha:g}, η̃={self.eta:g}")
