@@ -252,6 +252,8 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
     with mpmath values and an absolute error estimate (difference of two rule
     sizes plus the truncated tails).
     """
+    if dps <= 15:
+        return _numeric_coefficients_float(expr, x, kmax, parity)
     with mpmath.workdps(dps + 10):
         f = compile_mpmath(expr, x)
         # tail: e^{-L²/2} L^{kmax} below 10^{-dps-5} relative to 1
@@ -285,6 +287,42 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
     with mpmath.workdps(dps):
         values = [+v for v in values]
     return values, float(err) + 10.0 ** (-dps)
+
+
+def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, parity: str | None):
+    """Double-precision version of :func:`numeric_coefficients` (vectorised numpy)."""
+    import numpy as np
+
+    from .evaluate import compile_numpy
+
+    f = compile_numpy(expr, (x,))
+    L = 8
+    while -(L**2) / 2 + (kmax + 2) * np.log(L) > -40.0:
+        L += 1
+    lo_end = 0 if parity else -L
+    breaks = np.array(sorted({float(t) for t in range(lo_end, L + 1)}
+                             | {p for p in _kinks(expr, x) if lo_end < p < L}))
+    results = []
+    for n in (24, 48):
+        t, w = np.polynomial.legendre.leggauss(n)
+        half = (breaks[1:] - breaks[:-1]) / 2
+        mid = (breaks[1:] + breaks[:-1]) / 2
+        xx = (half[:, None] * t[None, :] + mid[:, None]).ravel()
+        ww = (half[:, None] * w[None, :]).ravel() * f(xx) * np.exp(-xx * xx / 2) / np.sqrt(2 * np.pi)
+        H = np.empty((kmax + 1, xx.size))
+        H[0] = 1.0
+        if kmax >= 1:
+            H[1] = xx
+        for k in range(1, kmax):
+            H[k + 1] = xx * H[k] - k * H[k - 1]
+        acc = H @ ww
+        if parity:
+            keep = 1 if parity == "odd" else 0
+            acc = np.array([2 * v if k % 2 == keep else 0.0 for k, v in enumerate(acc)])
+        results.append(acc)
+    scale = max(1.0, float(np.max(np.abs(results[1]))))
+    err = float(np.max(np.abs(results[0] - results[1]))) + 1e-15 * scale
+    return [mpmath.mpf(float(v)) for v in results[1]], err
 
 
 # --------------------------------------------------------------------- public
