@@ -27,8 +27,13 @@ MAX_NODES = 4096
 
 @lru_cache(maxsize=64)
 def _gauss_hermite_cached(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    w = w / np.sqrt(2.0 * np.pi)
+    if n <= 100:
+        x, w = np.polynomial.hermite_e.hermegauss(n)
+    else:  # numpy's recursion overflows for n ≳ 360; scipy switches to asymptotics
+        from scipy.special import roots_hermitenorm
+
+        x, w = roots_hermitenorm(n)
+    w = w / np.sum(w)
     x.setflags(write=False)
     w.setflags(write=False)
     return x, w
@@ -108,3 +113,33 @@ def nodes_for_tolerance(
         if diff <= tol:
             return n2, cur, diff
         prev, n = cur, n2
+
+
+def anisotropic_product_rule(
+    ns: tuple[int, ...] | list[int], prune: float = 1e-15
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-product rule for ``E_{κ~N(0,I_dim)}`` with ``ns[i]`` nodes along axis ``i``.
+
+    Nodes whose product weight is below ``prune`` are dropped and the remaining
+    weights are left as they are, so the dropped mass (at most ``prune × Π ns``)
+    bounds the extra error for integrands of order one at those far-out nodes.
+
+    Returns ``(nodes, weights)`` of shapes ``(N, dim)`` and ``(N,)``, C-contiguous.
+    """
+    ns = [int(n) for n in ns]
+    if any(n < 1 for n in ns):
+        raise InputError(f"node counts must be ≥ 1, got {ns}")
+    total = int(np.prod(ns)) if ns else 1
+    if total > 50_000_000:
+        raise InputError(f"product rule with {' x '.join(map(str, ns))} nodes is too large")
+    if not ns:
+        return np.zeros((1, 0)), np.ones(1)
+    rules = [gauss_hermite(n) for n in ns]
+    grids = np.meshgrid(*[r[0] for r in rules], indexing="ij")
+    wgrid = rules[0][1]
+    for r in rules[1:]:
+        wgrid = np.multiply.outer(wgrid, r[1])
+    weights = wgrid.ravel()
+    keep = weights >= prune if prune > 0 else np.ones(weights.shape, dtype=bool)
+    nodes = np.stack([g.ravel()[keep] for g in grids], axis=1)
+    return np.ascontiguousarray(nodes), np.ascontiguousarray(weights[keep])
