@@ -1,0 +1,73 @@
+"""``giantstep overlaps``: the deterministic overlap equations (THEORY.md §5.1, §5.3)."""
+
+from __future__ import annotations
+
+import argparse
+
+from giantstep.errors import InputError
+
+from .output import format_table, print_json, save_figure
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``overlaps`` sub-command."""
+    p = sub.add_parser(
+        "overlaps",
+        help="overlaps of the first layer with the target after T giant steps (n = α d per step)",
+        description="Deterministic d → ∞ overlap equations of giant-step training (THEORY.md §5.3; "
+        "step 1 is the closed form of §5.1).",
+    )
+    p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
+    p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
+    p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign",
+                   help="law of the frozen second layer (default sign)")
+    p.add_argument("--alpha", type=float, required=True, help="batch size per step over d (α > 0)")
+    p.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃ ≥ 0")
+    p.add_argument("--steps", type=int, required=True, help="number of giant steps T ≥ 1")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
+    p.add_argument("--normalize", action="store_true", help="row normalisation after each step")
+    p.add_argument("--types", type=int, default=8, metavar="K",
+                   help="Gauss–Hermite types for the gaussian readout (default 8)")
+    p.add_argument("--tol", type=float, default=None,
+                   help="absolute accuracy on overlaps and norms (default 1e-4; 1e-7 when T = 1)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="write a figure of overlaps versus step")
+    p.set_defaults(func=_overlaps)
+
+
+def _overlaps(args: argparse.Namespace) -> int:
+    if args.steps < 1:
+        raise InputError(f"--steps must be ≥ 1, got {args.steps}")
+    if args.types < 1:
+        raise InputError(f"--types (K) must be ≥ 1, got {args.types}")
+    from giantstep.numerics import overlap_trajectory
+
+    tol = args.tol if args.tol is not None else (1e-7 if args.steps == 1 else 1e-4)
+    res = overlap_trajectory(
+        args.expr, args.activation, alpha=args.alpha, eta=args.eta, steps=args.steps,
+        readout=args.readout, noise=args.noise, n_types=args.types, normalize=args.normalize,
+        tol=tol,
+    )
+    if args.plot:
+        save_figure(res.plot(), args.plot)
+    if args.json:
+        print_json(res.to_dict())
+        return 0
+    r = len(res.steps[0].types[0].overlap)
+    headers = ["step", "s", "weight"] + [f"overlap z{i + 1}" for i in range(r)] + [
+        "norm2", "cosine", "latent_dim", "corr(F, g*)"]
+    rows = []
+    for st in res.steps:
+        for tp in st.types:
+            corr = "-" if st.output_correlation != st.output_correlation else f"{st.output_correlation:.4f}"
+            rows.append([st.step, f"{tp.s:+.4f}", f"{tp.weight:.4f}"]
+                        + [f"{x:+.5f}" for x in tp.overlap]
+                        + [f"{tp.norm2:.5f}", f"{tp.cosine:.5f}", st.latent_dim, corr])
+    print(f"target {res.target}, activation {res.activation}, readout {res.readout}, "
+          f"α = {res.alpha:g}, η̃ = {res.eta:g}, Δ = {res.noise:g}"
+          + (", row-normalised" if res.normalize else ""))
+    print(format_table(headers, rows))
+    q = res.quadrature
+    print(f"accuracy: difference with the previous quadrature rule {q['difference_with_previous_rule']:.2e} "
+          f"(tol {q['tol']:g}); {q['seconds']:.2f} s")
+    return 0
