@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+
+from giantstep.errors import InputError
 from giantstep.theory import Activation, Target
 from giantstep.validation import sampling
 from giantstep.validation.kernels import GENERIC, activation_code, residual_times_derivative
 from giantstep.validation.simulator import SimulationConfig, initial_weights, simulate
-
-from giantstep.errors import InputError
 
 
 def _naive_run(cfg: SimulationConfig) -> tuple[np.ndarray, list[float]]:

@@ -20,6 +20,7 @@ import math
 import numba
 import numpy as np
 import sympy
+
 from giantstep.theory import Activation
 from giantstep.theory.parsing import X, relu
 

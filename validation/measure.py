@@ -56,7 +56,10 @@ def type_statistics(
 
     Returns a list of dicts with keys ``type``, ``s`` (mean readout value),
     ``s_min``, ``s_max``, ``count``, ``overlap_mean``/``overlap_std`` (r floats),
-    ``norm2_mean``/``norm2_std``, ``cosine_mean``/``cosine_std``.
+    ``norm2_mean``/``norm2_std``, ``cosine_mean``/``cosine_std``, and the split of
+    §5.3: ``private_var`` = unbiased within-type variance ``Σ_j ‖w_j − w̄‖²/(count−1)``
+    (the q_τ of the theory) and ``shared_norm2`` = ``‖w̄_⊥‖² − private_var/count``
+    (squared norm of the type's mean outside the target subspace, debiased).
     """
     meas = neuron_measures(W, r)
     out = []
@@ -66,6 +69,13 @@ def type_statistics(
         om, osd = _stats(meas["overlap"][idx])
         nm, nsd = _stats(meas["norm2"][idx])
         cm, csd = _stats(meas["cosine"][idx])
+        Wt = np.asarray(W[idx], dtype=np.float64)
+        wbar = Wt.mean(axis=0)
+        if idx.size > 1:
+            private = float(np.sum((Wt - wbar) ** 2) / (idx.size - 1))
+        else:
+            private = float("nan")
+        shared = float(wbar[r:] @ wbar[r:]) - (private / idx.size if idx.size > 1 else 0.0)
         out.append({
             "type": label,
             "s": float(np.mean(s[idx])),
@@ -78,18 +88,23 @@ def type_statistics(
             "norm2_std": nsd[0],
             "cosine_mean": cm[0],
             "cosine_std": csd[0],
+            "shared_norm2": shared,
+            "private_var": private,
         })
     return out
 
 
-def spike(delta_W: np.ndarray, r: int) -> dict:
+def spike(delta_W: np.ndarray, r: int, s: np.ndarray | None = None) -> dict:
     """Top singular direction of an update ``ΔW`` (p × d) (THEORY.md §5.1).
 
     Uses the eigen-decomposition of the smaller Gram matrix (``ΔWᵀΔW`` or
     ``ΔWΔWᵀ``), which is deterministic. Returns ``strength2 = σ_max²/p``,
     ``alignment = ‖W* v‖`` (v the unit top right singular vector) and
     ``direction`` = the first r entries of v with the sign fixed so that the
-    largest of them in absolute value is positive.
+    largest of them in absolute value is positive. With the readout values ``s``,
+    also the rank-one estimate ``u = Σ_j s_j ΔW_j / Σ_j s_j²`` of the shared part
+    ``η̃ μ1 (C1 + v)`` of §5.1: ``r2_rank_one = ‖u‖²`` (the r² of the spiked random
+    features) and ``gamma_rank_one = ‖W* u‖/‖u‖``.
     """
     D = np.asarray(delta_W, dtype=np.float64)
     p, d = D.shape
@@ -106,8 +121,15 @@ def spike(delta_W: np.ndarray, r: int) -> dict:
     head = v[:r].copy()
     if head.size and head[np.argmax(np.abs(head))] < 0:
         head = -head
-    return {
+    out = {
         "strength2": float(max(w[0], 0.0) / p),
         "alignment": float(np.linalg.norm(v[:r])),
         "direction": head.tolist(),
     }
+    if s is not None:
+        s = np.asarray(s, dtype=np.float64)
+        u = (s @ D) / float(s @ s)
+        nu = float(np.linalg.norm(u))
+        out["r2_rank_one"] = nu**2
+        out["gamma_rank_one"] = float(np.linalg.norm(u[:r]) / nu) if nu > 0 else 0.0
+    return out

@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from giantstep.theory import Activation, Target, as_activation, as_target
 
 from giantstep.errors import InputError
+from giantstep.theory import Activation, Target, as_activation, as_target
 
 from . import sampling
 from .kernels import activation_code, apply_sigma, residual_times_derivative
@@ -575,7 +575,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, **kwargs: Any) -> Simul
         rec = _step_record(t, W, s, prob)
         rec["train_loss"] = loss
         if cfg.measure_spike:
-            rec["spike"] = spike(update, prob.r)
+            rec["spike"] = spike(update, prob.r, s)
         records.append(rec)
         if rec_neurons is not None:
             rec_neurons["overlap"].append(W[:, : prob.r].copy())

@@ -1,0 +1,295 @@
+"""Sweeps of simulations over grid points and seeds, streamed to a JSON-lines file.
+
+* Execution: local processes by default (:class:`concurrent.futures.ProcessPoolExecutor`,
+  ``spawn`` start method, BLAS threads shared out between the workers), in-process with
+  ``workers=1``, or on a Dask distributed cluster with ``scheduler=ADDRESS`` (or a
+  ``dask.distributed.Client`` / ``LocalCluster`` object).
+* Streaming: each point is appended to the output file (one JSON object per line) as
+  soon as it finishes, and the file is flushed, so a killed sweep loses nothing.
+* Resume: ``resume=True`` reads the file, keeps the complete lines of points of this
+  sweep, and only runs the others. At the end the file is rewritten in the canonical
+  order of the points, with every float rounded to 12 significant digits and no
+  timings, so a killed-and-resumed sweep yields byte for byte the same file as an
+  uninterrupted one, whatever the completion order.
+* Progress: a tqdm bar on stderr.
+
+A record is ``{"key": <canonical JSON of the config>, "config": {...}, "result": {...}}``
+where ``result`` is :meth:`SimulationResult.to_dict` without ``timings`` (or the
+output of a custom ``summarize`` function).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
+
+from giantstep.errors import InputError
+
+from .simulator import SimulationConfig, simulate
+
+SIGNIFICANT_DIGITS = 12
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def canonical(obj: Any) -> Any:
+    """Round floats to 12 significant digits, recursively (numpy values converted)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        np = None
+    if isinstance(obj, dict):
+        return {str(k): canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(v) for v in obj]
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return canonical(obj.tolist())
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            obj = float(obj)
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+        return float(f"{obj:.{SIGNIFICANT_DIGITS}g}")
+    return obj
+
+
+def point_key(config: dict) -> str:
+    """Canonical identifier of a point: sorted-key JSON of its (normalised) config."""
+    return json.dumps(canonical(config), sort_keys=True, separators=(",", ":"))
+
+
+def _normalise(config: SimulationConfig | dict) -> dict:
+    if isinstance(config, SimulationConfig):
+        return config.to_dict()
+    return SimulationConfig.from_dict(dict(config)).to_dict()
+
+
+def run_point(config: dict, summarize: Callable[[Any], dict] | None = None) -> dict:
+    """Simulate one point and return its JSON record (module-level: picklable)."""
+    res = simulate(SimulationConfig.from_dict(config))
+    if summarize is not None:
+        result = summarize(res)
+    else:
+        result = res.to_dict()
+        result.pop("timings", None)
+        result.pop("config", None)
+    return {"key": point_key(config), "config": canonical(config), "result": canonical(result)}
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def read_records(path: str) -> dict[str, dict]:
+    """Complete, valid records of a JSON-lines file by key (a torn last line is ignored)."""
+    out: dict[str, dict] = {}
+    if not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break  # torn write of a killed sweep
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and "key" in rec and "result" in rec:
+                out[rec["key"]] = rec
+    return out
+
+
+@contextmanager
+def _thread_env(threads: int):
+    old = {k: os.environ.get(k) for k in _THREAD_VARS}
+    for k in _THREAD_VARS:
+        os.environ[k] = str(threads)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute(
+    fn: Callable[..., Any],
+    items: list[Any],
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+    desc: str = "points",
+    extra: tuple = (),
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(item, *extra)`` for every item; yield ``(index, result)`` as they finish.
+
+    ``scheduler``: None → local processes (``workers`` of them; 1 → in this process);
+    a string → address of a Dask scheduler; a Dask ``Client`` or cluster object → used
+    directly.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items), desc=desc, file=sys.stderr, disable=not progress, leave=False)
+    try:
+        if not items:
+            return
+        if scheduler is not None:
+            yield from _execute_dask(fn, items, scheduler, bar, extra)
+            return
+        cpus = os.cpu_count() or 1
+        if workers is None:
+            workers = min(cpus, len(items))
+        if workers < 1:
+            raise InputError(f"workers must be ≥ 1, got {workers}")
+        if workers == 1 or len(items) == 1:
+            for i, item in enumerate(items):
+                yield i, fn(item, *extra)
+                bar.update()
+            return
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with _thread_env(max(1, cpus // workers)), ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+            pending = {ex.submit(fn, item, *extra): i for i, item in enumerate(items)}
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        i = pending.pop(fut)
+                        yield i, fut.result()
+                        bar.update()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+    finally:
+        bar.close()
+
+
+def _execute_dask(fn, items, scheduler, bar, extra) -> Iterator[tuple[int, Any]]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover
+        raise InputError("--scheduler needs dask[distributed] (pip install giantstep[dask])") from exc
+    own = False
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif isinstance(scheduler, str):
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
+        own = True
+    else:  # a cluster object
+        client = Client(scheduler)
+        own = True
+    try:
+        futures = [client.submit(fn, item, *extra, pure=False) for item in items]
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            yield i, fut.result()
+            bar.update()
+    finally:
+        if own:
+            client.close()
+
+
+def run_sweep(
+    configs: Iterable[SimulationConfig | dict],
+    out: str | None = None,
+    *,
+    resume: bool = False,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+    summarize: Callable[[Any], dict] | None = None,
+) -> list[dict]:
+    """Simulate every configuration; stream records to ``out``; return them in order.
+
+    Parameters
+    ----------
+    configs : iterable of SimulationConfig or dict
+        The points (each with its own seed). Duplicates are run once.
+    out : str, optional
+        JSON-lines file. Without ``resume`` an existing file is overwritten.
+    resume : bool
+        Skip the points already in ``out``.
+    workers : int, optional
+        Local worker processes (default: one per core, at most one per point).
+    scheduler : str or dask Client/cluster, optional
+        Run on Dask instead of local processes.
+    progress : bool
+        tqdm progress bar on stderr.
+    summarize : callable, optional
+        ``summarize(SimulationResult) -> dict`` stored instead of the full result
+        (must be picklable: a module-level function).
+
+    Returns
+    -------
+    list of dict
+        The records, in the order of ``configs``.
+    """
+    normalised = [_normalise(c) for c in configs]
+    keys = [point_key(c) for c in normalised]
+    order: dict[str, int] = {}
+    for k in keys:
+        order.setdefault(k, len(order))
+    unique = [normalised[keys.index(k)] for k in order]
+    done: dict[str, dict] = {}
+    if out is not None and resume:
+        done = {k: v for k, v in read_records(out).items() if k in order}
+    todo = [c for c, k in zip(unique, order) if k not in done]
+    fh = None
+    if out is not None:
+        # atomically rewrite the kept records (drops torn lines), then append to the file
+        _write_atomic(out, [done[k] for k in sorted(done, key=order.__getitem__)])
+        fh = open(out, "a", encoding="utf-8")  # noqa: SIM115
+    try:
+        for _, rec in execute(run_point, todo, workers=workers, scheduler=scheduler,
+                              progress=progress, desc="simulations", extra=(summarize,)):
+            done[rec["key"]] = rec
+            if fh is not None:
+                fh.write(_dumps(rec) + "\n")
+                fh.flush()
+    finally:
+        if fh is not None:
+            fh.close()
+    records = [done[k] for k in order if k in done]
+    if out is not None and len(records) == len(order):
+        _write_atomic(out, records)
+    return records
+
+
+def _write_atomic(path: str, records: list[dict]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(_dumps(rec) + "\n")
+    os.replace(tmp, path)
+
+
+def grid(base: dict, seeds: Iterable[int] = (0,), **axes: Iterable[Any]) -> list[dict]:
+    """Cartesian product of parameter axes × seeds on top of ``base`` (a config dict)."""
+    import itertools
+
+    names = list(axes)
+    out = []
+    for values in itertools.product(*(list(axes[n]) for n in names)):
+        for seed in seeds:
+            cfg = dict(base)
+            cfg.update(zip(names, values))
+            cfg["seed"] = int(seed)
+            out.append(cfg)
+    return out
