@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from giantstep.theory import Activation, as_activation
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.theory import Activation, as_activation
 
 from .marchenko_pastur import mp_rule, mp_rule_for_pole, sample_spiked_spectrum
 from .spiked_rf import N_STATE, solve_fixed_point

@@ -1,0 +1,122 @@
+"""Minimal finite-d simulation of the THEORY.md §1 protocol for the §6.1 checks.
+
+One giant step on ``n0 = α0 d`` fresh samples (constant readout ``a = 1/√p``,
+``η = η̃ p``, i.e. ``w_j ← w_j + η̃ (1/n0) Σ e σ'(⟨w_j,x⟩) x``), then the ridge readout
+``min_a Σ(y − f)² + λ‖a‖²`` on ``n = α d`` fresh samples, solved with
+``scipy.linalg.solve(..., assume_a="pos")`` in the smaller of the primal (p × p) and
+dual (n × n) forms, test error ``E[(y − f)²]`` on ``n_test`` fresh samples (label noise
+included). ``θ = e_1`` (W0 is isotropic, so this is no loss of generality).
+
+Kept independent of :mod:`giantstep.validation` on purpose (written in parallel).
+Run as a script to print the comparison tables of ``docs/test_error.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from giantstep.theory import as_activation
+
+
+def ridge_readout(phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """``argmin_a ‖y − Φ a‖² + λ‖a‖²`` (primal if n ≥ p, dual otherwise)."""
+    n, p = phi.shape
+    if n >= p:
+        gram = phi.T @ phi
+        gram[np.diag_indices_from(gram)] += lam
+        return scipy.linalg.solve(gram, phi.T @ y, assume_a="pos")
+    gram = phi @ phi.T
+    gram[np.diag_indices_from(gram)] += lam
+    return phi.T @ scipy.linalg.solve(gram, y, assume_a="pos")
+
+
+def simulate_curve(
+    student, teacher, alpha0: float, eta: float, lam: float, alphas, *, d: int, p: int | None = None,
+    noise: float = 0.0, seed: int = 0, n_test: int = 10_000, rows: str = "unit",
+) -> dict[str, np.ndarray]:
+    """Test/train errors after one giant step and after none (lazy), one seed."""
+    sig = as_activation(student)
+    tea = as_activation(teacher)
+    p = d if p is None else p
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal((p, d)) / np.sqrt(d)
+    if rows == "unit":
+        w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
+
+    def labels(x):
+        y = tea.evaluate(x[:, 0])
+        if noise > 0:
+            y = y + np.sqrt(noise) * rng.standard_normal(x.shape[0])
+        return y
+
+    w = w0
+    if eta > 0:
+        n0 = int(round(alpha0 * d))
+        x0 = rng.standard_normal((n0, d))
+        pre = x0 @ w0.T
+        e = labels(x0) - sig.evaluate(pre).mean(axis=1)
+        g = sig.derivative(pre, 1) * e[:, None]
+        w = w0 + (eta / n0) * (g.T @ x0)
+    xt = rng.standard_normal((n_test, d))
+    yt = labels(xt)
+    out = {k: np.empty(len(alphas)) for k in ("test", "train", "lazy_test", "lazy_train")}
+    phit = sig.evaluate(xt @ w.T) / np.sqrt(p)
+    phit0 = sig.evaluate(xt @ w0.T) / np.sqrt(p) if eta > 0 else phit
+    for i, a in enumerate(alphas):
+        n = int(round(a * d))
+        x = rng.standard_normal((n, d))
+        y = labels(x)
+        for tag, ww, pt in (("", w, phit), ("lazy_", w0, phit0)):
+            if tag and eta == 0:
+                out["lazy_test"][i], out["lazy_train"][i] = out["test"][i], out["train"][i]
+                continue
+            phi = sig.evaluate(x @ ww.T) / np.sqrt(p)
+            coef = ridge_readout(phi, y, lam)
+            out[tag + "train"][i] = np.mean((y - phi @ coef) ** 2)
+            out[tag + "test"][i] = np.mean((yt - pt @ coef) ** 2)
+    return out
+
+
+def simulate_mean(student, teacher, alpha0, eta, lam, alphas, *, d, seeds, **kw):
+    """Mean and standard error over seeds of :func:`simulate_curve`."""
+    runs = [simulate_curve(student, teacher, alpha0, eta, lam, alphas, d=d, seed=s, **kw)
+            for s in seeds]
+    mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+    sem = {k: (np.std([r[k] for r in runs], axis=0, ddof=1) / np.sqrt(len(runs))
+               if len(runs) > 1 else np.zeros(len(alphas))) for k in runs[0]}
+    return mean, sem
+
+
+CONFIGS = {
+    "A": dict(student="tanh", teacher="tanh", alpha0=0.5, eta=1.0, lam=0.01, noise=0.0),
+    "B": dict(student="erf", teacher="sin", alpha0=2.0, eta=3.0, lam=0.05, noise=0.0),
+    "C": dict(student="tanh", teacher="relu", alpha0=1.0, eta=2.0, lam=0.1, noise=0.1),
+}
+
+
+if __name__ == "__main__":  # pragma: no cover - produces the docs tables
+    import sys
+    import time
+
+    from giantstep.numerics import one_step_learning_curve
+
+    names = sys.argv[1].split(",") if len(sys.argv) > 1 else list(CONFIGS)
+    d = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    nseeds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    alphas = np.array([0.2, 0.6, 1.0, 1.6, 2.2, 3.0])
+    for name in names:
+        cfg = CONFIGS[name]
+        t0 = time.time()
+        th = one_step_learning_curve(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
+                                     cfg["lam"], alphas, cfg["noise"])
+        mean, sem = simulate_mean(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
+                                  cfg["lam"], alphas, d=d, seeds=range(nseeds), noise=cfg["noise"])
+        print(f"config {name}: {cfg}, d=p={d}, {nseeds} seeds, {time.time() - t0:.0f}s")
+        print("alpha  theory  sim(±sem)  diff | train th  sim | lazy th  sim(±sem)  diff")
+        for i, a in enumerate(alphas):
+            print(f"{a:4.1f}  {th.test_error[i]:.4f}  {mean['test'][i]:.4f}±{sem['test'][i]:.4f}  "
+                  f"{th.test_error[i] - mean['test'][i]:+.4f} | {th.train_error[i]:.4f}  "
+                  f"{mean['train'][i]:.4f} | {th.lazy_test_error[i]:.4f}  "
+                  f"{mean['lazy_test'][i]:.4f}±{sem['lazy_test'][i]:.4f}  "
+                  f"{th.lazy_test_error[i] - mean['lazy_test'][i]:+.4f}", flush=True)
