@@ -45,8 +45,9 @@ def neuron_measures(W: np.ndarray, r: int) -> dict[str, np.ndarray]:
     W = np.asarray(W)
     m = np.asarray(W[:, :r], dtype=np.float64)
     norm2 = np.einsum("ij,ij->i", W, W, dtype=np.float64)
-    cos = np.sqrt(np.einsum("ij,ij->i", m, m)) / np.sqrt(np.maximum(norm2, 1e-300))
-    return {"overlap": m, "norm2": norm2, "cosine": cos}
+    m2 = np.einsum("ij,ij->i", m, m)
+    cos = np.sqrt(m2) / np.sqrt(np.maximum(norm2, 1e-300))
+    return {"overlap": m, "norm2": norm2, "cosine": cos, "perp_norm2": norm2 - m2}
 
 
 def type_statistics(
@@ -56,7 +57,8 @@ def type_statistics(
 
     Returns a list of dicts with keys ``type``, ``s`` (mean readout value),
     ``s_min``, ``s_max``, ``count``, ``overlap_mean``/``overlap_std`` (r floats),
-    ``norm2_mean``/``norm2_std``, ``cosine_mean``/``cosine_std``, and the split of
+    ``norm2_mean``/``norm2_std``, ``cosine_mean``/``cosine_std``, ``perp_norm2`` (mean of
+    ``‖w_j‖² − ‖W* w_j‖²``), and the split of
     §5.3: ``private_var`` = unbiased within-type variance ``Σ_j ‖w_j − w̄‖²/(count−1)``
     (the q_τ of the theory) and ``shared_norm2`` = ``‖w̄_⊥‖² − private_var/count``
     (squared norm of the type's mean outside the target subspace, debiased).
@@ -69,6 +71,7 @@ def type_statistics(
         om, osd = _stats(meas["overlap"][idx])
         nm, nsd = _stats(meas["norm2"][idx])
         cm, csd = _stats(meas["cosine"][idx])
+        qm, _ = _stats(meas["perp_norm2"][idx])
         Wt = np.asarray(W[idx], dtype=np.float64)
         wbar = Wt.mean(axis=0)
         if idx.size > 1:
@@ -88,6 +91,7 @@ def type_statistics(
             "norm2_std": nsd[0],
             "cosine_mean": cm[0],
             "cosine_std": csd[0],
+            "perp_norm2": qm[0],
             "shared_norm2": shared,
             "private_var": private,
         })

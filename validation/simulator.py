@@ -504,9 +504,16 @@ def _test_error(prob: _Problem, Wt: np.ndarray, c: np.ndarray, low: LowDegree | 
     return sq / cfg.n_test
 
 
+def group_law(cfg: SimulationConfig) -> str:
+    """How neurons are grouped into types: symmetric constant readout has s = ±1."""
+    if cfg.symmetric and cfg.readout == "constant":
+        return "sign"
+    return cfg.readout
+
+
 def _step_record(t: int, W: np.ndarray, s: np.ndarray, prob: _Problem) -> dict:
     cfg = prob.cfg
-    types = type_statistics(W, s, prob.r, cfg.readout, cfg.gaussian_bins)
+    types = type_statistics(W, s, prob.r, group_law(cfg), cfg.gaussian_bins)
     everyone = type_statistics(W, s, prob.r, "constant")[0]
     everyone["type"] = "all"
     return {"step": t, "types": types, "all": everyone}

@@ -1,0 +1,482 @@
+"""Theory versus simulation, point by point (THEORY.md §5, §6.1).
+
+:func:`validate` runs the prediction of the numerics layer that matches a
+configuration and the finite-d simulation of :mod:`.simulator` over several
+seeds and dimensions, and returns a table of points
+``name, theory, sim_mean ± sim_se, z, ok``.
+
+Kinds of comparison:
+
+* ``overlaps`` — §5.1 (one step: :func:`giantstep.numerics.one_step_overlaps`) and
+  §5.3 (several steps: :func:`giantstep.numerics.overlap_trajectory`): per step and
+  per readout type, the target overlaps ``W* w`` (r entries), ``‖w‖²``, the cosine
+  ``‖W* w‖/‖w‖``, ``‖w‖² − ‖W* w‖²``, the shared/private split; after one step the
+  spike (alignment γ of the top singular vector of ``W1 − W0`` and the rank-one r²).
+  For the gaussian readout the neurons are binned by s and the theory's type curve
+  (cubic spline through the Gauss–Hermite types) is averaged over each bin's s.
+* ``preprocessed`` — §5.2 (n = α d^ℓ, degrees < ℓ removed): regression slope and
+  correlation of the simulated update of the overlaps on the predicted
+  ``η̃ s_j (μ_ℓ/(ℓ−1)!) C_ℓ[ξ_j^{⊗(ℓ−1)}, ·]`` (theory: 1 and 1).
+* ``error`` — §6.1 (:func:`giantstep.numerics.one_step_learning_curve`): test error of
+  the ridge readout after one step, p = d, constant readout, single-index teacher.
+
+Verdict. A point is ``ok`` when ``|sim_mean − theory| ≤ z_crit·sim_se + allowance``
+with the finite-size allowance ``finite_size · (1 + |theory|)/√d`` (defaults
+``z_crit = 3``, ``finite_size = 1``): at finite d the initial overlaps are
+``O(d^{-1/2})`` and each batch adds ``O(η̃/√n)`` (THEORY §5.3), so the gap itself is
+expected to shrink like ``d^{-1/2}`` (see :mod:`.finite_size`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from giantstep.errors import InputError
+
+from .measure import type_groups
+from .simulator import SimulationConfig, group_law, initial_weights, simulate
+
+KINDS = ("overlaps", "preprocessed", "error")
+_TYPE_QUANTITIES = ("overlap", "norm2", "cosine", "perp_norm2", "shared_norm2", "private_var")
+
+
+@dataclass
+class ValidationConfig:
+    """What to compare (see :func:`validate`).
+
+    Parameters
+    ----------
+    kind : {"overlaps", "preprocessed", "error"}
+        §5.1/§5.3 overlaps, §5.2 preprocessed one-step overlaps, §6.1 test error.
+    target, activation : str
+        Target g* and student σ (kind ``error``: ``teacher`` is used, g* = σ*(z1)).
+    alpha, eta, steps, readout, noise, normalize, symmetric, init, ell :
+        As in :class:`~giantstep.validation.simulator.SimulationConfig`.
+    teacher : str, optional
+        Kind ``error``: teacher activation σ*.
+    lam : float
+        Kind ``error``: ridge penalty λ.
+    alphas : list of float
+        Kind ``error``: readout sample ratios n/d.
+    ds : list of int
+        Dimensions simulated.
+    p : int, optional
+        Width (default ``round(p_ratio·d)``; kind ``error`` needs p = d).
+    p_ratio : float
+        Width over dimension when ``p`` is not given.
+    seeds : int
+        Seeds per dimension (≥ 2 for standard errors).
+    n_test : int
+        Test-set size (kind ``error``).
+    dtype : str
+        Arithmetic of the simulation.
+    n_types : int
+        Gauss–Hermite types of the theory for the gaussian readout.
+    z_crit, finite_size : float
+        Tolerance ``z_crit·se + finite_size·(1 + |theory|)/√d``.
+    quantities : list of str, optional
+        Restrict the overlaps points to these quantities (``overlap``, ``norm2``,
+        ``cosine``, ``perp_norm2``, ``shared_norm2``, ``private_var``, ``spike``).
+    """
+
+    kind: str = "overlaps"
+    target: str = "z1"
+    activation: str = "relu"
+    alpha: float = 2.0
+    eta: float = 1.0
+    steps: int = 1
+    readout: str = "constant"
+    noise: float | None = None
+    normalize: bool = False
+    symmetric: bool = False
+    init: str = "gaussian"
+    ell: int = 2
+    teacher: str | None = None
+    lam: float = 0.1
+    alphas: list[float] = field(default_factory=lambda: [1.0])
+    ds: list[int] = field(default_factory=lambda: [256])
+    p: int | None = None
+    p_ratio: float = 1.0
+    seeds: int = 4
+    n_test: int = 10_000
+    dtype: str = "float64"
+    n_types: int = 8
+    z_crit: float = 3.0
+    finite_size: float = 1.0
+    quantities: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        self.ds = [int(d) for d in np.atleast_1d(self.ds)]
+        if not self.ds or min(self.ds) < 2:
+            raise InputError(f"dimensions must be integers ≥ 2, got {self.ds}")
+        if isinstance(self.seeds, bool) or int(self.seeds) < 1:
+            raise InputError(f"seeds must be ≥ 1, got {self.seeds}")
+        self.seeds = int(self.seeds)
+        self.alphas = [float(a) for a in np.atleast_1d(self.alphas)]
+        if self.kind == "error":
+            if self.teacher is None:
+                raise InputError("kind 'error' needs a teacher activation")
+            if min(self.alphas) <= 0:
+                raise InputError("readout ratios alphas must be > 0")
+            if self.p is not None:
+                raise InputError("kind 'error' compares with the p = d theory: do not set p")
+        if self.z_crit < 0 or self.finite_size < 0:
+            raise InputError("z_crit and finite_size must be ≥ 0")
+        if self.p_ratio <= 0:
+            raise InputError(f"p_ratio must be > 0, got {self.p_ratio}")
+        if self.quantities is not None:
+            bad = set(self.quantities) - set(_TYPE_QUANTITIES) - {"spike"}
+            if bad:
+                raise InputError(f"unknown quantities {sorted(bad)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InputError(f"unknown validation parameters: {sorted(unknown)}")
+        return cls(**data)
+
+    def width(self, d: int) -> int:
+        if self.kind == "error":
+            return d
+        if self.p is not None:
+            return int(self.p)
+        p = max(2, int(round(self.p_ratio * d)))
+        return p + (p % 2) if self.symmetric else p
+
+    def sim_target(self) -> str:
+        if self.kind != "error":
+            return self.target
+        from giantstep.theory import as_activation
+        from giantstep.theory.parsing import X, zvar
+
+        return str(as_activation(self.teacher).expr.subs(X, zvar(1)))
+
+    def simulations(self) -> list[tuple[int, dict]]:
+        """The simulations to run: ``[(index of the readout ratio, SimulationConfig dict)]``."""
+        out = []
+        for d in self.ds:
+            for seed in range(self.seeds):
+                base = dict(target=self.sim_target(), activation=self.activation, d=d,
+                            p=self.width(d), alpha=self.alpha, eta=self.eta, seed=seed,
+                            readout=self.readout, init=self.init, noise=self.noise,
+                            symmetric=self.symmetric, normalize=self.normalize,
+                            dtype=self.dtype, n_test=0, gaussian_bins=self.n_types)
+                if self.kind == "overlaps":
+                    base.update(steps=self.steps)
+                    out.append((0, SimulationConfig(**base).to_dict()))
+                elif self.kind == "preprocessed":
+                    base.update(steps=1, ell=self.ell, preprocess=True, record_neurons=True,
+                                measure_spike=False)
+                    out.append((0, SimulationConfig(**base).to_dict()))
+                else:
+                    base.update(steps=1, readout="constant", ridge_lambda=self.lam,
+                                n_test=self.n_test, measure_spike=False)
+                    for i, a in enumerate(self.alphas):
+                        out.append((i, SimulationConfig(alpha_readout=a, **base).to_dict()))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# predictions (adapters to the numerics layer)
+# ---------------------------------------------------------------------------
+
+
+def predict(cfg: ValidationConfig) -> dict:
+    """The theory's numbers for ``cfg`` in the schema used by the comparison.
+
+    ``overlaps``: ``{"steps": [{"step", "types": [{"s", "overlap", "norm2", "cosine",
+    ["perp_norm2", "shared_norm2", "private_var"]}]}], "spike": {"gamma", "r2"}?}``;
+    ``preprocessed``: ``{"coef": η̃ μ_ℓ/(ℓ−1)!, "C": C_ℓ (nested lists), "ell"}``;
+    ``error``: ``{"test_error": [one per alpha]}``.
+    """
+    if cfg.kind == "overlaps":
+        return _predict_overlaps(cfg)
+    if cfg.kind == "preprocessed":
+        from giantstep.theory import as_activation, as_target
+
+        tgt, act = as_target(cfg.target), as_activation(cfg.activation)
+        ell = int(cfg.ell)
+        return {"ell": ell, "coef": cfg.eta * act.mu(ell) / math.factorial(ell - 1),
+                "C": np.asarray(tgt.tensor(ell), dtype=float).tolist()}
+    from giantstep.numerics import one_step_learning_curve
+
+    lc = one_step_learning_curve(cfg.activation, cfg.teacher, cfg.alpha, cfg.eta, cfg.lam,
+                                 cfg.alphas, noise=cfg.noise or 0.0)
+    return {"test_error": [float(v) for v in lc.test_error],
+            "lazy_test_error": [float(v) for v in lc.lazy_test_error]}
+
+
+def _predict_overlaps(cfg: ValidationConfig) -> dict:
+    import giantstep.numerics as gn
+
+    if cfg.steps == 1 and not cfg.normalize:
+        res = gn.one_step_overlaps(cfg.target, cfg.activation, alpha=cfg.alpha, eta=cfg.eta,
+                                   readout=cfg.readout, noise=cfg.noise, n_types=cfg.n_types,
+                                   symmetric=cfg.symmetric)
+        out = res.to_dict()
+        C1 = np.asarray(res.C1, dtype=float)
+        mu1 = res.mu[1]
+        denom = float(C1 @ C1 + res.mean_e2 / cfg.alpha)
+        if denom > 0 and mu1 != 0:
+            out["spike"] = {"gamma": float(np.linalg.norm(C1) / math.sqrt(denom)),
+                            "r2": float(cfg.eta**2 * mu1**2 * denom)}
+        return {"steps": out["steps"], **({"spike": out["spike"]} if "spike" in out else {})}
+    if cfg.symmetric:
+        raise InputError("no multi-step prediction for symmetric pairs (overlap_trajectory "
+                         "has no symmetric option)")
+    res = gn.overlap_trajectory(cfg.target, cfg.activation, alpha=cfg.alpha, eta=cfg.eta,
+                                steps=cfg.steps, readout=cfg.readout, noise=cfg.noise,
+                                n_types=cfg.n_types, normalize=cfg.normalize)
+    return {"steps": res.to_dict()["steps"]}
+
+
+# ---------------------------------------------------------------------------
+# measurements (run in the worker next to the simulation)
+# ---------------------------------------------------------------------------
+
+
+def _interpolator(types: list[dict], key: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Theory quantity as a function of s: exact lookup for ≤ 3 types, else a cubic spline."""
+    vals = [t.get(key) for t in types]
+    if any(v is None for v in vals):
+        if key == "perp_norm2" and all(t.get("norm2") is not None for t in types):
+            vals = [t["norm2"] - float(np.sum(np.square(t["overlap"]))) for t in types]
+        else:
+            return None
+    s = np.array([t["s"] for t in types], dtype=float)
+    V = np.array(vals, dtype=float)
+    order = np.argsort(s)
+    s, V = s[order], V[order]
+    if len(s) <= 3:
+        def lookup(x):
+            idx = np.argmin(np.abs(np.asarray(x)[:, None] - s[None, :]), axis=1)
+            return V[idx]
+        return lookup
+    from scipy.interpolate import CubicSpline
+
+    spline = CubicSpline(s, V, axis=0)
+    return lambda x: spline(np.asarray(x, dtype=float))
+
+
+def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities) -> dict:
+    out: dict[str, tuple[float, float]] = {}
+    _, s = initial_weights(sim)
+    groups = type_groups(s, group_law(sim), sim.gaussian_bins)
+    want = set(quantities or (*_TYPE_QUANTITIES, "spike"))
+    for st_th in theory["steps"]:
+        t = st_th["step"]
+        if t == 0 or t >= len(res.steps):
+            continue
+        rec = res.steps[t]
+        by_label = {tp["type"]: tp for tp in rec["types"]}
+        for label, idx in groups:
+            tp = by_label.get(label)
+            if tp is None:
+                continue
+            s_j = s[idx]
+            for q in _TYPE_QUANTITIES:
+                if q not in want:
+                    continue
+                f = _interpolator(st_th["types"], q)
+                if f is None:
+                    continue
+                pred = np.mean(f(s_j), axis=0)
+                if q == "overlap":
+                    for i, v in enumerate(tp["overlap_mean"]):
+                        out[f"step{t} {label} overlap[{i + 1}]"] = (v, float(pred[i]))
+                else:
+                    sim_key = {"norm2": "norm2_mean", "cosine": "cosine_mean"}.get(q, q)
+                    out[f"step{t} {label} {q}"] = (tp[sim_key], float(pred))
+    if "spike" in want and "spike" in theory and len(res.steps) > 1 and "spike" in res.steps[1]:
+        sp = res.steps[1]["spike"]
+        out["step1 spike gamma (top singular vector)"] = (sp["alignment"], theory["spike"]["gamma"])
+        if sim.readout in ("constant", "sign") and not sim.symmetric:
+            out["step1 spike r2 (rank-one)"] = (sp["r2_rank_one"], theory["spike"]["r2"])
+    return out
+
+
+def _measure_preprocessed(sim: SimulationConfig, res, theory: dict) -> dict:
+    ell = theory["ell"]
+    C = np.asarray(theory["C"], dtype=float)
+    nz = res.neurons
+    s = nz["s"]
+    m0, m1 = nz["overlap"][0], nz["overlap"][1]
+    xi = math.sqrt(sim.d) * m0
+    P = np.broadcast_to(C, (m0.shape[0], *C.shape))
+    for _ in range(ell - 1):  # C_ℓ[ξ_j, …, ξ_j, ·]
+        P = np.einsum("pi,pi...->p...", xi, P)
+    pred = theory["coef"] * s[:, None] * P
+    delta = (m1 - m0).ravel()
+    pv = pred.ravel()
+    slope = float(pv @ delta / (pv @ pv)) if pv @ pv > 0 else float("nan")
+    corr = float(np.corrcoef(pv, delta)[0, 1])
+    return {"overlap regression slope": (slope, 1.0), "overlap correlation": (corr, 1.0)}
+
+
+def _measure_job(job: tuple[dict, dict, dict, int]) -> dict:
+    """Simulate one configuration and return ``{name: (sim value, theory value)}``."""
+    sim_dict, vcfg_dict, theory, alpha_index = job
+    sim = SimulationConfig.from_dict(sim_dict)
+    vcfg = ValidationConfig.from_dict(vcfg_dict)
+    res = simulate(sim)
+    if vcfg.kind == "overlaps":
+        vals = _measure_overlaps(sim, res, theory, vcfg.quantities)
+    elif vcfg.kind == "preprocessed":
+        vals = _measure_preprocessed(sim, res, theory)
+    else:
+        a = vcfg.alphas[alpha_index]
+        vals = {f"test error (alpha={a:g})": (res.test_error, theory["test_error"][alpha_index])}
+    return {"d": sim.d, "seed": sim.seed, "values": vals}
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationReport:
+    """Result of :func:`validate`: ``points`` and ``all_ok`` (plus the inputs)."""
+
+    points: list[dict]
+    all_ok: bool
+    config: dict
+    theory: dict
+    tolerance: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"points": self.points, "all_ok": self.all_ok, "config": self.config,
+                "tolerance": self.tolerance}
+
+    def table(self) -> str:
+        from giantstep.cli.output import format_table
+
+        rows = []
+        for pt in self.points:
+            z = "-" if pt["z"] is None else f"{pt['z']:+.2f}"
+            se = "-" if pt["sim_se"] is None else f"{pt['sim_se']:.4f}"
+            rows.append([pt["d"], pt["name"], f"{pt['theory']:.4f}", f"{pt['sim_mean']:.4f}", se,
+                         z, f"{pt['tolerance']:.4f}", "ok" if pt["ok"] else "FAIL"])
+        return format_table(["d", "quantity", "theory", "sim mean", "sim s.e.", "z", "tol",
+                             "verdict"], rows)
+
+    def plot(self):
+        """Theory versus simulation (one marker per point, error bars = s.e.)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+        th = np.array([p["theory"] for p in self.points])
+        sm = np.array([p["sim_mean"] for p in self.points])
+        se = np.array([p["sim_se"] or 0.0 for p in self.points])
+        ok = np.array([p["ok"] for p in self.points])
+        ax.errorbar(th[ok], sm[ok], yerr=se[ok], fmt="o", ms=4, label="ok")
+        if (~ok).any():
+            ax.errorbar(th[~ok], sm[~ok], yerr=se[~ok], fmt="x", color="C3", label="FAIL")
+        lo, hi = float(min(th.min(), sm.min())), float(max(th.max(), sm.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel("theory")
+        ax.set_ylabel("simulation (mean ± s.e. over seeds)")
+        c = self.config
+        ax.set_title(f"{c['kind']}: {c['target'] if c['kind'] != 'error' else c['teacher']} — "
+                     f"{c['activation']}", fontsize=9)
+        ax.legend(fontsize=8)
+        return fig
+
+
+def aggregate(results: list[dict], cfg: ValidationConfig) -> list[dict]:
+    """Combine per-seed measurements into points with mean, s.e., z and verdict."""
+    table: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    names: list[tuple[int, str]] = []
+    for r in sorted(results, key=lambda r: (r["d"], r["seed"])):
+        for name, (sv, tv) in r["values"].items():
+            key = (r["d"], name)
+            if key not in table:
+                table[key] = []
+                names.append(key)
+            table[key].append((float(sv), float(tv)))
+    points = []
+    for d, name in sorted(names, key=lambda k: (k[0], names.index(k))):
+        vals = np.array(table[(d, name)])
+        sim, th = vals[:, 0], vals[:, 1]
+        k = len(sim)
+        mean = float(np.mean(sim))
+        theory = float(np.mean(th))
+        se = float(np.std(sim, ddof=1) / math.sqrt(k)) if k > 1 else None
+        allowance = cfg.finite_size * (1.0 + abs(theory)) / math.sqrt(d)
+        tol = cfg.z_crit * (se or 0.0) + allowance
+        gap = mean - theory
+        z = gap / se if se else None
+        points.append({
+            "name": name, "d": d, "theory": theory, "sim_mean": mean, "sim_se": se,
+            "z": z, "ok": bool(abs(gap) <= tol and math.isfinite(mean)), "tolerance": tol,
+            "n_seeds": k,
+        })
+    return points
+
+
+def validate(
+    config: ValidationConfig | dict | None = None,
+    *,
+    prediction: Callable[[ValidationConfig], dict] | dict | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    progress: bool = False,
+    **kwargs: Any,
+) -> ValidationReport:
+    """Compare theory and simulation on one configuration (THEORY.md §5, §6.1).
+
+    Parameters
+    ----------
+    config : ValidationConfig or dict, optional
+        What to compare; keyword arguments build or override it.
+    prediction : callable or dict, optional
+        Replaces the numerics prediction (``predict(cfg)``) — same schema as
+        :func:`predict`. Used by tests and to compare against other sources.
+    workers, scheduler, progress :
+        Execution of the simulations (see :func:`giantstep.validation.sweep.execute`).
+
+    Returns
+    -------
+    ValidationReport
+        ``points`` (``name, d, theory, sim_mean, sim_se, z, ok, tolerance, n_seeds``)
+        and ``all_ok``.
+    """
+    from .sweep import execute
+
+    if config is None:
+        config = ValidationConfig(**kwargs)
+    elif isinstance(config, dict):
+        config = ValidationConfig.from_dict({**config, **kwargs})
+    elif kwargs:
+        config = ValidationConfig.from_dict({**config.to_dict(), **kwargs})
+    if callable(prediction):
+        theory = prediction(config)
+    elif isinstance(prediction, dict):
+        theory = prediction
+    else:
+        theory = predict(config)
+    vdict = config.to_dict()
+    jobs = [(sim, vdict, theory, i) for i, sim in config.simulations()]
+    results = [None] * len(jobs)
+    for i, out in execute(_measure_job, jobs, workers=workers, scheduler=scheduler,
+                          progress=progress, desc="validate"):
+        results[i] = out
+    points = aggregate(results, config)
+    tol = (f"|sim_mean − theory| ≤ {config.z_crit:g}·s.e. + {config.finite_size:g}·"
+           f"(1 + |theory|)/√d")
+    return ValidationReport(points, all(p["ok"] for p in points), vdict, theory, tol)
