@@ -104,6 +104,8 @@ if __name__ == "__main__":  # pragma: no cover - produces the docs tables
     names = sys.argv[1].split(",") if len(sys.argv) > 1 else list(CONFIGS)
     d = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     nseeds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    rows = sys.argv[5] if len(sys.argv) > 5 else "unit"
     alphas = np.array([0.2, 0.6, 1.0, 1.6, 2.2, 3.0])
     for name in names:
         cfg = CONFIGS[name]
@@ -111,8 +113,10 @@ if __name__ == "__main__":  # pragma: no cover - produces the docs tables
         th = one_step_learning_curve(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
                                      cfg["lam"], alphas, cfg["noise"])
         mean, sem = simulate_mean(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
-                                  cfg["lam"], alphas, d=d, seeds=range(nseeds), noise=cfg["noise"])
-        print(f"config {name}: {cfg}, d=p={d}, {nseeds} seeds, {time.time() - t0:.0f}s")
+                                  cfg["lam"], alphas, d=d, seeds=range(first, first + nseeds),
+                                  noise=cfg["noise"], rows=rows)
+        print(f"config {name}: {cfg}, d=p={d}, seeds {first}..{first + nseeds - 1}, W0 rows {rows}, "
+              f"{time.time() - t0:.0f}s")
         print("alpha  theory  sim(±sem)  diff | train th  sim | lazy th  sim(±sem)  diff")
         for i, a in enumerate(alphas):
             print(f"{a:4.1f}  {th.test_error[i]:.4f}  {mean['test'][i]:.4f}±{sem['test'][i]:.4f}  "
