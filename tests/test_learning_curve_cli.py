@@ -1,0 +1,67 @@
+"""``giantstep error`` (THEORY.md §6.1)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from giantstep.cli import main
+from giantstep.cli.error_cmd import parse_alpha_grid
+from giantstep.errors import InputError
+
+BASE = ["error", "--student", "tanh", "--teacher", "tanh", "--alpha0", "0.5", "--eta", "1",
+        "--lam", "0.01"]
+
+
+def test_json_output(capsys):
+    assert main(BASE + ["--alpha", "0.2:1.6:3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("alpha", "test_error", "train_error", "lazy_test_error", "converged"):
+        assert len(out[key]) == 3
+    assert out["alpha"] == pytest.approx([0.2, 0.9, 1.6])
+    assert out["converged"] == [True, True, True]
+    assert out["test_error"][0] == pytest.approx(0.285, abs=0.003)  # THEORY.md §6.1
+
+
+def test_table_and_plot(capsys, tmp_path):
+    png = tmp_path / "curve.png"
+    assert main(BASE + ["--alpha", "0.5:2:2", "--noise", "0.1", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "lazy_test_error" in out and "test_error" in out
+    assert png.exists() and png.stat().st_size > 1000
+
+
+def test_sampled_spectrum_option(capsys):
+    args = BASE + ["--alpha", "1.0", "--spectrum", "sampled", "--spectrum-draws", "2", "--d", "200",
+                   "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["test_error_std"]) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--alpha", "0:1:3"],
+        ["--alpha", "0.5", "--lam", "0"],
+        ["--alpha", "0.5", "--lam", "-2"],
+        ["--alpha", "a:b:c"],
+        ["--alpha", "0.5", "--student", "relu"],
+        ["--alpha", "0.5", "--teacher", "x**2"],
+        ["--alpha", "0.5", "--student", "exp(x**2)"],
+    ],
+)
+def test_bad_input_exit_2(extra, capsys):
+    assert main(BASE + extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error" in err
+
+
+def test_alpha_grid_parser():
+    assert parse_alpha_grid("1:2:3") == [1.0, 1.5, 2.0]
+    assert parse_alpha_grid("0.7") == [0.7]
+    with pytest.raises(InputError):
+        parse_alpha_grid("1:2")
+    with pytest.raises(InputError):
+        parse_alpha_grid("1:2:0")
