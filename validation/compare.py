@@ -21,7 +21,8 @@ Kinds of comparison:
   the ridge readout after one step, p = d, constant readout, single-index teacher.
 
 Verdict. A point is ``ok`` when ``|sim_mean − theory| ≤ z_crit·sim_se + allowance``
-with the finite-size allowance ``finite_size · (1 + |theory|)/√d`` (defaults
+with the finite-size allowance ``finite_size · (1 + |theory|)/√m``, ``m = min(d, n)``
+with n the batch size of a step (defaults
 ``z_crit = 3``, ``finite_size = 1``): at finite d the initial overlaps are
 ``O(d^{-1/2})`` and each batch adds ``O(η̃/√n)`` (THEORY §5.3), so the gap itself is
 expected to shrink like ``d^{-1/2}`` (see :mod:`.finite_size`).
@@ -78,7 +79,7 @@ class ValidationConfig:
     n_types : int
         Gauss–Hermite types of the theory for the gaussian readout.
     z_crit, finite_size : float
-        Tolerance ``z_crit·se + finite_size·(1 + |theory|)/√d``.
+        Tolerance ``z_crit·se + finite_size·(1 + |theory|)/√min(d, n)`` (n: batch per step).
     quantities : list of str, optional
         Restrict the overlaps points to these quantities (``overlap``, ``norm2``,
         ``cosine``, ``perp_norm2``, ``shared_norm2``, ``private_var``, ``spike``).
@@ -127,6 +128,14 @@ class ValidationConfig:
                 raise InputError("readout ratios alphas must be > 0")
             if self.p is not None:
                 raise InputError("kind 'error' compares with the p = d theory: do not set p")
+        if self.kind == "preprocessed" and self.readout == "constant" and not self.symmetric:
+            from giantstep.theory import as_activation
+
+            if abs(as_activation(self.activation).mu(0)) > 1e-12:
+                raise InputError(
+                    "kind 'preprocessed' with a constant readout: the residual y − f is not "
+                    "centred (f0 = μ0(σ) ≠ 0), the rows are rescaled by 1 + η̃ d^{(ℓ−1)/2} s μ2 E[e] "
+                    "and §5.2 does not apply; use the sign or gaussian readout or symmetric pairs")
         if self.z_crit < 0 or self.finite_size < 0:
             raise InputError("z_crit and finite_size must be ≥ 0")
         if self.p_ratio <= 0:
@@ -146,6 +155,14 @@ class ValidationConfig:
         if unknown:
             raise InputError(f"unknown validation parameters: {sorted(unknown)}")
         return cls(**data)
+
+    def scale(self, d: int) -> float:
+        """Size m of the finite-size allowance ``∝ 1/√m``: ``min(d, n)``, n the batch per step.
+
+        Initial overlaps are O(d^{-1/2}) and each batch adds O(η̃/√n) (THEORY §5.3).
+        """
+        n = self.alpha * d ** (self.ell if self.kind == "preprocessed" else 1)
+        return float(min(d, n))
 
     def width(self, d: int) -> int:
         if self.kind == "error":
@@ -417,7 +434,7 @@ def aggregate(results: list[dict], cfg: ValidationConfig) -> list[dict]:
         mean = float(np.mean(sim))
         theory = float(np.mean(th))
         se = float(np.std(sim, ddof=1) / math.sqrt(k)) if k > 1 else None
-        allowance = cfg.finite_size * (1.0 + abs(theory)) / math.sqrt(d)
+        allowance = cfg.finite_size * (1.0 + abs(theory)) / math.sqrt(cfg.scale(d))
         tol = cfg.z_crit * (se or 0.0) + allowance
         gap = mean - theory
         z = gap / se if se else None
@@ -478,5 +495,5 @@ def validate(
         results[i] = out
     points = aggregate(results, config)
     tol = (f"|sim_mean − theory| ≤ {config.z_crit:g}·s.e. + {config.finite_size:g}·"
-           f"(1 + |theory|)/√d")
+           f"(1 + |theory|)/√min(d, n)")
     return ValidationReport(points, all(p["ok"] for p in points), vdict, theory, tol)
