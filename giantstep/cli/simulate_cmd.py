@@ -1,0 +1,221 @@
+"""``giantstep simulate``: finite-d simulations of giant-step training (THEORY.md §1).
+
+Grid points (``--alpha``, ``--eta``, ``--d`` accept several values) × seeds run in
+parallel (local processes, or Dask with ``--scheduler``), stream to ``--out FILE.jsonl``
+and can be resumed with ``--resume``. The summary averages over seeds (mean ± s.e.).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from giantstep.errors import InputError
+
+from .output import format_table, print_json, save_figure
+
+
+def parse_values(text: str, kind=float, name: str = "value") -> list:
+    """``"a,b,c"`` or ``"START:STOP:NUM"`` (inclusive, evenly spaced) → list of values."""
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+            vals = [start + i * (stop - start) / (num - 1) for i in range(num)] if num > 1 else [start]
+            return [kind(v) for v in vals]
+        return [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--{name} must be a number, a comma list or START:STOP:NUM, "
+                         f"got {text!r}") from None
+
+
+def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``simulate`` and ``validate`` (the execution ones)."""
+    p.add_argument("--d", default="256", help="input dimension(s), e.g. 256 or 256,512 (default 256)")
+    p.add_argument("--seeds", type=int, default=4, help="seeds per point: 0..SEEDS-1 (default 4)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on a Dask distributed scheduler (e.g. tcp://host:8786)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="arithmetic of the simulation (default float64)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="write a figure")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``simulate`` sub-command."""
+    p = sub.add_parser(
+        "simulate",
+        help="finite-d simulation of T giant steps (+ ridge readout), over seeds and a grid",
+        description="Simulate the THEORY.md §1 protocol at finite d, p, n: T giant steps on fresh "
+        "batches of n = α d^ℓ samples (η = η̃ p d^{(ℓ−1)/2}), then optionally a ridge readout "
+        "on α_r d fresh samples and the test error.",
+    )
+    p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
+    p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
+    p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign",
+                   help="law of the frozen second layer (default sign)")
+    p.add_argument("--alpha", required=True, help="batch size per step over d^ℓ (list or grid)")
+    p.add_argument("--eta", required=True, help="rescaled learning rate η̃ (list or grid)")
+    p.add_argument("--steps", type=int, default=1, help="number of giant steps T (default 1)")
+    p.add_argument("--ell", type=float, default=1.0, help="batch exponent ℓ: n = α d^ℓ (default 1)")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
+    p.add_argument("--normalize", action="store_true", help="row normalisation after each step")
+    p.add_argument("--symmetric", action="store_true", help="symmetric pairs (w, a), (w, −a)")
+    p.add_argument("--init", choices=["gaussian", "sphere"], default="gaussian",
+                   help="w ~ N(0, I/d) or uniform on the sphere (default gaussian)")
+    p.add_argument("--preprocess", type=int, default=None, metavar="K",
+                   help="remove the label components of degree < K (default: none)")
+    p.add_argument("--p", type=int, default=None, help="hidden width (default p = d)")
+    p.add_argument("--lam", type=float, default=None,
+                   help="ridge penalty λ of the readout refit (default: no readout)")
+    p.add_argument("--alpha-readout", type=float, default=None,
+                   help="readout samples over d (default α)")
+    p.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
+    p.add_argument("--chunk-size", type=int, default=None, help="samples per chunk (default auto)")
+    p.add_argument("--out", metavar="FILE.jsonl", help="stream one JSON record per simulation")
+    p.add_argument("--resume", action="store_true", help="skip the points already in --out")
+    add_simulation_arguments(p)
+    p.set_defaults(func=_simulate)
+
+
+def _configs(args: argparse.Namespace) -> list[dict]:
+    from giantstep.validation.simulator import SimulationConfig
+
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
+    if args.resume and not args.out:
+        raise InputError("--resume needs --out FILE.jsonl")
+    ds = parse_values(args.d, int, "d")
+    alphas = parse_values(args.alpha, float, "alpha")
+    etas = parse_values(args.eta, float, "eta")
+    out = []
+    for d in ds:
+        for a in alphas:
+            for e in etas:
+                for seed in range(args.seeds):
+                    cfg = SimulationConfig(
+                        target=args.expr, activation=args.activation, d=d,
+                        p=args.p if args.p is not None else d, alpha=a, ell=args.ell, eta=e,
+                        steps=args.steps, readout=args.readout, init=args.init,
+                        symmetric=args.symmetric, normalize=args.normalize,
+                        preprocess=args.preprocess if args.preprocess is not None else False,
+                        noise=args.noise, ridge_lambda=args.lam, alpha_readout=args.alpha_readout,
+                        n_test=args.n_test if args.lam is not None else 0, seed=seed,
+                        dtype=args.dtype, chunk_size=args.chunk_size)
+                    out.append(cfg.to_dict())
+    # fail early (one line) on a bad target/activation rather than inside a worker
+    from giantstep.theory import as_activation, as_target
+
+    tgt = as_target(args.expr)
+    if tgt.r > min(ds):
+        raise InputError(f"the target uses r = {tgt.r} directions but d = {min(ds)}")
+    act = as_activation(args.activation)
+    if args.steps > 0:
+        act.check_weakly_differentiable()
+    return out
+
+
+def _mean_se(values: list[float]) -> tuple[float, float | None]:
+    k = len(values)
+    m = sum(values) / k
+    if k < 2:
+        return m, None
+    var = sum((v - m) ** 2 for v in values) / (k - 1)
+    return m, math.sqrt(var / k)
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """Mean ± s.e. over seeds of the last step's per-type statistics and of the errors."""
+    groups: dict[str, list[dict]] = {}
+    params: dict[str, dict] = {}
+    for rec in records:
+        cfg = {k: v for k, v in rec["config"].items() if k != "seed"}
+        key = repr(sorted(cfg.items()))
+        groups.setdefault(key, []).append(rec)
+        params[key] = cfg
+    out = []
+    for key, recs in groups.items():
+        steps = recs[0]["result"]["steps"]
+        T = len(steps) - 1
+        types = []
+        for i, tp in enumerate(steps[T]["types"]):
+            row = {"type": tp["type"], "s": tp["s"]}
+            r = len(tp["overlap_mean"])
+            ov = [_mean_se([rc["result"]["steps"][T]["types"][i]["overlap_mean"][k] for rc in recs])
+                  for k in range(r)]
+            row["overlap_mean"] = [m for m, _ in ov]
+            row["overlap_se"] = [s for _, s in ov]
+            for q in ("norm2_mean", "cosine_mean"):
+                m, s = _mean_se([rc["result"]["steps"][T]["types"][i][q] for rc in recs])
+                row[q] = m
+                row[q.replace("_mean", "_se")] = s
+            types.append(row)
+        point = {"params": params[key], "n_seeds": len(recs), "step": T, "types": types}
+        if recs[0]["result"].get("readout"):
+            for q in ("test_error", "train_error"):
+                m, s = _mean_se([rc["result"]["readout"][q] for rc in recs])
+                point[f"{q}_mean"], point[f"{q}_se"] = m, s
+        out.append(point)
+    return out
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from giantstep.validation.sweep import run_sweep
+
+    configs = _configs(args)
+    records = run_sweep(configs, args.out, resume=args.resume, workers=args.workers,
+                        scheduler=args.scheduler, progress=not args.no_progress)
+    points = summarize(records)
+    if args.plot:
+        save_figure(_plot(records), args.plot)
+    if args.json:
+        print_json({"points": points, "n_simulations": len(records), "out": args.out})
+        return 0
+    rows = []
+    for pt in points:
+        pr = pt["params"]
+        for tp in pt["types"]:
+            ov = " ".join(f"{m:+.4f}±{(s or 0):.4f}" for m, s in zip(tp["overlap_mean"], tp["overlap_se"]))
+            err = (f"{pt['test_error_mean']:.4f}±{(pt['test_error_se'] or 0):.4f}"
+                   if "test_error_mean" in pt else "-")
+            rows.append([pr["d"], pr["p"], f"{pr['alpha']:g}", f"{pr['eta']:g}", pt["step"],
+                         tp["type"], ov, f"{tp['norm2_mean']:.4f}", f"{tp['cosine_mean']:.4f}", err,
+                         pt["n_seeds"]])
+    print(format_table(["d", "p", "alpha", "eta", "step", "type", "overlaps (mean±s.e.)", "norm2",
+                        "cosine", "test error", "seeds"], rows))
+    if args.out:
+        print(f"{len(records)} simulations in {args.out}")
+    return 0
+
+
+def _plot(records: list[dict]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    groups: dict[str, list[dict]] = {}
+    for rec in records:
+        c = rec["config"]
+        groups.setdefault(f"d={c['d']} α={c['alpha']:g} η̃={c['eta']:g}", []).append(rec)
+    for label, recs in groups.items():
+        steps = recs[0]["result"]["steps"]
+        for i, tp in enumerate(steps[0]["types"]):
+            for k in range(len(tp["overlap_mean"])):
+                ys = [[rc["result"]["steps"][t]["types"][i]["overlap_mean"][k] for rc in recs]
+                      for t in range(len(steps))]
+                ms = [_mean_se(y) for y in ys]
+                ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms],
+                            marker="o", ms=3, label=f"{label} {tp['type']} z{k + 1}")
+    ax.set_xlabel("giant step t")
+    ax.set_ylabel("target overlap W* w (mean over the type)")
+    ax.legend(fontsize=6)
+    return fig

@@ -1,0 +1,142 @@
+"""``giantstep validate``: theory versus simulation, point by point (THEORY.md §5, §6.1).
+
+``giantstep validate overlaps EXPR …`` (§5.1/§5.3), ``giantstep validate preprocessed EXPR
+--ell 2 …`` (§5.2) and ``giantstep validate error --student … --teacher …`` (§6.1) print a
+table ``quantity, theory, sim mean, s.e., z, tolerance, verdict``; ``--json`` prints
+``{"points": [{"name", "theory", "sim_mean", "sim_se", "z", "ok", …}], "all_ok"}``.
+Exit code 0 when every point agrees, 1 otherwise, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from giantstep.errors import InputError
+
+from .output import print_json, save_figure
+from .simulate_cmd import add_simulation_arguments, parse_values
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--z-crit", type=float, default=3.0,
+                   help="tolerance in standard errors (default 3)")
+    p.add_argument("--finite-size", type=float, default=1.0,
+                   help="finite-size allowance c: + c·(1+|theory|)/√min(d, n) (default 1)")
+    p.add_argument("--study", action="store_true",
+                   help="finite-size study: fit the gap against d^{-1/2} over the --d values")
+    add_simulation_arguments(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` sub-command and its three kinds."""
+    v = sub.add_parser("validate", help="theory versus finite-d simulation, with error bars",
+                       description="Run the prediction and the simulation on the same "
+                       "configuration over seeds and dimensions; report z-scores and verdicts.")
+    kinds = v.add_subparsers(dest="kind", metavar="KIND")
+    kinds.required = True
+
+    o = kinds.add_parser("overlaps", help="overlaps after T steps, n = α d (§5.1, §5.3)")
+    o.add_argument("expr", help="target in z1..zr")
+    o.add_argument("--activation", required=True, help="student activation")
+    o.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign")
+    o.add_argument("--alpha", type=float, required=True, help="batch size per step over d")
+    o.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃")
+    o.add_argument("--steps", type=int, default=1, help="number of giant steps (default 1)")
+    o.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    o.add_argument("--normalize", action="store_true", help="row normalisation after each step")
+    o.add_argument("--symmetric", action="store_true", help="symmetric pairs (one step only)")
+    o.add_argument("--types", type=int, default=8, metavar="K",
+                   help="Gauss–Hermite types / bins for the gaussian readout (default 8)")
+    o.add_argument("--p", type=int, default=None, help="hidden width (default p-ratio · d)")
+    o.add_argument("--p-ratio", type=float, default=0.5, help="p/d when --p is not given (0.5)")
+    o.add_argument("--quantities", default=None,
+                   help="comma list among overlap,norm2,cosine,perp_norm2,shared_norm2,"
+                   "private_var,spike (default all)")
+    _common(o)
+    o.set_defaults(func=_validate)
+
+    q = kinds.add_parser("preprocessed", help="one step, n = α d^ℓ, degrees < ℓ removed (§5.2)")
+    q.add_argument("expr", help="target in z1..zr")
+    q.add_argument("--activation", required=True, help="student activation")
+    q.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="gaussian")
+    q.add_argument("--alpha", type=float, required=True, help="batch size over d^ℓ")
+    q.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃")
+    q.add_argument("--ell", type=int, default=2, help="ℓ (default 2)")
+    q.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    q.add_argument("--p", type=int, default=256, help="hidden width (default 256)")
+    _common(q)
+    q.set_defaults(func=_validate, **{"d": "64"})
+
+    e = kinds.add_parser("error", help="test error after one step + ridge readout (§6.1)")
+    e.add_argument("--student", required=True, help="student activation σ")
+    e.add_argument("--teacher", required=True, help="teacher activation σ* (y = σ*(z1) + √Δ ε)")
+    e.add_argument("--alpha0", type=float, required=True, help="first-step batch ratio n0/d")
+    e.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃ (η = η̃ p)")
+    e.add_argument("--lam", type=float, required=True, help="ridge penalty λ > 0")
+    e.add_argument("--alpha", required=True, help="readout ratios n/d: list or START:STOP:NUM")
+    e.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    e.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
+    _common(e)
+    e.set_defaults(func=_validate)
+
+
+def _config(args: argparse.Namespace):
+    from giantstep.validation.compare import ValidationConfig
+
+    ds = parse_values(args.d, int, "d")
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
+    common = dict(ds=ds, seeds=args.seeds, dtype=args.dtype, z_crit=args.z_crit,
+                  finite_size=args.finite_size, noise=args.noise, eta=args.eta)
+    if args.kind == "overlaps":
+        quantities = None
+        if args.quantities:
+            quantities = [q.strip() for q in args.quantities.split(",") if q.strip()]
+        if args.steps < 1:
+            raise InputError(f"--steps must be ≥ 1, got {args.steps}")
+        return ValidationConfig(kind="overlaps", target=args.expr, activation=args.activation,
+                                readout=args.readout, alpha=args.alpha, steps=args.steps,
+                                normalize=args.normalize, symmetric=args.symmetric,
+                                n_types=args.types, p=args.p, p_ratio=args.p_ratio,
+                                quantities=quantities, **common)
+    if args.kind == "preprocessed":
+        return ValidationConfig(kind="preprocessed", target=args.expr, activation=args.activation,
+                                readout=args.readout, alpha=args.alpha, ell=args.ell, p=args.p,
+                                **common)
+    return ValidationConfig(kind="error", activation=args.student, teacher=args.teacher,
+                            alpha=args.alpha0, lam=args.lam,
+                            alphas=parse_values(args.alpha, float, "alpha"), n_test=args.n_test,
+                            **common)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from giantstep.validation.compare import validate
+
+    cfg = _config(args)
+    run = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
+    if args.study:
+        from giantstep.validation.finite_size import finite_size_study
+
+        if len(cfg.ds) < 2:
+            raise InputError("--study needs at least two dimensions in --d (e.g. 256,512,1024,2048)")
+        study = finite_size_study(cfg, ds=tuple(cfg.ds), **run)
+        report = study.report
+        if args.plot:
+            save_figure(report.plot(), args.plot)
+        if args.json:
+            print_json({**report.to_dict(), "fits": study.fits, "study_ok": study.all_ok})
+        else:
+            print(report.table())
+            print()
+            print(study.table())
+        return 0 if report.all_ok and study.all_ok else 1
+    report = validate(cfg, **run)
+    if args.plot:
+        save_figure(report.plot(), args.plot)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.table())
+        print(f"tolerance: {report.tolerance}")
+        print("all points agree" if report.all_ok else "SOME POINTS DISAGREE")
+    return 0 if report.all_ok else 1
