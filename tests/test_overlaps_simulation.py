@@ -116,7 +116,7 @@ def test_overlaps_match_small_simulation(target, activation, readout, alpha, eta
 @pytest.mark.slow
 @pytest.mark.parametrize("target,activation,readout,alpha,eta", CASES)
 def test_overlaps_match_simulation(target, activation, readout, alpha, eta):
-    """The issue's check: d = 1024 (p = 512), 4 seeds, 3 steps, 3 s.e. + 0.03."""
-    rows = compare(target, activation, readout, alpha=alpha, eta=eta, steps=3, d=1024, p=512,
+    """The issue's check: d = 2048 (p = 1024), 4 seeds, 3 steps, 3 s.e. + 0.03."""
+    rows = compare(target, activation, readout, alpha=alpha, eta=eta, steps=3, d=2048, p=1024,
                    seeds=[1, 2, 3, 4])
     _check(rows, 0.03)
