@@ -59,8 +59,8 @@ def _naive_errors(cfg: SimulationConfig, W: np.ndarray, lows) -> tuple[float, fl
     act = Activation(cfg.activation)
     r, p, d = target.r, W.shape[0], W.shape[1]
 
-    def data(stage, n):
-        X, eps = sampling.GaussianStream(cfg.seed, (stage,), n, d).all()
+    def data(key, n):
+        X, eps = sampling.GaussianStream(cfg.seed, key, n, d).all()
         y = target.evaluate(X[:, :r]) + math.sqrt(cfg.noise or 0) * eps
         if lows:
             c0 = np.mean([lw[0] for lw in lows])
@@ -69,10 +69,13 @@ def _naive_errors(cfg: SimulationConfig, W: np.ndarray, lows) -> tuple[float, fl
                 y = y - X @ np.mean([lw[1] for lw in lows], axis=0)
         return act.evaluate(X @ W.T) / math.sqrt(p), y
 
-    Phi, y = data(sampling.STAGE_READOUT, cfg.n_readout)
+    if cfg.readout_on_step_batch:
+        Phi, y = data((sampling.STAGE_STEP, cfg.steps), cfg.n)
+    else:
+        Phi, y = data((sampling.STAGE_READOUT,), cfg.n_readout)
     a = np.linalg.solve(Phi.T @ Phi + cfg.ridge_lambda * np.eye(p), Phi.T @ y)
     train = float(np.mean((y - Phi @ a) ** 2))
-    Phi_t, y_t = data(sampling.STAGE_TEST, cfg.n_test)
+    Phi_t, y_t = data((sampling.STAGE_TEST,), cfg.n_test)
     return train, float(np.mean((y_t - Phi_t @ a) ** 2))
 
 
@@ -85,6 +88,8 @@ TINY = [
          preprocess=True, symmetric=True),
     dict(target="z1 + z2**2", activation="relu", readout="gaussian", steps=1, preprocess=1,
          eta_raw=7.0, symmetric=True),
+    dict(target="z1 + z1*z2", activation="relu", readout="gaussian", steps=1, preprocess=2,
+         n_samples=30, readout_on_step_batch=True),
 ]
 
 
@@ -225,3 +230,28 @@ def test_bad_target_or_activation():
         simulate(SimulationConfig(activation="sign", n_test=0))
     with pytest.raises(InputError):
         simulate(SimulationConfig(target="z1*z9", d=4, n_test=0))
+
+
+def test_gradient_cosines_are_those_of_the_update():
+    cfg = SimulationConfig(target="z1 + z1*z2", activation="relu", d=20, p=6, alpha=5.0, eta=2.0,
+                           steps=2, readout="sign", n_test=0, record_neurons=True)
+    res = simulate(cfg)
+    W0, _ = initial_weights(cfg)
+    W1 = simulate(cfg, steps=1).neurons["W"]
+    dW = W1 - W0
+    expected = dW[:, :2] / np.linalg.norm(dW, axis=1, keepdims=True)
+    np.testing.assert_allclose(res.neurons["grad_cosine"][0], expected, rtol=1e-10, atol=1e-14)
+    assert res.neurons["grad_cosine"].shape == (2, 6, 2)
+
+
+def test_reference_orientation_first_step_slope():
+    # reference protocol (ii): after one step every update points along μ1(σ1*) e1 + μ1(σ2*) e2
+    from giantstep.validation.reference import gradient_orientation
+
+    res = gradient_orientation("spike", d=400, p=64, steps=2)
+    assert res["predicted_slope"] == pytest.approx(0.25)
+    for row in res["steps"]:
+        if row["step"] == 1:
+            assert row["slope"] == pytest.approx(0.25, abs=0.06)
+            c1, c2 = row["mean_cos"]
+            assert c2 / c1 == pytest.approx(0.25, abs=0.06)

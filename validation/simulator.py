@@ -103,6 +103,9 @@ class SimulationConfig:
         Compute the top singular direction of each step's update.
     record_neurons : bool
         Keep per-neuron overlaps/norms (``SimulationResult.neurons``).
+    readout_on_step_batch : bool
+        Fit the readout on the last step's batch instead of fresh samples (the
+        protocol of the public one-step notebook; THEORY §1 uses fresh samples).
     """
 
     target: str = "z1"
@@ -130,6 +133,7 @@ class SimulationConfig:
     gaussian_bins: int = 8
     measure_spike: bool = True
     record_neurons: bool = False
+    readout_on_step_batch: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.target, Target):
@@ -262,8 +266,9 @@ class SimulationResult:
     timings : dict
         Wall-clock seconds per stage.
     neurons : dict or None
-        With ``record_neurons``: ``s`` (p,), ``overlap`` (T+1, p, r), ``norm2`` (T+1, p)
-        and the final weights ``W`` (p, d).
+        With ``record_neurons``: ``s`` (p,), ``overlap`` (T+1, p, r), ``norm2`` (T+1, p),
+        ``grad_cosine`` (T, p, r) — cosines of each step's update of row j with the target
+        directions, ``⟨Δw_j, e_i⟩/‖Δw_j‖`` — and the final weights ``W`` (p, d).
     """
 
     config: dict
@@ -441,8 +446,12 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None) -> dict:
     lam = float(cfg.ridge_lambda)
     scale = 1.0 / math.sqrt(p)
     Wt = np.asarray(W, dtype=prob.dtype).T
-    n_r = cfg.n_readout
-    stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_READOUT,), n_r, cfg.d)
+    if cfg.readout_on_step_batch and cfg.steps > 0:
+        n_r = cfg.n
+        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, cfg.steps), n_r, cfg.d)
+    else:
+        n_r = cfg.n_readout
+        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_READOUT,), n_r, cfg.d)
     chunk = prob.chunk(n_r)
     H = np.empty((min(chunk, n_r), p), dtype=prob.dtype)
     if n_r >= p:
@@ -562,7 +571,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, **kwargs: Any) -> Simul
     records = [_step_record(0, W, s, prob)]
     rec_neurons = None
     if cfg.record_neurons:
-        rec_neurons = {"s": s.copy(), "overlap": [W[:, : prob.r].copy()],
+        rec_neurons = {"s": s.copy(), "overlap": [W[:, : prob.r].copy()], "grad_cosine": [],
                        "norm2": [np.einsum("ij,ij->i", W, W)]}
     timings["init"] = time.perf_counter() - t0
     k = cfg.preprocess_degree
@@ -585,6 +594,8 @@ def simulate(cfg: SimulationConfig | dict | None = None, **kwargs: Any) -> Simul
             rec["spike"] = spike(update, prob.r, s)
         records.append(rec)
         if rec_neurons is not None:
+            un = np.linalg.norm(update, axis=1)
+            rec_neurons["grad_cosine"].append(update[:, : prob.r] / np.maximum(un, 1e-300)[:, None])
             rec_neurons["overlap"].append(W[:, : prob.r].copy())
             rec_neurons["norm2"].append(np.einsum("ij,ij->i", W, W))
         timings[f"step{t}"] = time.perf_counter() - t1
@@ -598,5 +609,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, **kwargs: Any) -> Simul
     if rec_neurons is not None:
         rec_neurons["overlap"] = np.stack(rec_neurons["overlap"])
         rec_neurons["norm2"] = np.stack(rec_neurons["norm2"])
+        rec_neurons["grad_cosine"] = (np.stack(rec_neurons["grad_cosine"]) if cfg.steps
+                                      else np.zeros((0, cfg.p, prob.r)))
         rec_neurons["W"] = W
     return SimulationResult(cfg.to_dict(), records, readout, timings, rec_neurons)
