@@ -23,7 +23,7 @@ import numpy as np
 
 N_CHUNKS = 64
 N_MOMENTS = 5
-PARALLEL_MIN_WORK = 400_000
+PARALLEL_MIN_WORK = 2_000_000
 
 
 @numba.njit(cache=True)

@@ -203,6 +203,48 @@ def _flatten(states) -> np.ndarray:
                            for st in states for tp in st.types])
 
 
+def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol):
+    """The recursion with the quadrature refined until two successive rules agree within tol."""
+    g_mean = float(tgt.tensor(0))
+    t0 = time.perf_counter()
+    prev = None
+    prev_n = None
+    diff = float("nan")
+    for n in N_SEQUENCE:
+        try:
+            states, infos = _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol,
+                                        g_mean)
+        except ConvergenceError:
+            if prev is None:
+                raise
+            break
+        vec = _flatten(states)
+        if prev is not None:
+            diff = float(np.max(np.abs(vec - prev)))
+            if diff <= tol:
+                break
+        prev, prev_n = vec, n
+    else:
+        raise ConvergenceError(
+            f"overlap quadrature did not reach tol={tol:g} with up to {N_SEQUENCE[-1]} nodes per axis",
+            residual=diff, iterations=len(N_SEQUENCE),
+        )
+    if not diff <= tol:
+        raise ConvergenceError(
+            f"overlap quadrature did not reach tol={tol:g} before the node budget was exhausted",
+            residual=diff, iterations=prev_n or 0,
+        )
+    quad = {
+        "tol": tol,
+        "nodes_per_axis": [i["nodes"] for i in infos],
+        "n_nodes": [i["n_nodes"] for i in infos],
+        "difference_with_previous_rule": diff,
+        "discarded_shared_variance": [i["discarded_variance"] for i in infos],
+        "seconds": time.perf_counter() - t0,
+    }
+    return states, quad
+
+
 def overlap_trajectory(
     target: str | Target,
     activation: str | Activation,
@@ -251,42 +293,49 @@ def overlap_trajectory(
     K_req = check_int("number of types K", n_types, 1)
     tol = check_tol(tol)
     s, pi = readout_types(readout, K_req)
-    g_mean = float(tgt.tensor(0))
-    t0 = time.perf_counter()
-    prev = None
-    prev_n = None
-    diff = float("nan")
-    for n in N_SEQUENCE:
-        try:
-            states, infos = _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol,
-                                        g_mean)
-        except ConvergenceError:
-            if prev is None:
-                raise
-            break
-        vec = _flatten(states)
-        if prev is not None:
-            diff = float(np.max(np.abs(vec - prev)))
-            if diff <= tol:
-                break
-        prev, prev_n = vec, n
-    else:
-        raise ConvergenceError(
-            f"overlap quadrature did not reach tol={tol:g} with up to {N_SEQUENCE[-1]} nodes per axis",
-            residual=diff, iterations=len(N_SEQUENCE),
-        )
-    if not diff <= tol:
-        raise ConvergenceError(
-            f"overlap quadrature did not reach tol={tol:g} before the node budget was exhausted",
-            residual=diff, iterations=prev_n or 0,
-        )
-    quad = {
-        "tol": tol,
-        "nodes_per_axis": [i["nodes"] for i in infos],
-        "n_nodes": [i["n_nodes"] for i in infos],
-        "difference_with_previous_rule": diff,
-        "discarded_shared_variance": [i["discarded_variance"] for i in infos],
-        "seconds": time.perf_counter() - t0,
-    }
+    states, quad = _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol)
     return OverlapTrajectory(tgt.text, act.name, readout, alpha, eta, delta, bool(normalize), states,
                              quad)
+
+
+def type_curve(
+    target: str | Target,
+    activation: str | Activation,
+    s_values,
+    *,
+    alpha: float,
+    eta: float,
+    steps: int,
+    readout: str = "gaussian",
+    noise: float | None = None,
+    n_types: int = 16,
+    normalize: bool = False,
+    tol: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Overlaps and squared norms of neurons with readout values ``s_values`` (THEORY.md §5.3).
+
+    The neurons are *probe* types of weight zero added to the readout law's types: they
+    move in the mean field of the network without changing it, so this is exactly the
+    type curve ``m(s)`` of the law at arbitrary s (e.g. to compare with simulated neurons
+    binned by s for the gaussian readout).
+
+    Returns
+    -------
+    overlaps : ndarray (T+1, len(s_values), r)
+    norms2 : ndarray (T+1, len(s_values))
+    """
+    tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
+    steps = check_int("steps", steps, 1)
+    K_req = check_int("number of types K", n_types, 1)
+    tol = check_tol(tol)
+    probes = np.atleast_1d(np.asarray(s_values, dtype=float))
+    if probes.ndim != 1 or probes.size == 0 or not np.all(np.isfinite(probes)):
+        raise InputError("s_values must be a non-empty list of finite numbers")
+    s, pi = readout_types(readout, K_req)
+    K = len(s)
+    s_all = np.concatenate([s, probes])
+    pi_all = np.concatenate([pi, np.zeros(probes.size)])
+    states, _ = _solve(tgt, act, s_all, pi_all, alpha, eta, steps, delta, normalize, tol)
+    ov = np.array([[t.overlap for t in st.types[K:]] for st in states])
+    nr = np.array([[t.norm2 for t in st.types[K:]] for st in states])
+    return ov, nr

@@ -29,9 +29,15 @@ import pytest
 from giantstep.numerics import overlap_trajectory
 from giantstep.theory import as_activation, as_target
 
+GAUSSIAN_BINS = 6
 
-def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, noise=0.0):
-    """Mean per-type overlaps and squared norms after each step: arrays (T+1, K, r), (T+1, K)."""
+
+def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, noise=0.0,
+             return_s=False):
+    """Mean per-type overlaps and squared norms after each step: arrays (T+1, K, r), (T+1, K).
+
+    For the gaussian readout the "types" are GAUSSIAN_BINS quantile bins of s; with
+    ``return_s`` the readout values of each bin are returned as a third item."""
     tgt, act = as_target(target), as_activation(activation)
     r = tgt.r
     rng = np.random.default_rng(seed)
@@ -42,6 +48,10 @@ def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, nois
     elif readout == "sign":
         s = np.where(np.arange(p) % 2 == 0, 1.0, -1.0)
         groups = [np.flatnonzero(s > 0), np.flatnonzero(s < 0)]
+    elif readout == "gaussian":  # s ~ N(0,1); groups: GAUSSIAN_BINS quantile bins of s
+        s = rng.standard_normal(p)
+        order = np.argsort(s)
+        groups = np.array_split(order, GAUSSIAN_BINS)
     else:
         raise ValueError(readout)
     n = int(round(alpha * d))
@@ -50,6 +60,9 @@ def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, nois
         ov = np.array([W[g, :r].mean(axis=0) for g in groups])
         nr = np.array([np.mean(np.sum(W[g] ** 2, axis=1)) for g in groups])
         return ov, nr
+
+    if return_s:
+        measure_s = [s[g] for g in groups]
 
     ovs, nrs = [], []
     o, q = measure(W)
@@ -66,6 +79,8 @@ def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, nois
         o, q = measure(W)
         ovs.append(o)
         nrs.append(q)
+    if return_s:
+        return np.array(ovs), np.array(nrs), measure_s
     return np.array(ovs), np.array(nrs)
 
 
@@ -119,4 +134,55 @@ def test_overlaps_match_simulation(target, activation, readout, alpha, eta):
     """The issue's check: d = 2048 (p = 1024), 4 seeds, 3 steps, 3 s.e. + 0.03."""
     rows = compare(target, activation, readout, alpha=alpha, eta=eta, steps=3, d=2048, p=1024,
                    seeds=[1, 2, 3, 4])
+    _check(rows, 0.03)
+
+
+def compare_gaussian(target, activation, *, alpha, eta, steps, d, p, seeds, n_types=8):
+    """Gaussian readout: simulated neurons binned by s against the theory's type curve m(s).
+
+    The theory curve is evaluated at 15 probe values of s (zero-weight types that move in
+    the mean field of the K-type law, :func:`giantstep.numerics.multi_step.type_curve`),
+    interpolated by a cubic spline at every simulated neuron's s and averaged over the bin
+    exactly as the simulation averages the neurons."""
+    from scipy.interpolate import CubicSpline
+
+    from giantstep.numerics.multi_step import type_curve
+
+    grid = np.linspace(-4.5, 4.5, 15)
+    th_ov, th_nr = type_curve(target, activation, grid, alpha=alpha, eta=eta, steps=steps,
+                              n_types=n_types)
+    rows = []
+    sims = [simulate(target, activation, d=d, p=p, alpha=alpha, eta=eta, steps=steps,
+                     readout="gaussian", seed=sd, return_s=True) for sd in seeds]
+    S = len(seeds)
+    for t in range(1, steps + 1):
+        spl_o = CubicSpline(grid, th_ov[t], axis=0)
+        spl_n = CubicSpline(grid, th_nr[t])
+        for b in range(GAUSSIAN_BINS):
+            s_mean = np.mean([sim[2][b].mean() for sim in sims])
+            th_o = np.mean([spl_o(sim[2][b]).mean(axis=0) for sim in sims], axis=0)
+            th_n = np.mean([spl_n(sim[2][b]).mean() for sim in sims])
+            for i in range(th_o.size):
+                vals = np.array([sim[0][t, b, i] for sim in sims])
+                rows.append((t, s_mean, f"m{i + 1}", th_o[i], vals.mean(),
+                             vals.std(ddof=1) / np.sqrt(S)))
+            vals = np.array([sim[1][t, b] for sim in sims])
+            rows.append((t, s_mean, "norm2", th_n, vals.mean(), vals.std(ddof=1) / np.sqrt(S)))
+    return rows
+
+
+def test_gaussian_readout_small_simulation():
+    """Reduced gaussian-readout check (d = 384, p = 384, 2 seeds, 2 steps, margin 0.06)."""
+    rows = compare_gaussian("((z1+z1**2)+(z2-z2**2))/2", "relu", alpha=2.0, eta=1.0, steps=2,
+                            d=384, p=384, seeds=[5, 6], n_types=6)
+    _check(rows, 0.06)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target,activation", [("((z1+z1**2)+(z2-z2**2))/2", "relu"),
+                                               ("z1 + z1*z2", "tanh")])
+def test_gaussian_readout_simulation(target, activation):
+    """THEORY §5.3 gaussian readout: d = p = 2048, 4 seeds, 3 steps, K = 8, 3 s.e. + 0.03."""
+    rows = compare_gaussian(target, activation, alpha=2.0, eta=1.0, steps=3, d=2048, p=2048,
+                            seeds=[1, 2, 3, 4], n_types=8)
     _check(rows, 0.03)
