@@ -8,12 +8,16 @@ four functions of ``a`` at fixed ``b``::
     Φd(a)  = E σ''(a + bξ) = E[σ'(a + bξ) ξ]/b
     Φ2(a)  = E σ'(a + bξ)²
 
-They are computed either in closed form (relu, erf) or by Gauss–Hermite
-quadrature in ξ through :mod:`giantstep.numerics.gaussian` using only σ and σ'
-(Stein: ``Φ = E[σ ξ]/b``, ``Φd = E[σ (ξ²−1)]/b²``, which converges for kinks in σ),
-with the number of nodes doubled until two rules agree within the table
-tolerance. The tables hold values and first derivatives on a uniform grid of
-spacing ``b/16`` and are read by cubic Hermite interpolation (error
+They are computed either in closed form (relu, erf) or by quadrature in ξ
+through :mod:`giantstep.numerics.gaussian` using only σ and σ'
+(Stein: ``Φ = E[σ ξ]/b``, ``Φd = E[σ (ξ²−1)]/b²``): the non-smooth points of σ
+and σ' (zeros of the arguments of relu, abs, Heaviside, sign, Max) are found
+symbolically, the ξ-line is cut there and every smooth piece gets a
+Gauss–Legendre rule times the Gaussian density, with the number of nodes per
+piece doubled until two rules agree within the table tolerance. (Plain
+Gauss–Hermite converges only algebraically across a kink or jump.) The tables
+hold values and first derivatives on a uniform grid of spacing ``b/16`` and
+are read by cubic Hermite interpolation (error
 ``≤ h⁴ max|f⁗|/384``, about ``4·10⁻⁸`` for these Gaussian-smoothed functions).
 """
 
@@ -30,7 +34,7 @@ from giantstep.errors import InputError
 from giantstep.theory import Activation
 from giantstep.theory.parsing import X, relu
 
-from .gaussian import gauss_hermite, nodes_for_tolerance
+from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
 
 GRID_PER_WIDTH = 16
 N_FUNCS = 4  # S, Φ, Φd, Φ2
@@ -66,20 +70,53 @@ def _closed_form(kind: str, a: np.ndarray, b: float) -> tuple[np.ndarray, np.nda
     return vals, ders
 
 
-def _quadrature(activation: Activation, a: np.ndarray, b: float, n: int) -> np.ndarray:
-    """(S, Φ, Φd, Φ2) and derivatives stacked as (8, len(a)) with the n-point rule."""
-    x, w = gauss_hermite(n)
-    pts = a[:, None] + b * x[None, :]
+def activation_breakpoints(activation: Activation) -> np.ndarray:
+    """Real points where σ or σ' is not smooth (zeros of the arguments of relu, abs,
+    Heaviside, sign, Max), found symbolically; empty for smooth activations."""
+    pts: set[float] = set()
+    for expr in (activation.expr, activation.derivative_expr(1)):
+        for node in sympy.preorder_traversal(expr):
+            if isinstance(node, (relu, sympy.Abs, sympy.Heaviside, sympy.sign)):
+                args = [node.args[0]]
+            elif isinstance(node, sympy.Max) or isinstance(node, sympy.Min):
+                args = [node.args[0] - a for a in node.args[1:]]
+            else:
+                continue
+            for arg in args:
+                try:
+                    sols = sympy.solve(sympy.Eq(arg, 0), X)
+                except (NotImplementedError, TypeError, ValueError):
+                    continue
+                for sol in sols:
+                    v = complex(sympy.N(sol))
+                    if abs(v.imag) < 1e-14 and np.isfinite(v.real):
+                        pts.add(round(v.real, 15))
+    return np.array(sorted(pts), dtype=float)
+
+
+def _quadrature(activation: Activation, a: np.ndarray, b: float, nq: int,
+                breakpoints: np.ndarray) -> np.ndarray:
+    """(S, Φ, Φd, Φ2) and derivatives stacked as (8, len(a)): piecewise Gauss–Legendre
+    in ξ with ``nq`` nodes per smooth piece (:func:`gaussian.piecewise_gauss_rule`)."""
+    x, w = piecewise_gauss_rule(a / b, breakpoints / b, nq, pieces=12)
+    pts = a[:, None] + b * x
     sig = activation.evaluate(pts)
     dsig2 = activation.derivative(pts, 1) ** 2
     he1, he2, he3 = x, x * x - 1.0, x**3 - 3.0 * x
-    S = sig @ w
-    phi = (sig * he1) @ w / b
-    phid = (sig * he2) @ w / b**2
-    phid_d = (sig * he3) @ w / b**3
-    phi2 = dsig2 @ w
-    phi2_d = (dsig2 * he1) @ w / b
+    S = np.sum(sig * w, axis=1)
+    phi = np.sum(sig * he1 * w, axis=1) / b
+    phid = np.sum(sig * he2 * w, axis=1) / b**2
+    phid_d = np.sum(sig * he3 * w, axis=1) / b**3
+    phi2 = np.sum(dsig2 * w, axis=1)
+    phi2_d = np.sum(dsig2 * he1 * w, axis=1) / b
     return np.stack([S, phi, phid, phi2, phi, phid, phid_d, phi2_d])
+
+
+def _adaptive(activation: Activation, a: np.ndarray, b: float, tol: float) -> tuple[int, np.ndarray]:
+    bps = activation_breakpoints(activation)
+    n, val, _ = nodes_for_tolerance(lambda nq: _quadrature(activation, a, b, nq, bps), tol,
+                                    n0=8, n_max=256)
+    return n, np.asarray(val)
 
 
 def smoothed(activation: Activation, a: np.ndarray, b: float, tol: float = 1e-9) -> np.ndarray:
@@ -88,8 +125,7 @@ def smoothed(activation: Activation, a: np.ndarray, b: float, tol: float = 1e-9)
     kind = closed_form_kind(activation)
     if kind is not None:
         return _closed_form(kind, a, b)[0]
-    _, val, _ = nodes_for_tolerance(lambda n: _quadrature(activation, a, b, n), tol, n0=32, n_max=2048)
-    return np.asarray(val)[:N_FUNCS]
+    return _adaptive(activation, a, b, tol)[1][:N_FUNCS]
 
 
 @dataclass
@@ -118,10 +154,7 @@ def build_table(activation: Activation, b: float, amax: float, tol: float) -> Ta
     if kind is not None:
         vals, ders = _closed_form(kind, grid, b)
         return Table(-amax, h, np.ascontiguousarray(vals), np.ascontiguousarray(ders), b, 0)
-    n, res, _ = nodes_for_tolerance(
-        lambda n: _quadrature(activation, grid, b, n), tol, n0=32, n_max=2048
-    )
-    res = np.asarray(res)
+    n, res = _adaptive(activation, grid, b, tol)
     return Table(-amax, h, np.ascontiguousarray(res[:4]), np.ascontiguousarray(res[4:]), b, n)
 
 

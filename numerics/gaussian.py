@@ -209,3 +209,36 @@ def product_of_rules(
     keep = weights >= prune if prune > 0 else np.ones(weights.shape, dtype=bool)
     nodes = np.stack([g.ravel()[keep] for g in grids], axis=1)
     return np.ascontiguousarray(nodes), np.ascontiguousarray(weights[keep])
+
+
+def piecewise_gauss_rule(
+    shifts: np.ndarray, breakpoints: np.ndarray, nq: int = 48, half_width: float = 9.0,
+    pieces: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rules for ``E_ξ[f(ξ)]`` when f is smooth except at the points ``breakpoints − shifts[i]``.
+
+    For every row i the interval ``[−L, L]`` is cut at the (clipped) breakpoints and each
+    piece gets an ``nq``-point Gauss–Legendre rule times the Gaussian density, so kinks
+    and jumps of f cost nothing (the pieces are smooth). ``pieces > 1`` also cuts
+    ``[−L, L]`` into that many equal parts, which keeps Gauss–Legendre fast for
+    functions with complex singularities near the real line (e.g. tanh(2x)). Used for
+    ``E σ(a + bξ)`` with ``shifts = a/b`` and ``breakpoints = x_k/b`` (the non-smooth
+    points of σ).
+
+    Returns ``(nodes, weights)`` of shape ``(len(shifts), (m+1)·nq)``; rows sum to
+    ``1 − 2Φ(−L)`` (≈ 1 − 2e-19 for L = 9).
+    """
+    shifts = np.asarray(shifts, dtype=float).reshape(-1)
+    bp = np.asarray(breakpoints, dtype=float).reshape(-1)
+    t, wt = np.polynomial.legendre.leggauss(int(nq))
+    G = shifts.size
+    uniform = np.linspace(-half_width, half_width, int(pieces) + 1)
+    cuts = np.clip(bp[None, :] - shifts[:, None], -half_width, half_width)
+    ends = np.sort(np.concatenate([np.broadcast_to(uniform, (G, uniform.size)), cuts], axis=1),
+                   axis=1)
+    lo, hi = ends[:, :-1], ends[:, 1:]  # (G, m+1)
+    mid, rad = (lo + hi) / 2, (hi - lo) / 2
+    nodes = (mid[:, :, None] + rad[:, :, None] * t[None, None, :]).reshape(G, -1)
+    weights = (rad[:, :, None] * wt[None, None, :]).reshape(G, -1)
+    weights = weights * np.exp(-0.5 * nodes * nodes) / np.sqrt(2 * np.pi)
+    return nodes, weights

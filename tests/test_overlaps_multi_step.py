@@ -169,3 +169,31 @@ def test_bad_parameters(kw, msg):
 def test_divergence_is_reported():
     with pytest.raises(InputError, match="diverged"):
         overlap_trajectory("z1**4", "He2", alpha=0.1, eta=50, steps=6, readout="constant")
+
+
+def test_probe_types_reproduce_the_law_types():
+    """type_curve: zero-weight probes placed at the law's own s values move exactly like the
+    law's types (they feel the same mean field and do not change it)."""
+    from giantstep.numerics.multi_step import type_curve
+    from giantstep.numerics.readout_types import readout_types
+
+    s, _ = readout_types("gaussian", 4)
+    ov, nr = type_curve(G_THEORY, "tanh", s, alpha=1, eta=1, steps=2, n_types=4)
+    ref = overlap_trajectory(G_THEORY, "tanh", alpha=1, eta=1, steps=2, readout="gaussian",
+                             n_types=4)
+    assert np.max(np.abs(ov - ref.overlaps())) < 1e-10
+    assert np.max(np.abs(nr - ref.norms2())) < 1e-10
+
+
+@pytest.mark.parametrize("act", ["He2 + He1", "tanh(2*x)", "abs", "0.5*relu + 0.1*x", "sin"])
+def test_any_whitelisted_activation(act):
+    """Generic activations go through the piecewise Gauss–Legendre tables (kinks found
+    symbolically); step 1 must equal the closed form, which uses only μ_k and E[σ'²]."""
+    from giantstep.numerics import one_step_overlaps
+
+    tr = overlap_trajectory("z1 + z1*z2", act, alpha=1, eta=0.5, steps=2, readout="sign")
+    cf = one_step_overlaps("z1 + z1*z2", act, alpha=1, eta=0.5, readout="sign")
+    for a, b in zip(cf.types, tr.steps[1].types):
+        assert np.allclose(a.overlap, b.overlap, atol=1e-6)
+        assert abs(a.norm2 - b.norm2) < 1e-6
+    assert np.all(np.isfinite(tr.norms2()))
