@@ -154,7 +154,8 @@ def _state(step, s, pi, mz, Mu, q, latent_dim, mom, delta, idim) -> StepState:
     return st
 
 
-def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_mean):
+def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_mean,
+                shared=True):
     r, K = tgt.r, len(s)
     mz = np.zeros((K, r))
     Mu = np.zeros((K, 0))
@@ -179,6 +180,9 @@ def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_
         Mu = Mu + es[:, None] * (C @ Mu)
         q = q * (1.0 + es * ex["Ed"]) ** 2 + es**2 * ex["Vp"] / alpha
         Gm = ex["Gm"] / alpha
+        if not shared:  # ablation (THEORY §5.3): batch noise treated as private to each neuron
+            q = q + es**2 * np.diag(Gm)
+            Gm = np.zeros_like(Gm)
         lam, U = np.linalg.eigh(0.5 * (Gm + Gm.T))
         top = max(lam.max(), 0.0)
         keep = lam > 1e-13 * max(top, 1e-300)
@@ -203,8 +207,11 @@ def _flatten(states) -> np.ndarray:
                            for st in states for tp in st.types])
 
 
-def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol):
-    """The recursion with the quadrature refined until two successive rules agree within tol."""
+def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=True):
+    """The recursion with the quadrature refined until two successive rules agree within tol.
+
+    ``shared=False`` is an ablation for tests: the noise covariance G goes to the private
+    variances instead of creating shared directions."""
     g_mean = float(tgt.tensor(0))
     t0 = time.perf_counter()
     prev = None
@@ -213,7 +220,7 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol):
     for n in N_SEQUENCE:
         try:
             states, infos = _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol,
-                                        g_mean)
+                                        g_mean, shared)
         except ConvergenceError:
             if prev is None:
                 raise
