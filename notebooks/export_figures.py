@@ -66,19 +66,23 @@ def execute(path: Path, *, scale: int = 1, timeout: int = 600,
     nb = nbformat.read(path, as_version=4)
     if summary:
         nb.cells.append(nbformat.v4.new_code_cell(SUMMARY_CELL))
-    old = os.environ.get("GIANTSTEP_NOTEBOOK_SCALE")
-    os.environ["GIANTSTEP_NOTEBOOK_SCALE"] = str(int(scale))
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # the kernel inherits this process's environment: set the scale and make sure figures are
+    # rendered inline as PNG even if MPLBACKEND=Agg is set outside; restore both afterwards
+    env = {"GIANTSTEP_NOTEBOOK_SCALE": str(int(scale)),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     t0 = time.perf_counter()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(HERE)}})
         client.execute()
     finally:
-        if old is None:
-            os.environ.pop("GIANTSTEP_NOTEBOOK_SCALE", None)
-        else:
-            os.environ["GIANTSTEP_NOTEBOOK_SCALE"] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     seconds = time.perf_counter() - t0
     result = None
     if summary:
