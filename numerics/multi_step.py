@@ -35,9 +35,11 @@ Accuracy: product rules (:mod:`giantstep.numerics.gaussian`): along z,
 Gauss–Hermite with ``n`` nodes for polynomial targets (exact in z) and the
 ``2n+1``-point trapezoidal rule otherwise (``tanh(2z)`` is analytic only in a
 strip, where Gauss–Hermite converges like ``exp(−c√n)`` but the trapezoid like
-``exp(−2πτ/h)``); along the shared axes Gauss–Hermite with ``n·sqrt(λ_i/λ_0)``
-nodes, and the 2m-point degree-3 Stroud rule for the m axes with
-``λ_i/b² < 0.01`` (error O((λ_i/b²)²)); the whole trajectory is recomputed with ``n`` growing by ×1.5
+``exp(−2πτ/h)``); along the shared axes Gauss–Hermite with a number of nodes
+proportional to n and to how far the preactivations move along the axis compared
+with their private width (:func:`_axis_nodes`), and the 2m-point degree-3 Stroud
+rule for the m axes where that ratio is below 0.01 (error O(ratio²)); the whole
+trajectory is recomputed with ``n`` growing by ×1.5
 until two successive trajectories agree within ``tol`` on every overlap, norm
 and private variance (the finer one is returned). The smoothed activations are
 tabulated to ``tol/100`` (:mod:`._overlap_smoothing`).
@@ -69,25 +71,29 @@ from .readout_types import readout_types
 N_SEQUENCE = (8, 12, 18, 27, 40, 60, 90)
 MAX_NODES_TOTAL = 12_000_000
 DIVERGENCE_NORM2 = 1e10
+LIGHT_TYPE = 1e-6  # types lighter than this are not part of the accuracy check (see _solve)
 
 
 SMALL_AXIS = 0.01  # λ_i/b² below which an axis is integrated by the degree-3 Stroud rule
 
 
-def _axis_nodes(n: int, r: int, lam: np.ndarray, width2: float) -> tuple[list[int], int]:
-    """Nodes per axis: n along z; along a shared axis of variance λ_i, ``n·sqrt(λ_i/λ_0)``
-    (at least 3). Axes with ``λ_i/b² < SMALL_AXIS`` (b the smallest private width) are
-    returned as a count m for the 2m-point degree-3 rule: the integrand is analytic on
-    the scale b, so that rule's error is O((λ_i/b²)²) ≲ 1e-4 of the fourth derivative."""
+def _axis_nodes(n: int, r: int, V: np.ndarray, b: np.ndarray) -> tuple[list[int], int]:
+    """Nodes per axis. Along z: n. Along the shared axis i (a^u = V v), the relevant scale is
+    ``ρ_i = max_τ V_τi²/b_τ²`` — how far a_τ moves along that axis compared with the width
+    b_τ over which type τ's smoothed functions vary: ``n·sqrt(ρ_i/max(ρ_0, 1))`` nodes (at
+    least 3). Axes with ``ρ_i < SMALL_AXIS`` are returned as a count m for the 2m-point
+    degree-3 rule: the integrand is analytic on the scale b, so that rule's error is
+    O(ρ_i²) ≲ 1e-4 of the fourth derivative."""
     ns = [n] * r
     small = 0
-    if lam.size:
-        ref = max(lam[0], 1e-300)
-        for li in lam:
-            if li / width2 < SMALL_AXIS:
+    if V.shape[1]:
+        rho = np.max(V**2 / (b[:, None] ** 2), axis=0)
+        ref = max(float(rho.max()), 1.0)
+        for ri in rho:
+            if ri < SMALL_AXIS:
                 small += 1
             else:
-                ns.append(int(min(n, max(3, math.ceil(n * math.sqrt(li / ref))))))
+                ns.append(int(min(n, max(3, math.ceil(n * math.sqrt(ri / ref))))))
     return ns, small
 
 
@@ -112,7 +118,7 @@ def _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol):
         discarded = 0.0
     coef = np.ascontiguousarray(np.hstack([mz, V]))
     b = np.sqrt(q + rho)
-    ns, small = _axis_nodes(n, r, lam_k, float(np.min(b)) ** 2)
+    ns, small = _axis_nodes(n, r, V, b)
     zfac = 1 if tgt.is_polynomial else 2**r
     if int(np.prod(ns)) * zfac * max(2 * small, 1) > MAX_NODES_TOTAL:
         raise ConvergenceError(
@@ -202,21 +208,37 @@ def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_
     return states, infos
 
 
-def _flatten(states) -> np.ndarray:
+def _flatten(states, mask=None) -> np.ndarray:
+    """Overlaps, norms² and private variances of the selected types, each divided by
+    max(1, |s_τ|) (they grow like η̃ s: the accuracy asked of a type is tol·max(1, |s|))."""
     return np.concatenate([np.concatenate([tp.overlap, [tp.norm2, tp.private_var]])
-                           for st in states for tp in st.types])
+                           / max(1.0, abs(tp.s))
+                           for st in states for k, tp in enumerate(st.types)
+                           if mask is None or mask[k]])
 
 
-def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=True):
+def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=True, checked=None):
     """The recursion with the quadrature refined until two successive rules agree within tol.
+
+    The agreement is required on the types in ``checked`` (default: weight ≥ LIGHT_TYPE),
+    within ``tol·max(1, |s_τ|)`` (absolute tol for constant and sign readouts).
+    Types lighter than that (the outermost Gauss–Hermite types of a large-K gaussian
+    readout, e.g. s = ±6.6 with weight 5e-11 for K = 16) have overlaps ∝ s and need far
+    more nodes; they change F by less than their weight, and their own difference
+    between the last two rules is reported as ``difference_light_types``.
 
     ``shared=False`` is an ablation for tests: the noise covariance G goes to the private
     variances instead of creating shared directions."""
     g_mean = float(tgt.tensor(0))
     t0 = time.perf_counter()
     prev = None
+    prev_light = None
     prev_n = None
     diff = float("nan")
+    diff_light = 0.0
+    if checked is None:
+        checked = np.asarray(pi) >= LIGHT_TYPE
+    light = ~np.asarray(checked)
     for n in N_SEQUENCE:
         try:
             states, infos = _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol,
@@ -225,12 +247,15 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=Tru
             if prev is None:
                 raise
             break
-        vec = _flatten(states)
+        vec = _flatten(states, checked)
+        vec_light = _flatten(states, light) if light.any() else np.zeros(0)
         if prev is not None:
             diff = float(np.max(np.abs(vec - prev)))
+            if vec_light.size:
+                diff_light = float(np.max(np.abs(vec_light - prev_light)))
             if diff <= tol:
                 break
-        prev, prev_n = vec, n
+        prev, prev_n, prev_light = vec, n, vec_light
     else:
         raise ConvergenceError(
             f"overlap quadrature did not reach tol={tol:g} with up to {N_SEQUENCE[-1]} nodes per axis",
@@ -238,7 +263,8 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=Tru
         )
     if not diff <= tol:
         raise ConvergenceError(
-            f"overlap quadrature did not reach tol={tol:g} before the node budget was exhausted",
+            f"overlap quadrature did not reach tol={tol:g} before the node budget "
+            f"({MAX_NODES_TOTAL} nodes) was exhausted; use a larger tol or fewer types",
             residual=diff, iterations=prev_n or 0,
         )
     quad = {
@@ -246,6 +272,8 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=Tru
         "nodes_per_axis": [i["nodes"] for i in infos],
         "n_nodes": [i["n_nodes"] for i in infos],
         "difference_with_previous_rule": diff,
+        "difference_light_types": diff_light,
+        "light_types": [float(x) for x in np.asarray(s)[light]],
         "discarded_shared_variance": [i["discarded_variance"] for i in infos],
         "seconds": time.perf_counter() - t0,
     }
@@ -342,7 +370,9 @@ def type_curve(
     K = len(s)
     s_all = np.concatenate([s, probes])
     pi_all = np.concatenate([pi, np.zeros(probes.size)])
-    states, _ = _solve(tgt, act, s_all, pi_all, alpha, eta, steps, delta, normalize, tol)
+    checked = np.concatenate([pi >= LIGHT_TYPE, np.ones(probes.size, dtype=bool)])
+    states, _ = _solve(tgt, act, s_all, pi_all, alpha, eta, steps, delta, normalize, tol,
+                       checked=checked)
     ov = np.array([[t.overlap for t in st.types[K:]] for st in states])
     nr = np.array([[t.norm2 for t in st.types[K:]] for st in states])
     return ov, nr
