@@ -125,7 +125,7 @@ GALLERY = [
     ("staircase along e1 ± e2", "(z1 + z1**2)/2 + (z2 - z2**2)/2"),
     ("leap 2", "z1*z2"),
     ("leap 1 then leap 2", "z1 + z1*z2*z3"),
-    ("leap 2, two orders", "He3(z1) + z1*z2"),
+    ("leap 2 (its order-3 part rides along)", "He3(z1) + z1*z2"),
     ("leap 3", "z1*z2*z3"),
 ]
 
