@@ -16,9 +16,11 @@ symbolically, the ξ-line is cut there and every smooth piece gets a
 Gauss–Legendre rule times the Gaussian density, with the number of nodes per
 piece doubled until two rules agree within the table tolerance. (Plain
 Gauss–Hermite converges only algebraically across a kink or jump.) The tables
-hold values and first derivatives on a uniform grid of spacing ``b/16`` and
-are read by cubic Hermite interpolation (error
-``≤ h⁴ max|f⁗|/384``, about ``4·10⁻⁸`` for these Gaussian-smoothed functions).
+hold values and first derivatives on a uniform grid of spacing
+``h = b·(96·tol)^{1/4}`` (between b/32 and b/6) and are read by cubic Hermite
+interpolation (error ``≤ h⁴ max|f⁗|/384 ≲ tol`` for these Gaussian-smoothed
+functions, whose fourth derivatives are ≲ 4 b⁻⁴ for b ≳ 1; tested against the
+closed forms).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from giantstep.theory.parsing import X, relu
 
 from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
 
-GRID_PER_WIDTH = 16
 N_FUNCS = 4  # S, Φ, Φd, Φ2
 _SQRT2PI = np.sqrt(2.0 * np.pi)
 
@@ -70,9 +71,20 @@ def _closed_form(kind: str, a: np.ndarray, b: float) -> tuple[np.ndarray, np.nda
     return vals, ders
 
 
+_BREAKPOINTS: dict[str, np.ndarray] = {}
+_LAST_NQ: dict[str, int] = {}
+
+
 def activation_breakpoints(activation: Activation) -> np.ndarray:
     """Real points where σ or σ' is not smooth (zeros of the arguments of relu, abs,
-    Heaviside, sign, Max), found symbolically; empty for smooth activations."""
+    Heaviside, sign, Max), found symbolically; empty for smooth activations (cached)."""
+    key = sympy.srepr(activation.expr)
+    if key not in _BREAKPOINTS:
+        _BREAKPOINTS[key] = _breakpoints(activation)
+    return _BREAKPOINTS[key]
+
+
+def _breakpoints(activation: Activation) -> np.ndarray:
     pts: set[float] = set()
     for expr in (activation.expr, activation.derivative_expr(1)):
         for node in sympy.preorder_traversal(expr):
@@ -113,9 +125,14 @@ def _quadrature(activation: Activation, a: np.ndarray, b: float, nq: int,
 
 
 def _adaptive(activation: Activation, a: np.ndarray, b: float, tol: float) -> tuple[int, np.ndarray]:
+    """Double the nodes per piece until two rules agree within tol (starting from half the
+    count that sufficed last time for this activation, so usually two evaluations)."""
     bps = activation_breakpoints(activation)
+    key = sympy.srepr(activation.expr)
+    n0 = max(8, _LAST_NQ.get(key, 16) // 2)
     n, val, _ = nodes_for_tolerance(lambda nq: _quadrature(activation, a, b, nq, bps), tol,
-                                    n0=8, n_max=256)
+                                    n0=n0, n_max=256)
+    _LAST_NQ[key] = n
     return n, np.asarray(val)
 
 
@@ -144,7 +161,9 @@ def build_table(activation: Activation, b: float, amax: float, tol: float) -> Ta
     """Tabulate ``(S, Φ, Φd, Φ2)`` for ``|a| ≤ amax`` at private width ``b``."""
     if not (b > 0 and np.isfinite(b)):
         raise InputError(f"private variance became {b**2!r}; the recursion has degenerated")
-    h = b / GRID_PER_WIDTH
+    # cubic Hermite error ≲ h⁴ max|f⁗|/384 with max|f⁗| ≲ 4/b⁴ for these Gaussian-smoothed
+    # functions (b ≳ 1): h = b·(96·tol)^{1/4}, clipped to [b/32, b/6], keeps it ≲ tol
+    h = b * float(np.clip((96.0 * tol) ** 0.25, 1 / 32, 1 / 6))
     amax = max(float(amax), 1.0) + 2 * h
     G = int(np.ceil(2 * amax / h)) + 1
     if G > 2_000_000:

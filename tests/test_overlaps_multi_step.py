@@ -64,9 +64,10 @@ def test_symmetric_readout_gives_mirror_types(act, readout):
         by_s = {round(t.s, 12): t for t in st.types}
         for s, t in by_s.items():
             m = by_s[round(-s, 12)]
-            # exact up to the tables' interpolation error (~4e-8, not mirror-symmetric)
-            assert np.allclose(t.overlap, -m.overlap, atol=1e-6)
-            assert abs(t.norm2 - m.norm2) < 1e-6
+            # exact up to the tables' interpolation error (≲ tol/100 = 1e-6 per expectation;
+            # the tables are not mirror-symmetric), amplified by η̃|s| over the steps
+            assert np.allclose(t.overlap, -m.overlap, atol=1e-5 * max(1, abs(s)))
+            assert abs(t.norm2 - m.norm2) < 1e-5 * max(1, abs(s))
 
 
 def test_eta_to_zero_leaves_initialisation():
@@ -93,11 +94,12 @@ def test_parity_odd_students_never_learn_second_direction(act):
         res = overlap_trajectory("z1 + z1*z2", act, alpha=2, eta=2, steps=3, readout=readout)
         for st in res.steps:
             for t in st.types:
-                assert abs(t.overlap[1]) < 1e-8
+                # 0 up to table interpolation noise (≲ 1e-6 ≪ tol = 1e-4)
+                assert abs(t.overlap[1]) < 1e-6
         assert abs(res.steps[3].types[0].overlap[0]) > 0.5
     assert Activation(act).vanishes_at_all_scales(2)
     relu = overlap_trajectory("z1 + z1*z2", "relu", alpha=2, eta=2, steps=3, readout="constant")
-    assert abs(relu.steps[1].types[0].overlap[1]) < 1e-8  # step 1: only C_1 = e1
+    assert abs(relu.steps[1].types[0].overlap[1]) < 1e-6  # step 1: only C_1 = e1
     assert abs(relu.steps[2].types[0].overlap[1]) > 0.05
 
 
@@ -209,3 +211,17 @@ def test_any_whitelisted_activation(act):
         assert np.allclose(a.overlap, b.overlap, atol=1e-6)
         assert abs(a.norm2 - b.norm2) < 1e-6
     assert np.all(np.isfinite(tr.norms2()))
+
+
+def test_light_types_reported():
+    """K = 16 gaussian readout: the four outermost types (weights < 1e-6) are listed as light;
+    at step 1 every type, light or not, still equals the closed form of §5.1."""
+    from giantstep.numerics import one_step_overlaps
+
+    tr = overlap_trajectory("z1 + z1*z2", "tanh", alpha=1, eta=1, steps=1, readout="gaussian",
+                            n_types=16, tol=1e-7)
+    assert sorted(np.abs(tr.quadrature["light_types"]).round(2)) == [5.47, 5.47, 6.63, 6.63]
+    cf = one_step_overlaps("z1 + z1*z2", "tanh", alpha=1, eta=1, readout="gaussian", n_types=16)
+    for a, b in zip(cf.types, tr.steps[1].types):
+        assert np.allclose(a.overlap, b.overlap, atol=1e-6 * max(1, abs(a.s)))
+        assert abs(a.norm2 - b.norm2) < 1e-6 * max(1, abs(a.s))
