@@ -115,3 +115,13 @@ def test_nonpolynomial_quadrature_term_reports_error_and_matches_mc():
     se = sample.std() / np.sqrt(len(sample))
     assert abs(sample.mean() - t.tensor(2)[0, 1]) < 5 * se
     assert abs(np.mean(g**2) - e.second_moment) < 5 * (g**2).std() / np.sqrt(len(g))
+
+
+@pytest.mark.parametrize("text, second", [("relu(z1)", 0.5), ("tanh(z1)**2", None), ("exp(-z1**2)", 1 / np.sqrt(5))])
+def test_second_moment_of_univariate_nonpolynomial_targets(text, second):
+    """E[g²] by quadrature is finite and right (E[relu²] = 1/2, E[exp(-2z²)] = 1/√5)."""
+    e = Target(text).expansion
+    assert np.isfinite(e.second_moment) and np.isfinite(e.tail_energy)
+    if second is not None:
+        assert abs(e.second_moment - second) < 1e-6
+    assert 0 <= e.tail_energy < e.second_moment

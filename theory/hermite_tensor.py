@@ -298,8 +298,15 @@ def _term_expansion(term: sympy.Expr, variables, K: int):
 
 
 def _gh(n: int):
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    return x, w / np.sqrt(2 * np.pi)
+    """Probabilists' Gauss–Hermite rule with weights summing to 1.
+
+    scipy's ``roots_hermitenorm`` stays accurate for large n, where numpy's
+    ``hermegauss`` overflows (n ≳ 360).
+    """
+    from scipy.special import roots_hermitenorm
+
+    x, w = roots_hermitenorm(n)
+    return x, w / w.sum()
 
 
 def _hermite_table(x: np.ndarray, K: int) -> np.ndarray:
