@@ -150,14 +150,12 @@ def _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol):
 
 
 def _state(step, s, pi, mz, Mu, q, latent_dim, mom, delta, idim) -> StepState:
-    Fg, F2, g2, mse, Fm = mom
-    g_mean = None
+    """StepState of all types (E[(y − F)²] includes the label noise Δ)."""
+    _, _, _, mse, Fm = mom
     types = [TypeState(float(s[k]), float(pi[k]), mz[k].copy(), float(Mu[k] @ Mu[k]), float(q[k]))
              for k in range(len(s))]
-    st = StepState(step, types, latent_dim, output_mse=float(mse + delta), output_mean=float(Fm),
-                   integration_dim=idim)
-    del g_mean
-    return st
+    return StepState(step, types, latent_dim, output_mse=float(mse + delta), output_mean=float(Fm),
+                     integration_dim=idim)
 
 
 def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_mean,
