@@ -252,7 +252,7 @@ def one_step_learning_curve(
     seed: int = 0,
     tol: float = 1e-8,
     max_iter: int = 20_000,
-    damping: float = 0.3,
+    damping: float = 0.5,
 ) -> LearningCurve:
     """Gaussian-equivalence test error after one giant step and a ridge readout.
 
