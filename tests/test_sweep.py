@@ -97,5 +97,9 @@ def test_dask_local_cluster(tmp_path):
                                   dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             recs = run_sweep(_points(2), str(out), scheduler=client, progress=False)
-    assert len(recs) == 4
-    assert out.read_bytes() == ref.read_bytes()
+        assert len(recs) == 4
+        assert out.read_bytes() == ref.read_bytes()
+        # by address, as with --scheduler ADDRESS
+        out2 = tmp_path / "dask2.jsonl"
+        run_sweep(_points(2), str(out2), scheduler=cluster.scheduler_address, progress=False)
+        assert out2.read_bytes() == ref.read_bytes()
