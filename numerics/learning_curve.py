@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,15 @@ def check_domain(student: Activation, teacher: Activation, eta: float) -> None:
 # --------------------------------------------------------------------------- solving
 
 
+@lru_cache(maxsize=16)
+def _sampled_spectrum(d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit-scale sampled ``(D, F, H)`` (cached: the step and the lazy curve share draws)."""
+    out = sample_spiked_spectrum(d, 1.0, seed)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
 def _initial_state() -> np.ndarray:
     return np.array([0.1, 0.1, 1.0, 1.0, 0.0, 0.1, 0.0])
 
@@ -333,7 +343,7 @@ def one_step_learning_curve(
         else:
             draws = []
             for k in range(spectrum_draws):
-                dd, ff, hh = sample_spiked_spectrum(d, 1.0, seed + k)
+                dd, ff, hh = _sampled_spectrum(int(d), int(seed) + k)
                 c2 = prm.c**2
                 sw = np.full(dd.size, 1.0 / dd.size)
                 spec = (sw, c2 * dd, c2 * ff, c2 * hh, dd.size)
