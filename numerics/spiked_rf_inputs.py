@@ -119,7 +119,18 @@ _KINKED = (relu, sympy.sign, sympy.Abs, sympy.Heaviside, sympy.Max)
 
 def activation_kinks(act: Activation) -> tuple[float, ...]:
     """Real points where ``act`` is not analytic (zeros of the arguments of relu, sign, |·|,
-    Heaviside, Max). Empty for analytic activations (tanh, erf, sin, polynomials)."""
+    Heaviside, Max). Empty for analytic activations (tanh, erf, sin, polynomials).
+    Cached by expression."""
+    key = str(act.expr)
+    if key not in _KINKS:
+        _KINKS[key] = _find_kinks(act)
+    return _KINKS[key]
+
+
+_KINKS: dict[str, tuple[float, ...]] = {}
+
+
+def _find_kinks(act: Activation) -> tuple[float, ...]:
     x = act.expr.free_symbols
     pts: set[float] = set()
     for node in sympy.preorder_traversal(act.expr):
@@ -227,7 +238,7 @@ def kappa_tables(
     else:
         n_inner, _, _ = nodes_for_tolerance(
             lambda n: np.concatenate(_tables_at(student, teacher, p, probe, n, mom_s, mom_t)),
-            tol, n0=32, n_max=2048,
+            tol, n0=32, n_max=1024,
         )
 
     def outer(nk):
