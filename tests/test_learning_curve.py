@@ -207,3 +207,21 @@ def test_non_convergence_raises_with_residual():
     assert exc.value.iterations == 3
     assert exc.value.residual > 0
     assert "residual" in str(exc.value)
+
+
+def test_kinked_inner_expectations_match_closed_forms():
+    # E relu(a + bξ) = a Φ(a/b) + b φ(a/b), E[ξ relu(a + bξ)] = b Φ(a/b) (hand-derived)
+    from giantstep.numerics.spiked_rf_inputs import _inner, activation_kinks
+
+    relu = Activation("relu")
+    assert activation_kinks(relu) == (0.0,)
+    assert activation_kinks(Activation("relu(x - 1) + abs(x + 2)")) == (-2.0, 1.0)
+    assert activation_kinks(Activation("tanh")) == ()
+    a = np.array([-2.0, -0.3, 0.0, 0.7, 3.0])
+    b = 0.6
+    e0, e1, e2 = _inner(relu.evaluate, a, b, 48, activation_kinks(relu))
+    z = a / b
+    cdf, pdf = 0.5 * (1 + special.erf(z / math.sqrt(2))), np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(e0, a * cdf + b * pdf, atol=1e-13)
+    np.testing.assert_allclose(e1, b * cdf, atol=1e-13)
+    np.testing.assert_allclose(e2, (a * a + b * b) * cdf + a * b * pdf, atol=1e-13)
