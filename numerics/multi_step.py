@@ -38,11 +38,12 @@ strip, where Gauss–Hermite converges like ``exp(−c√n)`` but the trapezoid 
 ``exp(−2πτ/h)``); along the shared axes Gauss–Hermite with a number of nodes
 proportional to n and to how far the preactivations move along the axis compared
 with their private width (:func:`_axis_nodes`), and the 2m-point degree-3 Stroud
-rule for the m axes where that ratio is below 0.01 (error O(ratio²)); the whole
-trajectory is recomputed with ``n`` growing by ×1.5
-until two successive trajectories agree within ``tol`` on every overlap, norm
-and private variance (the finer one is returned). The smoothed activations are
-tabulated to ``tol/100`` (:mod:`._overlap_smoothing`).
+rule for the m axes where that ratio is below 0.01 (error O(ratio²)). The whole
+trajectory is recomputed with ``n`` growing by ×1.5 until two successive
+trajectories agree within ``tol·max(1, |s_τ|)`` on every overlap, norm and
+private variance of every type of weight ≥ 1e-6 (the finer one is returned;
+lighter types are reported separately, see :func:`_solve`). The smoothed
+activations are tabulated to ``tol/100`` (:mod:`._overlap_smoothing`).
 """
 
 from __future__ import annotations
