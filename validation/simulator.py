@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import scipy.linalg.blas
 
 from giantstep.errors import InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
@@ -466,9 +467,10 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None) -> dict:
             h = H[: x.shape[0]]
             np.matmul(x, Wt, out=h)
             phi = apply_sigma(prob.act, prob.code, h, scale)
-            gram += phi.T @ phi
+            gram += _gram_upper(phi)
             rhs += phi.T @ y.astype(phi.dtype)
             yy += float(y @ y)
+        gram = np.triu(gram) + np.triu(gram, 1).T
         a = solve_primal(gram, rhs, lam)
         train = (yy - 2.0 * a @ rhs + a @ gram @ a) / n_r
     else:
@@ -490,6 +492,13 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None) -> dict:
         "n_test": cfg.n_test,
         "a_norm2": float(a @ a),
     }
+
+
+def _gram_upper(phi: np.ndarray) -> np.ndarray:
+    """Upper triangle of ``ΦᵀΦ`` by BLAS ``syrk`` (half the flops of a general product)."""
+    syrk = scipy.linalg.blas.get_blas_funcs("syrk", (phi,))
+    # phi is C-contiguous (m × p): phi.T is Fortran-contiguous (p × m), no copy
+    return syrk(1.0, phi.T, trans=0, lower=0)
 
 
 def _test_error(prob: _Problem, Wt: np.ndarray, c: np.ndarray, low: LowDegree | None) -> float:
