@@ -125,3 +125,10 @@ def test_second_moment_of_univariate_nonpolynomial_targets(text, second):
     if second is not None:
         assert abs(e.second_moment - second) < 1e-6
     assert 0 <= e.tail_energy < e.second_moment
+
+
+def test_constant_next_to_nonpolynomial_term():
+    """abs(z1) - 0.8: the constant only shifts C_0 (E|z| = √(2/π))."""
+    e = Target("abs(z1) - 0.8").expansion
+    assert abs(float(Target("abs(z1) - 0.8").tensor(0)) - (np.sqrt(2 / np.pi) - 0.8)) < 1e-12
+    assert abs(e.energy(2) - Target("abs(z1)").energy(2)) < 1e-12

@@ -230,6 +230,9 @@ def _term_expansion(term: sympy.Expr, variables, K: int):
     r = len(variables)
     index = {v: i for i, v in enumerate(variables)}
     coeff, rest = term.as_independent(*variables, as_Add=False)
+    if not rest.free_symbols:  # a constant term
+        value = coeff * rest
+        return {(0,) * r: float(sympy.N(value, 20))}, {(0,) * r: value}, 0.0
     groups: dict = {}
     for f in sympy.Mul.make_args(rest):
         syms = f.free_symbols
