@@ -6,6 +6,8 @@ import sys
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from giantstep.errors import InputError
 from giantstep.theory.parsing import (
@@ -137,3 +139,32 @@ def test_cli_rejects_hostile_string_with_exit_2_and_one_line():
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "not allowed" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet="z123x+-*/().^ relutanhsgnbHe0456789", min_size=0, max_size=30))
+def test_random_text_never_escapes_as_another_exception(text):
+    """Any text either parses or raises InputError (never a raw sympy/Python error)."""
+    for parse in (parse_target_expression, parse_activation_expression):
+        try:
+            parse(text)
+        except InputError:
+            pass
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["z1", "z2", "relu(z1)", "abs(z2)", "tanh(z1)", "sign(z1)", "0.8", "2",
+                                 "He2(z2)", "erf(z1 - z2)", "exp(-z1**2)"]), min_size=1, max_size=4),
+       st.lists(st.sampled_from(["+", "-", "*"]), min_size=3, max_size=3))
+def test_random_targets_analyse_or_fail_cleanly(atoms, ops):
+    """Whitelisted combinations are analysed end to end (expansion, leap) or give an InputError."""
+    from giantstep.theory.subspaces import analyze
+
+    text = atoms[0]
+    for a, op in zip(atoms[1:], ops):
+        text = f"{text} {op} {a}"
+    try:
+        res = analyze(text)
+    except InputError:
+        return
+    assert res.relevant_dim <= res.r
