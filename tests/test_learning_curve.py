@@ -225,3 +225,46 @@ def test_kinked_inner_expectations_match_closed_forms():
     np.testing.assert_allclose(e0, a * cdf + b * pdf, atol=1e-13)
     np.testing.assert_allclose(e1, b * cdf, atol=1e-13)
     np.testing.assert_allclose(e2, (a * a + b * b) * cdf + a * b * pdf, atol=1e-13)
+
+
+def test_numba_map_matches_simple_reference():
+    # the §6.1 map written again with numpy + scipy.integrate.quad over the MP density,
+    # at an arbitrary state: the numba kernels must agree to the quadrature tolerance
+    from giantstep.numerics.marchenko_pastur import mp_resolvent
+
+    student, teacher = Activation("tanh"), Activation("sin")
+    prm = spiked_parameters(activation_moments(student), activation_moments(teacher), 1.0, 2.0, 0.1)
+    tabs = kappa_tables(student, teacher, prm, 1e-11)
+    state = np.array([0.3, 0.2, 0.8, 1.7, 0.05, 0.4, 0.6])
+    alpha, lam, noise = 1.3, 0.05, 0.1
+    spec = _limit_spectrum(alpha, lam, prm.c, tabs, 1e-12)[:4]
+    new, hats, eg, et = apply_map(state, alpha, lam, noise, *tabs.arrays(), *spec)
+    w, k, mu0, mu1, mu2s, h, h1, h2 = tabs.arrays()
+    q1, q2, v1, v2, th, psi, m = state
+    vk = mu1**2 * v1 + mu2s * v2
+    ck = mu0 * m + mu1 * k * th
+    rk = h2 + ck**2 - 2 * ck * h - 2 * mu1 * psi * h1 + mu1**2 * q1 + mu2s * q2
+    ref_hats = alpha * np.array([
+        w @ (mu1**2 * (rk + noise) / (1 + vk) ** 2), w @ (mu2s * (rk + noise) / (1 + vk) ** 2),
+        w @ (mu1**2 / (1 + vk)), w @ (mu2s / (1 + vk)), w @ (k * mu1 * (h - ck) / (1 + vk)),
+        w @ (mu1 * h1 / (1 + vk))])
+    np.testing.assert_allclose(hats, ref_hats, rtol=1e-12)
+    assert eg == pytest.approx(w @ rk + noise, rel=1e-12)
+    assert new[6] == pytest.approx((w @ (mu0 * (h - mu1 * k * th) / (1 + vk)))
+                                   / (w @ (mu0**2 / (1 + vk))), rel=1e-12)
+    s = prm.c**2
+    qh1, qh2, vh1, vh2, thh, psih = ref_hats
+
+    def mp(fn):
+        # x = 4 s sin²φ removes the 1/√x edge for scipy too
+        val = integrate.quad(lambda ph: fn(4 * s * math.sin(ph) ** 2) * (4 / math.pi)
+                             * math.cos(ph) ** 2, 0, math.pi / 2, epsabs=1e-14, epsrel=1e-13)[0]
+        return val
+
+    S = lambda x: lam + vh1 * x + vh2  # noqa: E731
+    num = lambda x: (qh1 * x + qh2 + thh**2 * s + psih**2 * x) / S(x) ** 2  # noqa: E731
+    ref_new = [mp(lambda x: x * num(x)), mp(num), mp(lambda x: x / S(x)), mp(lambda x: 1 / S(x)),
+               thh * s * mp(lambda x: 1 / S(x)), psih * mp(lambda x: x / S(x))]
+    np.testing.assert_allclose(new[:6], ref_new, rtol=1e-9)
+    # and the closed-form resolvent: V2 = ⟨1/S⟩ = G((λ + V̂2)/V̂1)/V̂1
+    assert new[3] == pytest.approx(mp_resolvent((lam + vh2) / vh1, s) / vh1, rel=1e-10)
