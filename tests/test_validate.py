@@ -27,8 +27,11 @@ def test_aggregate_by_hand():
     # allowance 0.5·(1 + 1)/√min(d, n) with n = α d = 200 > d
     assert pt["tolerance"] == pytest.approx(se + 0.5 * 2.0 / 10.0)  # 0.158 < gap 0.2
     assert pt["ok"] is False
-    results = [{"d": 100, "seed": s, "values": {"q": (v, 1.0)}} for s, v in enumerate([1.0, 1.1])]
-    assert aggregate(results, cfg)[0]["ok"] is True
+    assert pt["resolved"] is True  # z = 3.46 > z_crit = 1
+    results = [{"d": 100, "seed": s, "values": {"q": (v, 1.0)}}
+               for s, v in enumerate([0.95, 1.0, 1.1])]
+    pt = aggregate(results, cfg)[0]
+    assert pt["ok"] is True and pt["resolved"] is False  # z ≈ 0.38
 
 
 def _hand_prediction(mu1, eta, shift=0.0):

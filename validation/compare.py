@@ -385,7 +385,7 @@ class ValidationReport:
             z = "-" if pt["z"] is None else f"{pt['z']:+.2f}"
             se = "-" if pt["sim_se"] is None else f"{pt['sim_se']:.4f}"
             rows.append([pt["d"], pt["name"], f"{pt['theory']:.4f}", f"{pt['sim_mean']:.4f}", se,
-                         z, f"{pt['tolerance']:.4f}", "ok" if pt["ok"] else "FAIL"])
+                         z, f"{pt['tolerance']:.4f}", _verdict(pt)])
         return format_table(["d", "quantity", "theory", "sim mean", "sim s.e.", "z", "tol",
                              "verdict"], rows)
 
@@ -415,6 +415,12 @@ class ValidationReport:
         return fig
 
 
+def _verdict(pt: dict) -> str:
+    if not pt["ok"]:
+        return "FAIL"
+    return "ok (|z|>z_crit: finite-size?)" if pt.get("resolved") else "ok"
+
+
 def aggregate(results: list[dict], cfg: ValidationConfig) -> list[dict]:
     """Combine per-seed measurements into points with mean, s.e., z and verdict."""
     table: dict[tuple[int, str], list[tuple[float, float]]] = {}
@@ -442,6 +448,8 @@ def aggregate(results: list[dict], cfg: ValidationConfig) -> list[dict]:
             "name": name, "d": d, "theory": theory, "sim_mean": mean, "sim_se": se,
             "z": z, "ok": bool(abs(gap) <= tol and math.isfinite(mean)), "tolerance": tol,
             "n_seeds": k,
+            # the gap is statistically resolved (|z| > z_crit) though maybe inside the allowance
+            "resolved": bool(z is not None and abs(z) > cfg.z_crit),
         })
     return points
 
@@ -470,8 +478,9 @@ def validate(
     Returns
     -------
     ValidationReport
-        ``points`` (``name, d, theory, sim_mean, sim_se, z, ok, tolerance, n_seeds``)
-        and ``all_ok``.
+        ``points`` (``name, d, theory, sim_mean, sim_se, z, ok, tolerance, n_seeds,
+        resolved``) and ``all_ok``. ``resolved`` flags an agreement that holds only thanks
+        to the finite-size allowance (``|z| > z_crit``): check it with a finite-size study.
     """
     from .sweep import execute
 
