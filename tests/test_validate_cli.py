@@ -74,3 +74,14 @@ def test_validate_error_table(capsys):
     text = capsys.readouterr().out
     assert "test error (alpha=1.6)" in text
     assert code in (0, 1)
+
+
+def test_simulate_table_and_plot(tmp_path, capsys):
+    png = tmp_path / "sim.png"
+    argv = ["simulate", "((z1+z1**2)+(z2-z2**2))/2", "--activation", "relu", "--readout",
+            "gaussian", "--alpha", "2", "--eta", "1", "--steps", "2", "--d", "48", "--p", "64",
+            "--seeds", "2", "--workers", "1", "--no-progress", "--plot", str(png)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "bin0" in text and "bin7" in text  # 8 quantile bins of s
+    assert png.exists() and png.stat().st_size > 1000
