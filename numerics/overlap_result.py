@@ -7,21 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from giantstep.jsonable import to_jsonable
+
 
 def _f(x: Any) -> Any:
     """Plain-Python (JSON-ready) copy of numbers and arrays; NaN becomes None."""
-    if isinstance(x, np.ndarray):
-        return [_f(v) for v in x.tolist()]
-    if isinstance(x, (list, tuple)):
-        return [_f(v) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _f(v) for k, v in x.items()}
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return None if np.isnan(x) else x
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
+    return to_jsonable(x)
 
 
 @dataclass

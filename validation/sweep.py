@@ -21,7 +21,6 @@ output of a custom ``summarize`` function).
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from giantstep.errors import InputError
+from giantstep.jsonable import to_jsonable
 
 from .simulator import SimulationConfig, simulate
 
@@ -39,28 +39,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 
 def canonical(obj: Any) -> Any:
     """Round floats to 12 significant digits, recursively (numpy values converted)."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): canonical(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [canonical(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return canonical(obj.tolist())
-        if isinstance(obj, np.bool_):
-            return bool(obj)
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            obj = float(obj)
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-        return float(f"{obj:.{SIGNIFICANT_DIGITS}g}")
-    return obj
+    return to_jsonable(obj, SIGNIFICANT_DIGITS)
 
 
 def point_key(config: dict) -> str:

@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-
-def _clean(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats to JSON-friendly values."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return _clean(obj.tolist())
-        if isinstance(obj, np.bool_):
-            return bool(obj)
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            obj = float(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
+from giantstep.jsonable import to_jsonable
 
 
 def print_json(payload: dict) -> None:
     """Print ``payload`` as JSON on stdout (numpy values converted)."""
-    json.dump(_clean(payload), sys.stdout, indent=2)
+    json.dump(to_jsonable(payload), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
