@@ -78,3 +78,21 @@ def test_bad_input_exit_2_one_line(capsys, argv):
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["overlaps", "z1", "--activation", "relu", "--readout", "foo", "--alpha", "1", "--eta", "1", "--steps", "1"],
+        ["simulate", "z1", "--activation", "relu"],
+        ["error", "--student", "tanh"],
+        ["leap"],
+        ["nosuchcommand"],
+    ],
+)
+def test_usage_errors_are_one_line(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err

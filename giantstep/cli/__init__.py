@@ -20,9 +20,16 @@ from giantstep.errors import GiantstepError
 _COMMAND_MODULES = ["theory_cmds", "overlaps_cmd", "error_cmd", "simulate_cmd", "validate_cmd"]
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="giantstep",
         description="Theory companion for two-layer networks trained by a few giant gradient steps.",
     )
