@@ -289,6 +289,20 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
     return values, float(err) + 10.0 ** (-dps)
 
 
+def hermite_table(x, K: int):
+    """``He_k(x)`` for ``k = 0..K`` at the points ``x`` (float array of shape ``(K+1, len(x))``)."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float).ravel()
+    H = np.empty((K + 1, x.size))
+    H[0] = 1.0
+    if K >= 1:
+        H[1] = x
+    for k in range(1, K):
+        H[k + 1] = x * H[k] - k * H[k - 1]
+    return H
+
+
 def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, parity: str | None):
     """Double-precision version of :func:`numeric_coefficients` (vectorised numpy)."""
     import numpy as np
@@ -309,13 +323,7 @@ def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, pa
         mid = (breaks[1:] + breaks[:-1]) / 2
         xx = (half[:, None] * t[None, :] + mid[:, None]).ravel()
         ww = (half[:, None] * w[None, :]).ravel() * f(xx) * np.exp(-xx * xx / 2) / np.sqrt(2 * np.pi)
-        H = np.empty((kmax + 1, xx.size))
-        H[0] = 1.0
-        if kmax >= 1:
-            H[1] = xx
-        for k in range(1, kmax):
-            H[k + 1] = xx * H[k] - k * H[k - 1]
-        acc = H @ ww
+        acc = hermite_table(xx, kmax) @ ww
         if parity:
             keep = 1 if parity == "odd" else 0
             acc = np.array([2 * v if k % 2 == keep else 0.0 for k, v in enumerate(acc)])

@@ -32,7 +32,7 @@ import sympy
 from giantstep.errors import InputError
 
 from .evaluate import compile_numpy
-from .hermite1d import hermite_coefficients, monomial_to_hermite
+from .hermite1d import hermite_coefficients, hermite_table, monomial_to_hermite
 from .parsing import X, relu
 
 DEFAULT_MAX_DEGREE = 8
@@ -312,17 +312,6 @@ def _gh(n: int):
     return x, w / w.sum()
 
 
-def _hermite_table(x: np.ndarray, K: int) -> np.ndarray:
-    """``He_k(x)`` for k = 0..K, shape (K+1, len(x))."""
-    H = np.empty((K + 1, x.size))
-    H[0] = 1.0
-    if K >= 1:
-        H[1] = x
-    for k in range(1, K):
-        H[k + 1] = x * H[k] - k * H[k - 1]
-    return H
-
-
 def _quadrature_expansion(term: sympy.Expr, variables, K: int):
     syms = sorted(term.free_symbols, key=lambda s: int(s.name[1:]))
     m = len(syms)
@@ -337,7 +326,7 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
     sizes = {1: (200, 400), 2: (120, 200), 3: (50, 80), 4: (24, 36)}[m]
     for n in sizes:
         x, w = _gh(n)
-        H = _hermite_table(x, K)
+        H = hermite_table(x, K)
         grids = np.meshgrid(*([x] * m), indexing="ij")
         vals = f(*grids)
         W = vals
