@@ -329,16 +329,10 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
         H = hermite_table(x, K)
         grids = np.meshgrid(*([x] * m), indexing="ij")
         vals = f(*grids)
-        W = vals
-        for _ in range(m):
-            W = W  # weights applied per axis below
-        # contract each axis with w * He_k
-        A = [H * w for _ in range(m)]
+        A = H * w  # (K+1, n): He_k(x_i) w_i
         T = vals
-        for axis in range(m):
-            T = np.tensordot(A[axis], T, axes=([1], [axis]))  # puts new axis first
-        # after m contractions, axes are reversed order
-        T = np.transpose(T, tuple(range(m))[::-1])
+        for _ in range(m):  # contract the leading node axis, append the order axis at the end
+            T = np.tensordot(T, A, axes=([0], [1]))
         results.append(T)
     err = float(np.max(np.abs(results[0] - results[1])))
     T = results[1]
