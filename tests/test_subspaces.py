@@ -111,3 +111,13 @@ def test_information_exponent_and_leap_helpers():
     assert leap_index("He3(z1) + He4(z2)") == 4
     assert information_exponent("7") is None
     assert leap_index("7") == 0
+
+
+def test_quadrature_target_subspace():
+    """relu(z1+z2+z3)·z3 depends on z only through (z1+z2+z3) and z3 (quadrature path)."""
+    a = analyze("relu(z1 + z2 + z3)*z3")
+    expected = np.array([[1, 0], [1, 0], [1, np.sqrt(3)]]) / np.sqrt(3)
+    expected = np.linalg.qr(expected)[0]
+    assert a.relevant_dim == 2
+    assert span_equal(a.relevant_basis, expected)
+    assert a.information_exponent == 1

@@ -72,7 +72,8 @@ class HermiteExpansion:
     complete : bool
         True if the expansion is the whole function (polynomial targets).
     error : float
-        Estimated absolute error on the coefficients (0 when exact).
+        Estimated absolute error on the normalised coefficients ``E[g He_β]/√β!``
+        (0 when exact).
     second_moment : float
         ``E[g*²]`` (exact for polynomials, numerical otherwise).
     """
@@ -334,12 +335,14 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
         for _ in range(m):  # contract the leading node axis, append the order axis at the end
             T = np.tensordot(T, A, axes=([0], [1]))
         results.append(T)
-    err = float(np.max(np.abs(results[0] - results[1])))
     T = results[1]
     floats = {}
+    err = 0.0
     for idx in itertools.product(range(K + 1), repeat=m):
         if sum(idx) > K:
             continue
+        # error of the coefficient in the orthonormal basis He_β/√β! (bounded by ‖g‖)
+        err = max(err, abs(float(results[0][idx] - T[idx])) / np.sqrt(_beta_factorial(idx)))
         val = float(T[idx])
         beta = [0] * len(variables)
         for s, b in zip(syms, idx):
