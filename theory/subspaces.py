@@ -47,20 +47,32 @@ def orthonormal_basis(M: np.ndarray, tol: float) -> np.ndarray:
 
 
 def _canonical(B: np.ndarray) -> np.ndarray:
-    """A deterministic orthonormal basis of span(B): reduced, sign-fixed, sorted.
+    """A deterministic, readable orthonormal basis of span(B).
 
-    Uses the projector's column space ordered by the coordinate axes so that the
-    reported vectors are stable (e.g. e1 rather than −e1).
+    Pivoted Gram–Schmidt on the columns of the projector ``P = B Bᵀ`` (the
+    projections of the coordinate axes): the axis with the largest remaining
+    projection first, ties to the lower index. So ``span{e1}`` gives ``e1``,
+    ``span{e1+e2}`` gives ``(e1+e2)/√2``, and the result only depends on the
+    subspace, not on the basis B it came in.
     """
-    if B.shape[1] == 0:
+    k = B.shape[1]
+    if k == 0:
         return B
     P = B @ B.T
-    Q, R = np.linalg.qr(P)
-    keep = np.abs(np.diag(R)) > 1e-9
-    # QR of the projector can miss columns if the first ones are dependent; fall back to SVD
-    if keep.sum() != B.shape[1]:
-        return _fix_signs(B)
-    return _fix_signs(Q[:, keep])
+    R = P.copy()
+    out = []
+    for _ in range(k):
+        norms = np.linalg.norm(R, axis=0)
+        best = norms.max()
+        i = int(np.argmax(norms >= best - 1e-9))
+        q = R[:, i] / norms[i]
+        out.append(q)
+        R = R - np.outer(q, q @ R)
+    Q = np.array(out).T
+    # back onto span(B) exactly, then orthonormalise (keeps the order)
+    Q, _ = np.linalg.qr(B @ (B.T @ Q))
+    order = sorted(range(k), key=lambda j: int(np.argmax(np.abs(Q[:, j]) > 1e-9)))
+    return _fix_signs(Q[:, order])
 
 
 def _fix_signs(B: np.ndarray) -> np.ndarray:
