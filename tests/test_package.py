@@ -75,3 +75,14 @@ def test_console_script_runs(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0
     assert '"leap_index": 2' in proc.stdout
+
+
+def test_readme_example_output_is_current(capsys):
+    """The README's first-screen example prints exactly what the README shows."""
+    from giantstep.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("python -m pytest")[1].split("giantstep leap ")[1].split("  ")[0].strip()
+    shown = readme.split("The last command prints:\n\n```\n")[1].split("```")[0]
+    assert main(["leap", command.strip('"')]) == 0
+    assert capsys.readouterr().out == shown
