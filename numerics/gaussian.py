@@ -56,14 +56,7 @@ def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"dimension must be ≥ 0, got {dim}")
     if n**dim > 50_000_000:
         raise InputError(f"product rule with {n}^{dim} nodes is too large")
-    x, w = gauss_hermite(n)
-    if dim == 0:
-        return np.zeros((1, 0)), np.ones(1)
-    grids = np.meshgrid(*([x] * dim), indexing="ij")
-    wgrids = np.meshgrid(*([w] * dim), indexing="ij")
-    nodes = np.stack([g.ravel() for g in grids], axis=1)
-    weights = np.prod(np.stack([g.ravel() for g in wgrids], axis=1), axis=1)
-    return nodes, weights
+    return product_of_rules([gauss_hermite(n)] * dim, prune=0.0)
 
 
 @numba.njit(cache=True, parallel=True, fastmath=False)
@@ -132,17 +125,7 @@ def anisotropic_product_rule(
     total = int(np.prod(ns)) if ns else 1
     if total > 50_000_000:
         raise InputError(f"product rule with {' x '.join(map(str, ns))} nodes is too large")
-    if not ns:
-        return np.zeros((1, 0)), np.ones(1)
-    rules = [gauss_hermite(n) for n in ns]
-    grids = np.meshgrid(*[r[0] for r in rules], indexing="ij")
-    wgrid = rules[0][1]
-    for r in rules[1:]:
-        wgrid = np.multiply.outer(wgrid, r[1])
-    weights = wgrid.ravel()
-    keep = weights >= prune if prune > 0 else np.ones(weights.shape, dtype=bool)
-    nodes = np.stack([g.ravel()[keep] for g in grids], axis=1)
-    return np.ascontiguousarray(nodes), np.ascontiguousarray(weights[keep])
+    return product_of_rules([gauss_hermite(n) for n in ns], prune=prune)
 
 
 def stroud3_rule(m: int) -> tuple[np.ndarray, np.ndarray]:
