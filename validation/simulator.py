@@ -410,6 +410,23 @@ def estimate_low_degree(prob: _Problem, stream: sampling.GaussianStream, k: int)
     return est
 
 
+def _labelled_chunks(prob: _Problem, stream: sampling.GaussianStream, Wt: np.ndarray,
+                     low: LowDegree | None):
+    """Chunks ``(x, y, h = x Wᵀ)`` of a stream, ``y`` the labels minus ``low`` if given.
+
+    ``h`` lives in one buffer reused from chunk to chunk (use it before the next one).
+    """
+    chunk = prob.chunk(stream.n)
+    H = np.empty((min(chunk, stream.n), Wt.shape[1]), dtype=prob.dtype)
+    for _, x, eps in stream.chunks(chunk, prob.dtype):
+        y = prob.labels(x, eps)
+        if low is not None:
+            y = y - low.value(x)
+        h = H[: x.shape[0]]
+        np.matmul(x, Wt, out=h)
+        yield x, y, h
+
+
 def batch_gradient(
     prob: _Problem,
     W: np.ndarray,
@@ -422,17 +439,10 @@ def batch_gradient(
     ``e = y − low(x) − f(x)`` with ``f(x) = Σ_j c_j σ(⟨w_j, x⟩)``; processed in chunks.
     """
     n = stream.n
-    chunk = prob.chunk(n)
     Wt = np.asarray(W, dtype=prob.dtype).T
     G = np.zeros(W.shape, dtype=np.float64)
-    H = np.empty((min(chunk, n), W.shape[0]), dtype=prob.dtype)
     sq = 0.0
-    for _, x, eps in stream.chunks(chunk, prob.dtype):
-        y = prob.labels(x, eps)
-        if low is not None:
-            y = y - low.value(x)
-        h = H[: x.shape[0]]
-        np.matmul(x, Wt, out=h)
+    for x, y, h in _labelled_chunks(prob, stream, Wt, low):
         f = residual_times_derivative(prob.act, prob.code, h, c, y)
         sq += float(np.sum((y - f) ** 2))
         G += h.T @ x
@@ -453,19 +463,12 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None) -> dict:
     else:
         n_r = cfg.n_readout
         stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_READOUT,), n_r, cfg.d)
-    chunk = prob.chunk(n_r)
-    H = np.empty((min(chunk, n_r), p), dtype=prob.dtype)
     if n_r >= p:
         form = "primal"
         gram = np.zeros((p, p))
         rhs = np.zeros(p)
         yy = 0.0
-        for _, x, eps in stream.chunks(chunk, prob.dtype):
-            y = prob.labels(x, eps)
-            if low is not None:
-                y = y - low.value(x)
-            h = H[: x.shape[0]]
-            np.matmul(x, Wt, out=h)
+        for _, y, h in _labelled_chunks(prob, stream, Wt, low):
             phi = apply_sigma(prob.act, prob.code, h, scale)
             gram += _gram_upper(phi)
             rhs += phi.T @ y.astype(phi.dtype)
@@ -507,16 +510,9 @@ def _test_error(prob: _Problem, Wt: np.ndarray, c: np.ndarray, low: LowDegree | 
     if cfg.n_test == 0:
         return float("nan")
     stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_TEST,), cfg.n_test, cfg.d)
-    chunk = prob.chunk(cfg.n_test)
-    H = np.empty((min(chunk, cfg.n_test), cfg.p), dtype=prob.dtype)
     c = c.astype(prob.dtype)
     sq = 0.0
-    for _, x, eps in stream.chunks(chunk, prob.dtype):
-        y = prob.labels(x, eps)
-        if low is not None:
-            y = y - low.value(x)
-        h = H[: x.shape[0]]
-        np.matmul(x, Wt, out=h)
+    for _, y, h in _labelled_chunks(prob, stream, Wt, low):
         f = apply_sigma(prob.act, prob.code, h) @ c
         sq += float(np.sum((y - f) ** 2))
     return sq / cfg.n_test
