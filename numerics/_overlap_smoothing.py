@@ -30,12 +30,12 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import sympy
-from scipy import special
 
 from giantstep.errors import InputError
 from giantstep.theory import Activation
 from giantstep.theory.parsing import X, relu
 
+from . import _special as special
 from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
 
 N_FUNCS = 4  # S, Φ, Φd, Φ2

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 import mpmath
 import numpy as np
 import sympy
-from scipy import special
 
 from giantstep.errors import InputError
 
@@ -27,12 +26,19 @@ _NUMPY_UNARY: dict[type, Callable] = {
     sympy.sign: np.sign,
     sympy.Abs: np.abs,
     sympy.tanh: np.tanh,
-    sympy.erf: special.erf,
+    sympy.erf: lambda a: _erf(a),
     sympy.sin: np.sin,
     sympy.cos: np.cos,
     sympy.exp: np.exp,
     sympy.Heaviside: lambda a: np.heaviside(a, 0.5),
 }
+
+def _erf(a: np.ndarray) -> np.ndarray:
+    """``erf`` elementwise (scipy.special is imported on first use: it costs ~0.3 s at start-up)."""
+    from scipy.special import erf
+
+    return erf(a)
+
 
 _MP_UNARY: dict[type, Callable] = {
     relu: lambda a: a if a > 0 else mpmath.mpf(0),

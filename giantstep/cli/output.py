@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from giantstep.jsonable import to_jsonable
-
 
 def print_json(payload: dict) -> None:
     """Print ``payload`` as JSON on stdout (numpy values converted)."""
+    from giantstep.jsonable import to_jsonable  # numpy: not needed by --help
+
     json.dump(to_jsonable(payload), sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -1,0 +1,106 @@
+"""Which numba kernels are compiled already (issue 11: a first run says what it does).
+
+Every kernel of the project is ``numba.njit(cache=True)`` (or a cached
+``vectorize``): the first call in a fresh install compiles it and writes the
+machine code next to the source (``__pycache__/*.nbi``/``*.nbc``, or under
+``NUMBA_CACHE_DIR``); later processes load it. :func:`cold_kernels` reads the
+cache index of each kernel of the given modules — valid only if it matches the
+current source file's stamp — and lists the kernels with no cached
+compilation, so that a command can announce the one-time compilation on stderr
+instead of sitting silent. ``giantstep warmup`` compiles everything ahead of time.
+
+The check reads numba's cache index through numba's own loader; if that
+internal API changes, the check answers "unknown" (an empty list) rather than fail.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable
+
+#: Modules holding numba kernels, bottom layer first (validation's are added by validation).
+NUMERICS_KERNEL_MODULES = (
+    "giantstep.numerics._special",
+    "giantstep.numerics.gaussian",
+    "giantstep.numerics._overlap_smoothing",
+    "giantstep.numerics._overlap_kernel",
+    "giantstep.numerics.spiked_rf",
+)
+
+
+def _dispatchers(module) -> list:
+    """``(name, kernel)`` for the numba dispatchers and cached ufuncs defined in ``module``."""
+    out = []
+    for name, obj in vars(module).items():
+        target = getattr(obj, "_dispatcher", obj)  # a DUFunc (vectorize) wraps a dispatcher
+        py_func = getattr(target, "py_func", None)
+        inlined = getattr(target, "targetoptions", {}).get("inline") == "always"  # compiled into callers
+        if hasattr(target, "_cache") and not inlined and getattr(py_func, "__module__", None) == module.__name__:
+            out.append((name, obj))
+    return out
+
+
+def _has_cached_overload(obj) -> bool | None:
+    """True/False if numba's cache index for ``obj`` is readable, None if unknown."""
+    target = getattr(obj, "_dispatcher", obj)  # DUFunc (vectorize) wraps a dispatcher
+    try:
+        cache_file = target._cache._cache_file
+        return bool(cache_file._load_index())
+    except Exception:  # noqa: BLE001 - private numba API: unknown rather than wrong
+        return None
+
+
+def cold_kernels(modules: Iterable[str] = NUMERICS_KERNEL_MODULES) -> list[str]:
+    """Names ``module.function`` of the kernels that have no cached compilation.
+
+    Parameters
+    ----------
+    modules : iterable of str
+        Importable module names holding cached numba kernels.
+    """
+    cold = []
+    for modname in modules:
+        module = importlib.import_module(modname)
+        for name, obj in _dispatchers(module):
+            if _has_cached_overload(obj) is False:
+                cold.append(f"{modname.rsplit('.', 1)[-1]}.{name}")
+    return cold
+
+
+_NOTICE = None
+
+
+def announce_compilation(stream=None):
+    """From now on, say on ``stream`` (stderr) when this process compiles a kernel instead of loading it.
+
+    Uses numba's ``numba:compile`` event, which fires only on a cache miss, so a
+    warm cache prints nothing. Installed once per process; returns the listener,
+    whose ``compiled`` lists the kernels compiled so far.
+    """
+    global _NOTICE
+    if _NOTICE is not None:
+        return _NOTICE
+    from numba.core import event
+
+    class CompileNotice(event.Listener):
+        """One line on ``stream`` at the first real compilation (cache miss) of the process."""
+
+        def __init__(self, out) -> None:
+            self.out = out
+            self.compiled: list[str] = []
+
+        def on_start(self, ev) -> None:
+            name = getattr(ev.data["dispatcher"], "__qualname__", "kernel")
+            if not self.compiled:
+                print(f"giantstep: compiling numba kernels for first use (starting with {name}); this "
+                      "happens once per install — `giantstep warmup` does it ahead of time", file=self.out)
+                self.out.flush()
+            self.compiled.append(name)
+
+        def on_end(self, ev) -> None:
+            pass
+
+    _NOTICE = CompileNotice(stream or sys.stderr)
+    event.register("numba:compile", _NOTICE)
+    return _NOTICE
