@@ -67,13 +67,33 @@ class GaussianStream:
         Stage key (e.g. ``(STAGE_STEP, t)``).
     n, d : int
         Batch size and input dimension.
+    offset : int
+        First row of the batch that this stream covers (a multiple of
+        :data:`BLOCK_ROWS`): ``GaussianStream(…, n, d).rows(a, b)`` is the view of rows
+        ``a … b−1`` of the same draws, the unit of work of a distributed run.
     """
 
-    def __init__(self, seed: int, key: tuple[int, ...], n: int, d: int):
+    def __init__(self, seed: int, key: tuple[int, ...], n: int, d: int, offset: int = 0):
         self.seed = int(seed)
         self.key = tuple(key)
         self.n = int(n)
         self.d = int(d)
+        self.offset = int(offset)
+        if self.offset % BLOCK_ROWS:
+            raise ValueError("a stream must start on a block boundary")
+
+    def rows(self, start: int, stop: int) -> GaussianStream:
+        """The rows ``start … stop−1`` of this stream (same numbers as in the whole batch)."""
+        if not 0 <= start <= stop <= self.n:
+            raise ValueError(f"rows {start}:{stop} outside a stream of {self.n} rows")
+        return GaussianStream(self.seed, self.key, stop - start, self.d, self.offset + start)
+
+    def partition(self, parts: int) -> list[tuple[int, int]]:
+        """Split the rows into at most ``parts`` contiguous, block-aligned ranges ``(start, stop)``."""
+        blocks = -(-self.n // BLOCK_ROWS)
+        parts = max(1, min(int(parts), blocks))
+        bounds = [min(self.n, (i * blocks // parts) * BLOCK_ROWS) for i in range(parts + 1)]
+        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
     def _fill_block(self, b: int, x: np.ndarray, eps: np.ndarray) -> None:
         g = rng(self.seed, *self.key, b)
@@ -110,7 +130,7 @@ class GaussianStream:
         for start in range(0, self.n, chunk):
             rows = min(chunk, self.n - start)
             x, eps = xbuf[:rows], ebuf[:rows]
-            self.fill(start, x, eps)
+            self.fill(self.offset + start, x, eps)
             yield start, x, eps
 
     def all(self, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -118,5 +138,5 @@ class GaussianStream:
         x = np.empty((self.n, self.d), dtype=dtype)
         eps = np.empty(self.n)
         if self.n:
-            self.fill(0, x, eps)
+            self.fill(self.offset, x, eps)
         return x, eps

@@ -53,9 +53,13 @@ def _normalise(config: SimulationConfig | dict) -> dict:
     return SimulationConfig.from_dict(dict(config)).to_dict()
 
 
-def run_point(config: dict, summarize: Callable[[Any], dict] | None = None) -> dict:
-    """Simulate one point and return its JSON record (module-level: picklable)."""
-    res = simulate(SimulationConfig.from_dict(config))
+def run_point(config: dict, summarize: Callable[[Any], dict] | None = None,
+              simulate_kw: dict | None = None) -> dict:
+    """Simulate one point and return its JSON record (module-level: picklable).
+
+    ``simulate_kw`` is passed to :func:`simulate` (``client``, ``parts``: one run over a cluster).
+    """
+    res = simulate(SimulationConfig.from_dict(config), **(simulate_kw or {}))
     if summarize is not None:
         result = summarize(res)
     else:
@@ -194,6 +198,7 @@ def run_sweep(
     scheduler: Any = None,
     progress: bool = True,
     summarize: Callable[[Any], dict] | None = None,
+    split: int | None = None,
 ) -> list[dict]:
     """Simulate every configuration; stream records to ``out``; return them in order.
 
@@ -214,6 +219,11 @@ def run_sweep(
     summarize : callable, optional
         ``summarize(SimulationResult) -> dict`` stored instead of the full result
         (must be picklable: a module-level function).
+    split : int, optional
+        Run the points one after the other in this process, each one's passes over a
+        batch cut into ``split`` row ranges computed on the ``scheduler``'s workers
+        (:mod:`.distributed`; in this process if no scheduler): one simulation across
+        many workers, with the numbers of ``simulate(cfg, parts=split)``.
 
     Returns
     -------
@@ -235,9 +245,15 @@ def run_sweep(
         # atomically rewrite the kept records (drops torn lines), then append to the file
         _write_atomic(out, [done[k] for k in sorted(done, key=order.__getitem__)])
         fh = open(out, "a", encoding="utf-8")  # noqa: SIM115
+    extra: tuple = (summarize,)
+    if split is not None:
+        from .distributed import DaskMapper
+
+        mapper = DaskMapper(scheduler, progress=progress) if scheduler is not None else None
+        extra, workers, scheduler = (summarize, {"client": mapper, "parts": split}), 1, None
     try:
         for _, rec in execute(run_point, todo, workers=workers, scheduler=scheduler,
-                              progress=progress, desc="simulations", extra=(summarize,)):
+                              progress=progress, desc="simulations", extra=extra):
             done[rec["key"]] = rec
             if fh is not None:
                 fh.write(_dumps(rec) + "\n")

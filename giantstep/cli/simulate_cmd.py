@@ -81,6 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-size", type=int, default=None, help="samples per chunk (default auto)")
     p.add_argument("--out", metavar="FILE.jsonl", help="stream one JSON record per simulation")
     p.add_argument("--resume", action="store_true", help="skip the points already in --out")
+    p.add_argument("--split-batch", type=int, default=None, metavar="N",
+                   help="one simulation across many workers: cut every pass over a batch into N "
+                   "row ranges computed on the --scheduler's workers (points run one at a time; "
+                   "same numbers as in-process with the same N)")
     add_simulation_arguments(p)
     p.set_defaults(func=_simulate)
 
@@ -170,8 +174,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from giantstep.validation.sweep import run_sweep
 
     configs = _configs(args)
+    if args.split_batch is not None and args.split_batch < 1:
+        raise InputError(f"--split-batch must be ≥ 1, got {args.split_batch}")
     records = run_sweep(configs, args.out, resume=args.resume, workers=args.workers,
-                        scheduler=args.scheduler, progress=not args.no_progress)
+                        scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch)
     points = summarize(records)
     if args.plot:
         save_figure(_plot(records), args.plot)
