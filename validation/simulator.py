@@ -43,7 +43,7 @@ import scipy.linalg.blas
 from giantstep.errors import InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
 
-from . import sampling
+from . import precision, sampling
 from .kernels import activation_code, apply_sigma, residual_times_derivative
 from .measure import spike, type_statistics
 from .ridge import solve_dual, solve_primal
@@ -263,16 +263,20 @@ class SimulationResult:
         One record per step t = 0..T (t = 0: initialisation) with ``types``
         (per readout type, see :func:`giantstep.validation.measure.type_statistics`),
         ``all`` (every neuron), and for t ≥ 1 ``train_loss`` (mean squared residual on
-        the step's batch, before the update) and ``spike`` (top singular direction of
-        the step's update).
+        the step's batch, before the update), ``pred2`` (mean f² on that batch) and
+        ``spike`` (top singular direction of the step's update).
     readout : dict or None
-        ``n``, ``lambda``, ``form``, ``train_error``, ``test_error``, ``n_test``.
+        ``n``, ``lambda``, ``form``, ``train_error``, ``test_error``, ``n_test``,
+        ``pred2_train``/``pred2_test`` (mean f² on the readout and test samples).
     timings : dict
         Wall-clock seconds per stage.
     neurons : dict or None
         With ``record_neurons``: ``s`` (p,), ``overlap`` (T+1, p, r), ``norm2`` (T+1, p),
         ``grad_cosine`` (T, p, r) — cosines of each step's update of row j with the target
         directions, ``⟨Δw_j, e_i⟩/‖Δw_j‖`` — and the final weights ``W`` (p, d).
+    float32_unresolved : list of str
+        With ``dtype="float32"``: the reported quantities below the float32 rounding
+        level (:mod:`.precision`); empty in float64.
     """
 
     config: dict
@@ -280,6 +284,7 @@ class SimulationResult:
     readout: dict | None
     timings: dict = field(default_factory=dict)
     neurons: dict | None = None
+    float32_unresolved: list[str] = field(default_factory=list)
 
     @property
     def test_error(self) -> float | None:
@@ -295,6 +300,7 @@ class SimulationResult:
             "config": self.config,
             "steps": self.steps,
             "readout": self.readout,
+            "float32_unresolved": self.float32_unresolved,
             "timings": self.timings,
         }
         if neurons and self.neurons is not None:
@@ -488,17 +494,18 @@ def _labelled_chunks(prob: _Problem, stream: sampling.GaussianStream, Wt: np.nda
 
 
 def _gradient_sum(cfg: dict, stream: sampling.GaussianStream, W: np.ndarray, c: np.ndarray,
-                  low: LowDegree | None) -> tuple[np.ndarray, float]:
-    """``Σ_ν e_ν σ'(W x_ν) x_νᵀ`` and ``Σ_ν e_ν²`` over the rows of ``stream``."""
+                  low: LowDegree | None) -> tuple[np.ndarray, float, float]:
+    """``Σ_ν e_ν σ'(W x_ν) x_νᵀ``, ``Σ_ν e_ν²`` and ``Σ_ν f_ν²`` over the rows of ``stream``."""
     prob = _problem(cfg)
     Wt = np.asarray(W, dtype=prob.dtype).T
     G = np.zeros(W.shape, dtype=np.float64)
-    sq = 0.0
+    sq = ff = 0.0
     for x, y, h in _labelled_chunks(prob, stream, Wt, low):
         f = residual_times_derivative(prob.act, prob.code, h, c, y)
         sq += float(np.sum((y - f) ** 2))
+        ff += float(f @ f)
         G += h.T @ x
-    return G, sq
+    return G, sq, ff
 
 
 def batch_gradient(
@@ -509,20 +516,21 @@ def batch_gradient(
     low: LowDegree | None = None,
     mapper: Mapper | None = None,
     parts: int = 1,
-) -> tuple[np.ndarray, float]:
-    """``G = (1/n) Σ_ν e_ν σ'(W x_ν) x_νᵀ`` (p × d, float64) and the mean of ``e²``.
+) -> tuple[np.ndarray, float, float]:
+    """``G = (1/n) Σ_ν e_ν σ'(W x_ν) x_νᵀ`` (p × d, float64), the mean of ``e²`` and of ``f²``.
 
     ``e = y − low(x) − f(x)`` with ``f(x) = Σ_j c_j σ(⟨w_j, x⟩)``; processed in chunks,
     as ``parts`` partial sums mapped by ``mapper`` (see :func:`_map_rows`).
     """
     n = stream.n
     G = np.zeros(W.shape, dtype=np.float64)
-    sq = 0.0
-    for Gp, sqp in _map_rows(_gradient_sum, stream, (prob.cfg.to_dict(), W, c, low), mapper, parts):
+    sq = ff = 0.0
+    for Gp, sqp, ffp in _map_rows(_gradient_sum, stream, (prob.cfg.to_dict(), W, c, low), mapper, parts):
         G += Gp
         sq += sqp
+        ff += ffp
     G /= n
-    return G, sq / n
+    return G, sq / n, ff / n
 
 
 def _gram_sum(cfg: dict, stream: sampling.GaussianStream, W: np.ndarray,
@@ -567,6 +575,7 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None, mapper: Mappe
         gram = np.triu(gram) + np.triu(gram, 1).T
         a = solve_primal(gram, rhs, lam)
         train = (yy - 2.0 * a @ rhs + a @ gram @ a) / n_r
+        pred2 = float(a @ gram @ a) / n_r
     else:  # n_r < p: the n_r × p features fit in memory; solved where the weights are
         form = "dual"
         x, eps = stream.all(prob.dtype)
@@ -576,8 +585,10 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None, mapper: Mappe
         Wt = np.asarray(W, dtype=prob.dtype).T
         phi = apply_sigma(prob.act, prob.code, np.ascontiguousarray(x @ Wt), scale)
         a = solve_dual(phi, y, lam)
-        train = float(np.mean((y - phi.astype(np.float64) @ a) ** 2))
-    test = _test_error(prob, W, a * scale, low, mapper, parts)
+        f = phi.astype(np.float64) @ a
+        train = float(np.mean((y - f) ** 2))
+        pred2 = float(f @ f) / n_r
+    test, pred2_test = _test_error(prob, W, a * scale, low, mapper, parts)
     return {
         "n": n_r,
         "lambda": lam,
@@ -585,6 +596,8 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None, mapper: Mappe
         "train_error": float(train),
         "test_error": test,
         "n_test": cfg.n_test,
+        "pred2_train": pred2,
+        "pred2_test": pred2_test,
         "a_norm2": float(a @ a),
     }
 
@@ -597,28 +610,30 @@ def _gram_upper(phi: np.ndarray) -> np.ndarray:
 
 
 def _test_sum(cfg: dict, stream: sampling.GaussianStream, W: np.ndarray, c: np.ndarray,
-              low: LowDegree | None) -> float:
-    """``Σ (y − f)²`` over the rows of ``stream``."""
+              low: LowDegree | None) -> tuple[float, float]:
+    """``Σ (y − f)²`` and ``Σ f²`` over the rows of ``stream``."""
     prob = _problem(cfg)
     c = c.astype(prob.dtype)
-    sq = 0.0
+    sq = ff = 0.0
     for _, y, h in _labelled_chunks(prob, stream, np.asarray(W, dtype=prob.dtype).T, low):
         f = apply_sigma(prob.act, prob.code, h) @ c
         sq += float(np.sum((y - f) ** 2))
-    return sq
+        ff += float(f @ f)
+    return sq, ff
 
 
 def _test_error(prob: _Problem, W: np.ndarray, c: np.ndarray, low: LowDegree | None,
-                mapper: Mapper | None = None, parts: int = 1) -> float:
-    """``E[(y − f)²]`` on ``n_test`` fresh samples, label noise included."""
+                mapper: Mapper | None = None, parts: int = 1) -> tuple[float, float | None]:
+    """``E[(y − f)²]`` on ``n_test`` fresh samples, label noise included, and the mean of ``f²``."""
     cfg = prob.cfg
     if cfg.n_test == 0:
-        return float("nan")
+        return float("nan"), None
     stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_TEST,), cfg.n_test, cfg.d)
-    sq = 0.0
-    for part in _map_rows(_test_sum, stream, (cfg.to_dict(), W, c, low), mapper, parts):
-        sq += part
-    return sq / cfg.n_test
+    sq = ff = 0.0
+    for sqp, ffp in _map_rows(_test_sum, stream, (cfg.to_dict(), W, c, low), mapper, parts):
+        sq += sqp
+        ff += ffp
+    return sq / cfg.n_test, ff / cfg.n_test
 
 
 def group_law(cfg: SimulationConfig) -> str:
@@ -714,13 +729,14 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
         low = estimate_low_degree(prob, stream, k, mapper, parts) if k > 0 else None
         if low is not None:
             estimates.append(low)
-        G, loss = batch_gradient(prob, W, c, stream, low, mapper, parts)
+        G, loss, pred2 = batch_gradient(prob, W, c, stream, low, mapper, parts)
         update = (mult * s)[:, None] * G
         W = W + update
         if cfg.normalize:
             W /= np.linalg.norm(W, axis=1, keepdims=True)
         rec = _step_record(t, W, s, prob)
         rec["train_loss"] = loss
+        rec["pred2"] = pred2
         if cfg.measure_spike:
             rec["spike"] = spike(update, prob.r, s)
         records.append(rec)
@@ -743,4 +759,5 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
         rec_neurons["grad_cosine"] = (np.stack(rec_neurons["grad_cosine"]) if cfg.steps
                                       else np.zeros((0, cfg.p, prob.r)))
         rec_neurons["W"] = W
-    return SimulationResult(cfg.to_dict(), records, readout, timings, rec_neurons)
+    unresolved = precision.unresolved(records, readout, cfg.d, cfg.dtype)
+    return SimulationResult(cfg.to_dict(), records, readout, timings, rec_neurons, unresolved)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 from giantstep.errors import InputError
 
@@ -161,7 +162,9 @@ def summarize(records: list[dict]) -> list[dict]:
                 row[q] = m
                 row[q.replace("_mean", "_se")] = s
             types.append(row)
-        point = {"params": params[key], "n_seeds": len(recs), "step": T, "types": types}
+        point = {"params": params[key], "n_seeds": len(recs), "step": T, "types": types,
+                 "float32_unresolved": sorted({q for rc in recs
+                                               for q in rc["result"].get("float32_unresolved", [])})}
         if recs[0]["result"].get("readout"):
             for q in ("test_error", "train_error"):
                 m, s = _mean_se([rc["result"]["readout"][q] for rc in recs])
@@ -179,6 +182,10 @@ def _simulate(args: argparse.Namespace) -> int:
     records = run_sweep(configs, args.out, resume=args.resume, workers=args.workers,
                         scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch)
     points = summarize(records)
+    unresolved = sorted({q for pt in points for q in pt["float32_unresolved"]})
+    if unresolved:
+        print(f"giantstep simulate: warning: below the float32 rounding level (rerun with --dtype float64): "
+              f"{', '.join(unresolved[:6])}{' …' if len(unresolved) > 6 else ''}", file=sys.stderr)
     if args.plot:
         save_figure(_plot(records), args.plot)
     if args.json:
