@@ -468,6 +468,88 @@ is not small yet. Random features stay near 1 beyond `κ = 2` because `p = 4d` n
 cannot represent the `≈ d²/2` quadratic features that the `κ ≥ 2` plateau assumes (it is
 the `p → ∞` limit).
 """),
+        md("""
+## The stairway sharpening with d
+
+The plateaus are `d → ∞` statements; at `d = 64` the steps are smooth crossovers. Here
+the one-step-with-preprocessing curve of the Hermite teacher is recomputed at several
+dimensions, in single precision (`dtype="float32"`: the differences from float64 are
+below `4√d·2⁻²⁴` relative, far under the seed spread — docs/validation.md), with `p = 2d`
+neurons and a readout on `min(n, 8p)` fresh samples. The shipped size is
+`d ∈ {64, 128}`; the figure in the docs was made with
+`GIANTSTEP_STAIRWAY_DS=64,128,256,512` (and `GIANTSTEP_STAIRWAY_FILE=…jsonl`, a
+resumable results file: the big points take minutes).
+
+At each κ inside a plateau we fit the gap to the plateau as `A·d^{-b}` (least squares
+in log–log over the dimensions): the gap shrinking with d is the stairway sharpening.
+"""),
+        code("""
+from giantstep.validation.sweep import run_sweep
+
+FS_DS = [int(v) for v in os.environ.get("GIANTSTEP_STAIRWAY_DS", "64,128").split(",")]
+FS_FILE = os.environ.get("GIANTSTEP_STAIRWAY_FILE") or None
+FS_SEEDS = [0, 1]
+FS_KAPPAS = np.round(np.arange(0.75, 2.26, 0.25), 2)
+
+
+def fs_config(d, kappa, seed):
+    n = int(round(d ** kappa))
+    p = 2 * d
+    return dict(target=HERMITE, activation="relu", d=d, p=p, alpha=1.0, ell=float(kappa), steps=1,
+                eta=ETA, preprocess=int(np.floor(kappa)), readout="gaussian", ridge_lambda=LAM,
+                alpha_readout=min(n, 8 * p) / d, n_test=N_TEST, seed=seed, measure_spike=False,
+                dtype="float32")
+
+
+configs = [fs_config(d, k, s) for d in FS_DS for k in FS_KAPPAS for s in FS_SEEDS]
+records = run_sweep(configs, FS_FILE, resume=FS_FILE is not None, workers=1, progress=False)
+fs_err = np.array([r["result"]["readout"]["test_error"] for r in records]).reshape(
+    len(FS_DS), len(FS_KAPPAS), len(FS_SEEDS))
+fs_unresolved = sorted({q for r in records for q in r["result"]["float32_unresolved"]})
+print("float32 quantities below the rounding level:", fs_unresolved or "none")
+k_grid = np.asarray(th_a.stairway["kappa"])
+plateau = np.asarray(th_a.stairway["one_step_preprocessed"])
+fs_plateau = np.array([plateau[np.searchsorted(k_grid, k)] for k in FS_KAPPAS])
+fs_gap = fs_err.mean(axis=2) - fs_plateau[None, :]
+fit_kappas = [1.5, 2.25]  # inside the plateaus, away from the jumps
+fits = {}
+for kap in fit_kappas:
+    j = int(np.flatnonzero(np.isclose(FS_KAPPAS, kap))[0])
+    gaps = fs_gap[:, j]
+    if len(FS_DS) >= 2 and np.all(gaps > 0):
+        b, logA = np.polyfit(np.log(FS_DS), np.log(gaps), 1)
+        fits[kap] = {"exponent": float(-b), "A": float(np.exp(logA)), "gaps": gaps.tolist()}
+for kap, f in fits.items():
+    print(f"κ = {kap}: gap to the plateau = {f['A']:.3g}·d^-{f['exponent']:.2f}   (gaps {np.round(f['gaps'], 4)})")
+"""),
+        code("""
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+ax.step(k_grid, plateau, where="post", color="black", lw=2.5, alpha=0.5, label="predicted plateaus")
+colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(FS_DS)))
+for i, d in enumerate(FS_DS):
+    sd = fs_err[i].std(axis=1, ddof=1)
+    ax.errorbar(FS_KAPPAS, fs_err[i].mean(axis=1), yerr=sd, fmt="o-", ms=3, lw=1, capsize=2,
+                color=colors[i], label=f"d = {d}")
+ax.set_xlabel(r"$\\kappa = \\log n / \\log d$")
+ax.set_ylabel("test error")
+ax.set_title("one giant step, degrees < ⌊κ⌋ removed (float32)", fontsize=9)
+ax.legend(fontsize=7, frameon=False)
+for kap, f in fits.items():
+    j = int(np.flatnonzero(np.isclose(FS_KAPPAS, kap))[0])
+    bx.loglog(FS_DS, f["gaps"], "o", label=f"κ = {kap}")
+    dd = np.geomspace(FS_DS[0], FS_DS[-1] * 2, 20)
+    bx.loglog(dd, f["A"] * dd ** -f["exponent"], "--", lw=1, color=bx.lines[-1].get_color(),
+              label=f"fit {f['A']:.2g}·d^-{f['exponent']:.2f}")
+bx.set_xlabel("d")
+bx.set_ylabel("simulated error − plateau")
+bx.set_title("approach to the plateaus", fontsize=9)
+bx.legend(fontsize=7, frameon=False)
+fig.tight_layout()
+show(fig)
+SUMMARY["finite_size"] = {"ds": FS_DS, "kappa": FS_KAPPAS.tolist(), "error": fs_err.mean(axis=2).tolist(),
+                          "plateau": fs_plateau.tolist(), "fits": {str(k): v for k, v in fits.items()},
+                          "float32_unresolved": fs_unresolved}
+""", figure="02_stairway_finite_size"),
         code(FINAL),
     ]
 

@@ -172,6 +172,21 @@ def test_02_plateaus_by_hand_and_simulated_ordering():
             assert all(x < 2 * total for x, kap in zip(v, h["kappa"]) if kap >= 1)
 
 
+def test_02_stairway_sharpens_with_d():
+    """The finite-size sequence (issue 11): errors approach the plateaus from above as d grows."""
+    fs = summary("02_stairway")["finite_size"]
+    assert fs["ds"] == [64, 128]  # the shipped size; the docs figure goes to d = 512
+    assert fs["float32_unresolved"] == []
+    err, plateau = np.array(fs["error"]), np.array(fs["plateau"])
+    kap = fs["kappa"]
+    inside = [kap.index(k) for k in (1.5, 2.25)]
+    gaps = err[:, inside] - plateau[inside]
+    assert np.all(gaps > 0)  # finite d is above the d → ∞ plateau
+    assert gaps[-1].mean() < gaps[0].mean()  # and closer to it at the larger d
+    assert set(fs["fits"]) == {"1.5", "2.25"}
+    assert all(f["exponent"] > 0 for f in fs["fits"].values())
+
+
 # --------------------------------------------------------------------------- 03: overlaps
 
 def test_03_overlaps_equations_and_simulation():
