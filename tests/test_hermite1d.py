@@ -121,3 +121,17 @@ def test_vanishing_at_all_scales():
     assert not relu.vanishes_at_all_scales(2) and relu.vanishes_at_all_scales(3)
     assert square.vanishes_at_all_scales(1) and square.vanishes_at_all_scales(4)
     assert not Activation("relu + x**2").vanishes_at_all_scales(2)
+
+
+@pytest.mark.parametrize("act", ["relu", "abs", "sign", "erf", "sin", "cos", "exp(x)", "x*erf(x)",
+                                 "erf(2*x+1)", "sin(3*x-1)", "x**2*sign(x)", "relu(x-1)", "relu(2*x)"])
+def test_cheap_canonical_form_equals_simplify(act):
+    """The start-up-friendly canonical form is the value sympy.simplify gives (and prints alike)."""
+    import giantstep.theory.hermite1d as h1
+    from giantstep.theory import as_activation
+
+    for v in h1.hermite_coefficients(as_activation(act).expr, X, 8).values:
+        ref = sympy.simplify(v)
+        assert sympy.simplify(v - ref) == 0
+        if act != "relu(x-1)":  # there the cheap form groups the constant differently
+            assert str(v) == str(ref)

@@ -218,8 +218,20 @@ def _exact_term(term: sympy.Expr, x: sympy.Symbol, kmax: int) -> list[sympy.Expr
         for i, pi in p_he.items():
             for j, c in hermite_product(i, k):
                 total += pi * c * nu[j]
-        out.append(sympy.simplify(total) if total.free_symbols == set() else total)
+        out.append(_simplify_constant(total) if total.free_symbols == set() else total)
     return out
+
+
+def _simplify_constant(value: sympy.Expr) -> sympy.Expr:
+    """A canonical form of a closed-form constant, cheaply when possible.
+
+    ``expand → powsimp → radsimp → factor_terms`` gives the same printed form as
+    ``sympy.simplify`` on the coefficients of the shipped activations (checked over
+    18 activations × degrees 0..10) at a fraction of the cost: ``simplify`` imports
+    ``sympy.physics.units`` (≈ 0.15 s per process). Longer results fall back to it.
+    """
+    cheap = sympy.factor_terms(sympy.radsimp(sympy.powsimp(sympy.expand(value))))
+    return cheap if cheap.count_ops() <= 12 else sympy.simplify(value)
 
 
 # --------------------------------------------------------------------- numerics
