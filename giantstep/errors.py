@@ -30,3 +30,7 @@ class ConvergenceError(GiantstepError, RuntimeError):
         super().__init__(f"{message} (last residual {residual:.3e} after {iterations} iterations)")
         self.residual = residual
         self.iterations = iterations
+
+
+class DivergenceError(ConvergenceError):
+    """An iteration ran away (values grew without bound): no finite answer exists at these inputs."""

@@ -53,7 +53,7 @@ import time
 
 import numpy as np
 
-from giantstep.errors import ConvergenceError, InputError
+from giantstep.errors import ConvergenceError, DivergenceError, InputError
 from giantstep.theory import Activation, Target
 
 from ._overlap_kernel import step_expectations, unpack
@@ -200,9 +200,11 @@ def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_
             mz, Mu, q = mz / nrm[:, None], Mu / nrm[:, None], q / nrm2
         total = np.sum(mz * mz, axis=1) + np.sum(Mu * Mu, axis=1) + q
         if not np.all(np.isfinite(total)) or total.max() > DIVERGENCE_NORM2 or q.min() <= 0:
-            raise InputError(
+            raise DivergenceError(
                 f"the overlap recursion diverged at step {t + 1} (squared norms {total}); "
-                "the learning rate η̃ is too large for this target and activation"
+                "the learning rate η̃ is too large for this target and activation",
+                residual=float(np.max(total)) if np.all(np.isfinite(total)) else float("inf"),
+                iterations=t + 1,
             )
     return states, infos
 

@@ -83,16 +83,15 @@ class StepState:
 
 def plot_steps(steps: list[StepState], title: str = ""):
     """Figure of the target overlaps (one line per type and direction) versus step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     r = len(steps[0].types[0].overlap)
     K = len(steps[0].types)
     x = [st.step for st in steps]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    cmap = plt.get_cmap("viridis" if K > 2 else "tab10")
+    fig = Figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
+    cmap = colormaps["viridis" if K > 2 else "tab10"]
     for k in range(K):
         color = cmap(k / max(K - 1, 1)) if K > 2 else cmap(k)
         s = steps[0].types[k].s

@@ -104,13 +104,11 @@ class PreprocessedOverlaps:
 
     def plot(self, p: int = 500, seed: int = 0):
         """Scatter of sampled overlaps on the first two target directions and their cosines."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         smp = self.sample(p, seed)
-        fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+        fig = Figure(figsize=(10, 4))
+        ax = fig.subplots(1, 2)
         y = smp.overlaps[:, 1] if smp.overlaps.shape[1] > 1 else np.zeros(p)
         ax[0].scatter(smp.overlaps[:, 0], y, s=6, alpha=0.6)
         ax[0].set_xlabel("⟨w, W*_1⟩")

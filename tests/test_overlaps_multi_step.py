@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from giantstep.errors import InputError
+from giantstep.errors import ConvergenceError, DivergenceError, InputError
 from giantstep.numerics import overlap_trajectory
 from giantstep.theory import Activation
 
@@ -181,8 +181,11 @@ def test_bad_parameters(kw, msg):
 
 
 def test_divergence_is_reported():
-    with pytest.raises(InputError, match="diverged"):
+    with pytest.raises(DivergenceError, match="diverged") as info:
         overlap_trajectory("z1**4", "He2", alpha=0.1, eta=50, steps=6, readout="constant")
+    # a numerical failure, not bad input (issue 12): the CLI still prints one line, exit 2
+    assert isinstance(info.value, ConvergenceError) and not isinstance(info.value, InputError)
+    assert info.value.iterations >= 1
 
 
 def test_probe_types_reproduce_the_law_types():

@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eta", required=True, help="rescaled learning rate η̃ (list or grid)")
     p.add_argument("--steps", type=int, default=1, help="number of giant steps T (default 1)")
     p.add_argument("--ell", type=float, default=1.0, help="batch exponent ℓ: n = α d^ℓ (default 1)")
+    p.add_argument("--batch-reuse", type=int, default=1, metavar="B",
+                   help="consecutive steps on the same batch (default 1: fresh batch per step)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
     p.add_argument("--normalize", action="store_true", help="row normalisation after each step")
     p.add_argument("--symmetric", action="store_true", help="symmetric pairs (w, a), (w, −a)")
@@ -113,7 +115,8 @@ def _configs(args: argparse.Namespace) -> list[dict]:
                         preprocess=args.preprocess if args.preprocess is not None else False,
                         noise=args.noise, ridge_lambda=args.lam, alpha_readout=args.alpha_readout,
                         n_test=args.n_test if args.lam is not None else 0, seed=seed,
-                        dtype=args.dtype, chunk_size=args.chunk_size)
+                        dtype=args.dtype, chunk_size=args.chunk_size,
+                        batch_reuse=args.batch_reuse)
                     out.append(cfg.to_dict())
     # fail early (one line) on a bad target/activation rather than inside a worker
     from giantstep.theory import as_activation, as_target
@@ -209,12 +212,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _plot(records: list[dict]):
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     groups: dict[str, list[dict]] = {}
     for rec in records:
         c = rec["config"]
