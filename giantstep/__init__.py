@@ -32,6 +32,7 @@ _LAZY = {
     # validation
     "simulate": "giantstep.validation",
     "validate": "giantstep.validation",
+    "run_sweep": "giantstep.validation.sweep",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
