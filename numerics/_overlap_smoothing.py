@@ -33,7 +33,7 @@ import sympy
 
 from giantstep.errors import InputError
 from giantstep.theory import Activation
-from giantstep.theory.parsing import X, relu
+from giantstep.theory.primitives import activation_kind, kinks
 
 from . import _special as special
 from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
@@ -43,12 +43,9 @@ _SQRT2PI = np.sqrt(2.0 * np.pi)
 
 
 def closed_form_kind(activation: Activation) -> str | None:
-    """``'relu'`` or ``'erf'`` if the activation has closed-form smoothings, else None."""
-    if activation.expr == relu(X):
-        return "relu"
-    if activation.expr == sympy.erf(X):
-        return "erf"
-    return None
+    """``'relu'`` or ``'erf'`` if the activation has closed-form smoothings, else None
+    (the ``tables`` fact of its primitive record, theory/primitives.py)."""
+    return activation_kind(activation.expr, "tables")
 
 
 def _closed_form(kind: str, a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -85,25 +82,8 @@ def activation_breakpoints(activation: Activation) -> np.ndarray:
 
 
 def _breakpoints(activation: Activation) -> np.ndarray:
-    pts: set[float] = set()
-    for expr in (activation.expr, activation.derivative_expr(1)):
-        for node in sympy.preorder_traversal(expr):
-            if isinstance(node, (relu, sympy.Abs, sympy.Heaviside, sympy.sign)):
-                args = [node.args[0]]
-            elif isinstance(node, sympy.Max) or isinstance(node, sympy.Min):
-                args = [node.args[0] - a for a in node.args[1:]]
-            else:
-                continue
-            for arg in args:
-                try:
-                    sols = sympy.solve(sympy.Eq(arg, 0), X)
-                except (NotImplementedError, TypeError, ValueError):
-                    continue
-                for sol in sols:
-                    v = complex(sympy.N(sol))
-                    if abs(v.imag) < 1e-14 and np.isfinite(v.real):
-                        pts.add(round(v.real, 15))
-    return np.array(sorted(pts), dtype=float)
+    pts = set(kinks(activation.expr)) | set(kinks(activation.derivative_expr(1)))
+    return np.array(sorted(p for p in pts if np.isfinite(p)), dtype=float)
 
 
 def _quadrature(activation: Activation, a: np.ndarray, b: float, nq: int,

@@ -17,40 +17,13 @@ import sympy
 
 from giantstep.errors import InputError
 
-from .parsing import relu
+from .primitives import MPMATH_FORMS, NUMPY_FORMS
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
-_NUMPY_UNARY: dict[type, Callable] = {
-    relu: lambda a: np.maximum(a, 0.0),
-    sympy.sign: np.sign,
-    sympy.Abs: np.abs,
-    sympy.tanh: np.tanh,
-    sympy.erf: lambda a: _erf(a),
-    sympy.sin: np.sin,
-    sympy.cos: np.cos,
-    sympy.exp: np.exp,
-    sympy.Heaviside: lambda a: np.heaviside(a, 0.5),
-}
-
-def _erf(a: np.ndarray) -> np.ndarray:
-    """``erf`` elementwise (scipy.special is imported on first use: it costs ~0.3 s at start-up)."""
-    from scipy.special import erf
-
-    return erf(a)
-
-
-_MP_UNARY: dict[type, Callable] = {
-    relu: lambda a: a if a > 0 else mpmath.mpf(0),
-    sympy.sign: lambda a: mpmath.sign(a),
-    sympy.Abs: abs,
-    sympy.tanh: mpmath.tanh,
-    sympy.erf: mpmath.erf,
-    sympy.sin: mpmath.sin,
-    sympy.cos: mpmath.cos,
-    sympy.exp: mpmath.exp,
-    sympy.Heaviside: lambda a: mpmath.mpf(1) if a > 0 else (mpmath.mpf(0.5) if a == 0 else mpmath.mpf(0)),
-}
+# elementwise forms of the primitive functions: one record each in theory/primitives.py
+_NUMPY_UNARY: dict[type, Callable] = NUMPY_FORMS
+_MP_UNARY: dict[type, Callable] = MPMATH_FORMS
 
 
 def compile_numpy(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable[..., np.ndarray]:

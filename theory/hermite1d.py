@@ -33,7 +33,7 @@ import sympy
 from giantstep.errors import InputError
 
 from .evaluate import compile_mpmath
-from .parsing import relu
+from .primitives import SMOOTHING_KINDS, kinks, rewrite_kinks
 
 _SQRT2PI = sympy.sqrt(2 * sympy.pi)
 
@@ -144,15 +144,12 @@ def _smoothing_derivatives(kind: str, a: sympy.Expr, b: sympy.Expr, jmax: int) -
     return [sympy.simplify(v) if v.has(sympy.Abs, sympy.sign) else v for v in nu]
 
 
-_KIND = {sympy.Heaviside: "heaviside", sympy.sign: "sign", sympy.erf: "erf", sympy.sin: "sin",
-         sympy.cos: "cos", sympy.exp: "exp"}
+_KIND = SMOOTHING_KINDS  # closed-form smoothing of each primitive: theory/primitives.py
 
 
 def _rewrite_kinks(expr: sympy.Expr) -> sympy.Expr:
-    """relu(u) → u·H(u), |u| → u·sign(u) (valid almost everywhere)."""
-    expr = expr.replace(lambda e: isinstance(e, relu), lambda e: e.args[0] * sympy.Heaviside(e.args[0]))
-    expr = expr.replace(lambda e: isinstance(e, sympy.Abs), lambda e: e.args[0] * sympy.sign(e.args[0]))
-    return expr
+    """relu(u) → u·H(u), |u| → u·sign(u) (valid almost everywhere; the primitives' ``rewrite``)."""
+    return rewrite_kinks(expr)
 
 
 def _split_term(term: sympy.Expr, x: sympy.Symbol):
@@ -245,14 +242,7 @@ def _gl_nodes(degree: int, prec: int):
 
 
 def _kinks(expr: sympy.Expr, x: sympy.Symbol) -> list[float]:
-    pts = set()
-    for e in expr.atoms(sympy.Heaviside, sympy.sign, sympy.Abs, relu):
-        u = e.args[0]
-        if u.is_polynomial(x):
-            for root in sympy.Poly(u, x).nroots(n=30):
-                if abs(sympy.im(root)) < 1e-20:
-                    pts.add(float(sympy.re(root)))
-    return sorted(pts)
+    return list(kinks(expr, x))
 
 
 def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30,

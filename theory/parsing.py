@@ -30,6 +30,16 @@ import sympy
 
 from giantstep.errors import InputError
 
+from .primitives import (
+    ARGUMENT_GROWTH_TYPES,
+    BOUNDED_TYPES,
+    NONNEGATIVE_TYPES,
+    PARSEABLE_NAMES,
+    X,
+    relu,  # noqa: F401  (re-exported: ``from giantstep.theory.parsing import X, relu`` is used widely)
+)
+from .primitives import build as build_primitive
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_POWER = 64
@@ -39,34 +49,7 @@ MAX_GROWTH_DEGREE = 80
 
 _VAR_RE = re.compile(r"^z([1-9][0-9]*)$")
 _HE_RE = re.compile(r"^He([0-9]+)$")
-_UNARY_FUNCTIONS = ("relu", "sign", "abs", "tanh", "erf", "sin", "cos", "exp", "sqrt")
-
-X = sympy.Symbol("x", real=True)
-
-
-class relu(sympy.Function):  # noqa: N801  (named like the other sympy functions)
-    """The rectified linear unit ``max(x, 0)`` as an unevaluated sympy function."""
-
-    is_real = True
-
-    @classmethod
-    def eval(cls, arg):  # noqa: D102
-        if arg.is_Number:
-            return sympy.Max(arg, 0)
-        if arg.is_nonnegative:
-            return arg
-        if arg.is_nonpositive:
-            return sympy.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):  # noqa: D102
-        return sympy.Heaviside(self.args[0])
-
-    def _eval_is_nonnegative(self):
-        return True
-
-    def _eval_rewrite_as_Heaviside(self, arg, **kwargs):
-        return arg * sympy.Heaviside(arg)
+_UNARY_FUNCTIONS = PARSEABLE_NAMES  # one record per function: theory/primitives.py
 
 
 def zvar(i: int) -> sympy.Symbol:
@@ -87,29 +70,7 @@ def hermite_he(k: int, arg: sympy.Expr) -> sympy.Expr:
 
 
 def _function(name: str, arg: sympy.Expr) -> sympy.Expr:
-    if name == "relu":
-        return relu(arg)
-    if name == "sign":
-        return sympy.sign(arg)
-    if name == "abs":
-        return sympy.Abs(arg)
-    if name == "tanh":
-        return sympy.tanh(arg)
-    if name == "erf":
-        return sympy.erf(arg)
-    if name == "sin":
-        return sympy.sin(arg)
-    if name == "cos":
-        return sympy.cos(arg)
-    if name == "exp":
-        return sympy.exp(arg)
-    if name == "sqrt":
-        if arg.is_negative or not (arg.is_nonnegative or arg.is_zero):
-            raise InputError(
-                f"sqrt needs an argument that is non-negative for every input, got sqrt({arg})"
-            )
-        return sympy.sqrt(arg)
-    raise InputError(f"function '{name}' is not allowed")  # pragma: no cover
+    return build_primitive(name, arg)
 
 
 class _Builder(ast.NodeVisitor):
@@ -284,9 +245,6 @@ def parse_activation_expression(text: str) -> sympy.Expr:
 # --------------------------------------------------------------------------- growth
 
 
-_BOUNDED = {sympy.sign, sympy.tanh, sympy.erf, sympy.sin, sympy.cos, sympy.Heaviside}
-
-
 def _positive_lower_bound(expr: sympy.Expr) -> float | None:
     """A positive lower bound of ``expr`` valid for all real inputs, or None if unknown."""
     if expr.is_number:
@@ -322,7 +280,7 @@ def _positive_lower_bound(expr: sympy.Expr) -> float | None:
 def _nonnegative(term: sympy.Expr) -> bool:
     if term.is_nonnegative:
         return True
-    if isinstance(term, (sympy.exp, relu, sympy.Abs)):
+    if isinstance(term, NONNEGATIVE_TYPES):
         return True
     if isinstance(term, sympy.Pow) and term.exp.is_integer and term.exp.is_even:
         return True
@@ -364,10 +322,10 @@ def growth_degree(expr: sympy.Expr) -> tuple[float, bool]:
             d, x = growth_degree(expr.base)
             return d / 2, x
         raise InputError(f"power '{expr}' is not allowed")
-    if isinstance(expr, tuple(_BOUNDED)):
+    if isinstance(expr, BOUNDED_TYPES):
         growth_degree(expr.args[0])
         return 0.0, False
-    if isinstance(expr, (relu, sympy.Abs)):
+    if isinstance(expr, ARGUMENT_GROWTH_TYPES):
         return growth_degree(expr.args[0])
     if isinstance(expr, sympy.Max):
         parts = [growth_degree(a) for a in expr.args]

@@ -22,14 +22,13 @@ from .parsing import (
     check_square_integrable,
     parse_activation_expression,
     parse_target_expression,
-    relu,
     zvar,
 )
+from .primitives import SYMPY_TYPES
 
 _ALLOWED_SYMPY = (
-    sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Number, sympy.NumberSymbol,
-    relu, sympy.sign, sympy.Abs, sympy.tanh, sympy.erf, sympy.sin, sympy.cos, sympy.exp,
-    sympy.Heaviside, sympy.Max,
+    sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Number, sympy.NumberSymbol, sympy.Max,
+    *SYMPY_TYPES,
 )
 
 

@@ -19,25 +19,21 @@ import math
 
 import numba
 import numpy as np
-import sympy
 
 from giantstep.theory import Activation
-from giantstep.theory.parsing import X, relu
+from giantstep.theory.primitives import activation_kind
 
 GENERIC, RELU, TANH, ERF = 0, 1, 2, 3
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
+_CODES = {"relu": RELU, "tanh": TANH, "erf": ERF}
+
+
 def activation_code(act: Activation) -> int:
-    """Kernel code of an activation (``GENERIC`` if it has no fused kernel)."""
-    expr = act.expr
-    if expr == relu(X) or expr == sympy.Max(X, 0):
-        return RELU
-    if expr == sympy.tanh(X):
-        return TANH
-    if expr == sympy.erf(X):
-        return ERF
-    return GENERIC
+    """Kernel code of an activation (``GENERIC`` if it has no fused kernel): the ``kernel``
+    fact of its primitive record (theory/primitives.py)."""
+    return _CODES.get(activation_kind(act.expr, "kernel"), GENERIC)
 
 
 @numba.njit(cache=True, inline="always")
