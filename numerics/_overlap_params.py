@@ -69,26 +69,6 @@ def check_tol(tol) -> float:
 
 
 def target_second_moment(tgt: Target) -> float:
-    """``E[g*²]``: exact for polynomials; else a product trapezoidal rule in z (r ≤ 3), refined
-    until two rules agree to 1e-10 (relative). For r ≥ 4 non-polynomial targets, the theory
-    layer's estimate."""
-    if tgt.is_polynomial or tgt.r > 3:
-        return float(tgt.expansion.second_moment)
-    import numpy as np
-
-    from .gaussian import product_of_rules, trapezoid_rule
-
-    def est(n: int) -> float:
-        Y, w = product_of_rules([trapezoid_rule(n)] * tgt.r, prune=0.0)
-        with np.errstate(all="ignore"):
-            return float(w @ tgt.evaluate(Y) ** 2)
-
-    n = 65
-    prev = est(n)
-    while n < {1: 4097, 2: 513, 3: 129}[tgt.r]:
-        n = 2 * n - 1
-        cur = est(n)
-        if abs(cur - prev) <= 1e-10 * max(1.0, abs(cur)):
-            return cur
-        prev = cur
-    return prev
+    """``E[g*²]``: exact for polynomials, else the library's one estimate
+    (:func:`giantstep.theory.quadrature.second_moment`, through the target's expansion)."""
+    return float(tgt.expansion.second_moment)

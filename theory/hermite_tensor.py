@@ -33,7 +33,9 @@ from giantstep.errors import InputError
 
 from .evaluate import compile_numpy
 from .hermite1d import hermite_coefficients, hermite_table, monomial_to_hermite
-from .parsing import X, relu
+from .parsing import X, relu, zvar
+from .primitives import kinks
+from .quadrature import gauss_hermite, second_moment
 
 DEFAULT_MAX_DEGREE = 8
 _QUAD_MAX_DIM = 4
@@ -301,18 +303,6 @@ def _term_expansion(term: sympy.Expr, variables, K: int):
     return _quadrature_expansion(term, variables, K)
 
 
-def _gh(n: int):
-    """Probabilists' Gauss–Hermite rule with weights summing to 1.
-
-    scipy's ``roots_hermitenorm`` stays accurate for large n, where numpy's
-    ``hermegauss`` overflows (n ≳ 360).
-    """
-    from scipy.special import roots_hermitenorm
-
-    x, w = roots_hermitenorm(n)
-    return x, w / w.sum()
-
-
 def _quadrature_expansion(term: sympy.Expr, variables, K: int):
     syms = sorted(term.free_symbols, key=lambda s: int(s.name[1:]))
     m = len(syms)
@@ -326,7 +316,7 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
     results = []
     sizes = {1: (200, 400), 2: (120, 200), 3: (50, 80), 4: (24, 36)}[m]
     for n in sizes:
-        x, w = _gh(n)
+        x, w = gauss_hermite(n)
         H = hermite_table(x, K)
         grids = np.meshgrid(*([x] * m), indexing="ij")
         vals = f(*grids)
@@ -354,19 +344,7 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
 
 
 def _second_moment(target) -> float:
-    """``E[g*²]`` by Gauss–Hermite (r ≤ 3) or a large seeded quasi-random sample."""
-    r = target.r
-    if r <= 3:
-        n = {1: 400, 2: 160, 3: 60}[r]
-        x, w = _gh(n)
-        grids = np.meshgrid(*([x] * r), indexing="ij")
-        W = np.ones_like(grids[0])
-        for gi, _ in enumerate(grids):
-            W = W * w[np.indices(grids[0].shape)[gi]]
-        vals = target.evaluate(np.stack(grids, axis=-1))
-        return float(np.sum(W * vals**2))
-    from scipy.stats import norm, qmc
-
-    sob = qmc.Sobol(r, scramble=True, seed=12345).random_base2(20)
-    z = norm.ppf(np.clip(sob, 1e-16, 1 - 1e-16))
-    return float(np.mean(target.evaluate(z) ** 2))
+    """``E[g*²]``: the one estimate of the library (:func:`.quadrature.second_moment`),
+    cut at the kinks of g for one variable."""
+    pts = kinks(target.expr.subs(zvar(1), X)) if target.r == 1 else ()
+    return second_moment(target.evaluate, target.r, pts)
