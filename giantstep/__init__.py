@@ -24,6 +24,9 @@ _LAZY = {
     "information_exponent": "giantstep.theory.subspaces",
     "staircase": "giantstep.theory.subspaces",
     "thresholds": "giantstep.theory.thresholds",
+    "generative_analysis": "giantstep.theory.generative",
+    "generative_exponent": "giantstep.theory.generative",
+    "generative_leap": "giantstep.theory.generative",
     # numerics
     "one_step_overlaps": "giantstep.numerics",
     "preprocessed_overlaps": "giantstep.numerics",

@@ -23,6 +23,39 @@ def test_leap_json(capsys):
     assert data["staircase"][0]["step"] == 1 and data["staircase"][0]["new_directions"] == [[1.0, 0.0, 0.0]]
 
 
+def test_leap_json_generative(capsys):
+    code, out, _ = run(capsys, "leap", "z1 + z1*z2*z3", "--json", "--no-strengths")
+    data = json.loads(out)
+    assert code == 0 and data["generative_leap"] == 2
+    assert [s["k"] for s in data["generative_stages"]] == [1, 2]
+    assert data["generative_stages"][0]["directions"] == [[1.0, 0.0, 0.0]]
+    _, out, _ = run(capsys, "leap", "He3(z1)", "--json")
+    data = json.loads(out)
+    assert (data["information_exponent"], data["leap_index"], data["generative_leap"]) == (3, 3, 1)
+    st = data["generative_stages"][0]
+    # E_y[E[z | y]²] for y = He3(z): independent value in tests/test_generative.py
+    assert st["k"] == 1 and abs(st["strengths"][0] - 0.66783167) < 1e-6
+    _, out, _ = run(capsys, "leap", "z1", "--noise", "1", "--json")
+    assert abs(json.loads(out)["generative_stages"][0]["strengths"][0] - 0.5) < 1e-6  # 1/(1+Δ)
+
+
+def test_leap_text_has_generative_table(capsys):
+    code, out, _ = run(capsys, "leap", "He4(z1)")
+    assert code == 0 and "generative exponent 2" in out and "generative stages" in out
+
+
+def test_thresholds_comparison_table(capsys):
+    code, out, _ = run(capsys, "thresholds", "He3(z1)")
+    assert code == 0 and "samples needed per algorithm" in out
+    for label in ("online SGD", "GD reusing batches", "SQ / low-degree", "AMP"):
+        assert label in out
+    _, out, _ = run(capsys, "thresholds", "He3(z1)", "--json")
+    data = json.loads(out)
+    rows = {a["algorithm"]: a["cells"][0] for a in data["algorithms"]}
+    assert rows["online_sgd"]["text"] == "d^2" and rows["sq_low_degree"]["kappa"] == 1.0
+    assert data["generative"]["generative_leap"] == 1
+
+
 def test_leap_activation_aware(capsys):
     _, out, _ = run(capsys, "leap", "z1 + z1*z2", "--activation", "tanh", "--json")
     data = json.loads(out)
@@ -70,6 +103,8 @@ def test_thresholds_json_and_plot(capsys, tmp_path):
         ["hermite", "tanh", "--degree", "3", "--exact"],
         ["hermite", "relu", "--degree", "3", "--precision", "1"],
         ["thresholds", "z1", "--noise", "-1"],
+        ["leap", "z1", "--noise", "-0.5"],
+        ["simulate", "He3(z1)", "--activation", "tanh", "--alpha", "1", "--eta", "1", "--batch-reuse", "0"],
         ["leap", "__import__('os').system('true')"],
     ],
 )

@@ -28,7 +28,7 @@ activation-aware extensions of :mod:`giantstep.theory.subspaces`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +58,8 @@ class Thresholds:
     activation: str | None
     noise: float
     notes: list
+    algorithms: list = field(default_factory=list)
+    generative: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (keys of ``giantstep thresholds --json``)."""
@@ -69,17 +71,17 @@ class Thresholds:
             "directions": self.directions,
             "degrees": self.degrees,
             "stairway": self.stairway,
+            "algorithms": self.algorithms,
+            "generative": self.generative,
             "notes": self.notes,
         }
 
     def plot(self):
-        """Matplotlib figure of the error plateaus versus κ for each method."""
-        import matplotlib
+        """Figure: the error plateaus versus κ (left) and the samples needed per algorithm (right)."""
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        fig = Figure(figsize=(12.8, 4.2))
+        ax = fig.add_subplot(1, 2, 1)
         kappa = np.asarray(self.stairway["kappa"])
         styles = {
             "random_features": ("k", "-", "random features / kernel"),
@@ -94,12 +96,13 @@ class Thresholds:
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False)
         ax.set_title("stairway of plateaus (THEORY.md §4)")
+        _plot_algorithms(fig.add_subplot(1, 2, 2), self.algorithms, self.directions)
         fig.tight_layout()
         return fig
 
 
 def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa_step: float = 0.05,
-               max_degree: int | None = None) -> Thresholds:
+               max_degree: int | None = None, compare: bool = True, amp: bool = True) -> Thresholds:
     """Sample-complexity thresholds of THEORY.md §4 for ``target``.
 
     Parameters
@@ -112,6 +115,13 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
         Largest κ of the stairway grid (default: degree + 1).
     kappa_step : float
         Grid spacing of κ.
+    max_degree : int, optional
+        Truncation degree for non-polynomial targets.
+    compare : bool
+        Also build the per-direction comparison with other algorithms
+        (``algorithms``: see :func:`comparison`).
+    amp : bool
+        Include the AMP row (``giantstep.theory.amp``; "n/a" cells if False).
 
     Returns
     -------
@@ -120,7 +130,9 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
         ``Σ_{j≤k} Im(C_j)``, each with ``one_step_exponent`` (``k*`` if in
         ``Im(C_{k*})``, else None: never learned in one step without
         preprocessing), ``one_step_exponent_preprocessed`` (``ℓ(v)``) and
-        ``staircase_step`` (first t with ``v ∈ V_t``, None if never with n ≍ d).
+        ``staircase_step`` (first t with ``v ∈ V_t``, None if never with n ≍ d) and
+        ``multi_step_exponent`` (smallest κ = m with v learned by giant steps on
+        fresh batches of n ≍ d^m, THEORY §4).
         ``degrees``: ``{degree, energy, kernel_exponent}``. ``stairway``: κ grid and
         plateaus per method.
     """
@@ -243,4 +255,235 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
         "multi_step": multi,
         "total_variance": float(total - energies[0]) + Delta,
     }
-    return Thresholds(r, directions, degrees, stairway, kstar, None if act is None else act.name, Delta, notes)
+    multi_kappa = {}
+    for m in range(1, K + 1):
+        W = closure(m)
+        for i, dd in enumerate(directions):
+            if i not in multi_kappa and contained(np.asarray(dd["vector"]), W):
+                multi_kappa[i] = m
+    for i, dd in enumerate(directions):
+        dd["multi_step_exponent"] = multi_kappa.get(i)
+    algorithms, generative = ([], None)
+    if compare:
+        algorithms, generative, more = comparison(t, directions, noise=Delta, max_degree=max_degree, amp=amp)
+        notes.extend(more)
+        if act is not None:
+            notes.append(f"activation {act.name} enters the giant-step rows only; the kernel, online-SGD, "
+                         "batch-reuse, SQ and AMP rows are for a generic learner")
+    return Thresholds(r, directions, degrees, stairway, kstar, None if act is None else act.name, Delta, notes,
+                      algorithms, generative)
+
+
+# ---------------------------------------------------------------------------
+# one comparison: samples needed per algorithm and per direction of U*
+# ---------------------------------------------------------------------------
+
+ALGORITHMS = (
+    ("kernel", "kernel / random features"),
+    ("one_step", "one giant step"),
+    ("one_step_preprocessed", "one giant step, degrees < ℓ removed"),
+    ("fresh_batches", "giant steps, fresh batches"),
+    ("online_sgd", "online SGD"),
+    ("batch_reuse", "GD reusing batches"),
+    ("sq_low_degree", "SQ / low-degree (generative)"),
+    ("amp", "AMP (Bayes-optimal GAMP)"),
+)
+
+SOURCES = {
+    "kernel": "quoted (Mei, Misiakiewicz, Montanari 2022); THEORY §4",
+    "one_step": "checked (THEORY §4, §5.1)",
+    "one_step_preprocessed": "checked (THEORY §4, §5.2)",
+    "fresh_batches": "checked for n ≍ d (THEORY §3, §5.3); leap form for n ≍ d^m per step",
+    "online_sgd": "quoted (Ben Arous, Gheissari, Jagannath 2021; Abbe, Boix-Adserà, Misiakiewicz 2023)",
+    "batch_reuse": "quoted (Dandi et al. 2024, arXiv:2402.03220); measured here for He3(z1) "
+                   "(docs/algorithms.md)",
+    "sq_low_degree": "quoted (Damian et al. 2024, arXiv:2403.05529; 2025, arXiv:2506.05500); "
+                     "k computed here",
+    "amp": "quoted (Troiani et al. 2024, arXiv:2405.15480); computed by giantstep.theory.amp",
+}
+
+
+def _power_text(kappa: float | None, log: bool = False) -> str:
+    if kappa is None:
+        return "never"
+    if kappa == 0:
+        return "O(1)"
+    k = int(kappa) if float(kappa).is_integer() else kappa
+    base = "d" if k == 1 else f"d^{k}"
+    return base + (" log d" if log else "")
+
+
+def _cell(kappa, text: str, **extra) -> dict:
+    out = {"kappa": None if kappa is None else float(kappa), "text": text}
+    out.update(extra)
+    return out
+
+
+def _cumulative_index(v: np.ndarray, blocks: list) -> int | None:
+    """First i with v in span(blocks[0..i]) (blocks: r × m arrays)."""
+    r = v.size
+    W = np.zeros((r, 0))
+    for i, B in enumerate(blocks):
+        W = np.concatenate([W, np.asarray(B, dtype=float).reshape(r, -1)], axis=1)
+        if W.shape[1] and np.linalg.norm(v - W @ np.linalg.lstsq(W, v, rcond=None)[0]) < 1e-6:
+            return i
+    return None
+
+
+def _amp_cells(target, noise: float, vectors: list) -> tuple[list, list]:
+    """AMP row: trivial (any α > 0), unlocked at α_c (n = α_c d), hard (not at n ∝ d)."""
+    try:
+        from .amp import amp_analysis
+    except ImportError:
+        return [_cell(None, "n/a") for _ in vectors], ["AMP row: giantstep.theory.amp is not available"]
+    from giantstep.errors import GiantstepError
+
+    try:
+        res = amp_analysis(target, noise=noise)
+    except GiantstepError as exc:
+        return [_cell(None, "n/a") for _ in vectors], [f"AMP row not computed: {exc}"]
+    r = vectors[0].size if vectors else 0
+    def block(vs):
+        return np.stack([np.asarray(x, dtype=float) for x in vs], axis=1) if len(vs) else np.zeros((r, 0))
+    blocks = [block(res.trivial)] + [block(s.directions) for s in res.stages]
+    hard = block(res.hard)
+    cells = []
+    for v in vectors:
+        i = _cumulative_index(v, blocks)
+        if i == 0:
+            cells.append(_cell(1.0, "any α > 0", alpha_c=0.0))
+        elif i is not None:
+            a = float(res.stages[i - 1].alpha_c)
+            cells.append(_cell(1.0, f"α > {a:.4g}", alpha_c=a))
+        elif hard.shape[1] and _cumulative_index(v, [hard]) is not None:
+            cells.append(_cell(None, "hard: no α", alpha_c=None, hard=True))
+        else:
+            cells.append(_cell(None, "n/a", alpha_c=None))
+    return cells, []
+
+
+def comparison(target, directions: list, *, noise: float = 0.0, max_degree: int | None = None,
+               amp: bool = True) -> tuple[list, dict, list]:
+    """Samples needed by each algorithm for each direction of U* (κ = log n / log d).
+
+    Parameters
+    ----------
+    target : Target
+    directions : list of dict
+        The ``directions`` of :func:`thresholds` (with ``vector``, ``one_step_exponent``,
+        ``one_step_exponent_preprocessed``, ``staircase_step``, ``multi_step_exponent``).
+    noise : float
+        Label-noise variance Δ (enters the generative strengths and AMP).
+    max_degree : int, optional
+        Truncation degree for non-polynomial targets.
+    amp : bool
+        Compute the AMP row with :func:`giantstep.theory.amp.amp_analysis`.
+
+    Returns
+    -------
+    (rows, generative, notes)
+        ``rows``: one dict per algorithm ``{"algorithm", "label", "source", "cells"}``,
+        ``cells[i]`` for ``directions[i]`` with ``kappa`` (None: never / not covered),
+        ``text`` and extras (``steps``, ``k``, ``alpha_c``, ``log_factor``).
+        Rules (THEORY §4, §7; docs/algorithms.md):
+
+        * kernel: ``d^{ℓ(v)}`` (first degree whose component depends on v);
+        * one step: ``d^{k*}`` if ``v ∈ Im C_{k*}``; preprocessed: ``d^{ℓ(v)}``;
+        * fresh batches: ``d^m`` per step, m the smallest leap cap reaching v;
+        * online SGD: ``L(v)`` = largest leap on the greedy path to v;
+          ``d`` (L = 1), ``d log d`` (L = 2), ``d^{L−1}`` (L ≥ 3);
+        * GD reusing batches: ``d`` in O(1) steps iff v is reached by generative
+          stages of order 1 only (E[z_⊥ F(y, z_V)] ≠ 0); else not in O(1) steps;
+        * SQ / low-degree: ``d^{max(1, k(v)/2)}``, k(v) the largest generative order
+          on the path to v;
+        * AMP: ``n = α d`` with α > α_c of the stage of v (0: trivial); hard
+          directions are not learned at n ∝ d.
+    """
+    from .generative import generative_analysis, online_sgd_exponent
+    from .subspaces import analyze
+
+    notes: list = []
+    vecs = [np.asarray(d["vector"], dtype=float) for d in directions]
+    lp = analyze(target, max_degree=max_degree)
+    gen = generative_analysis(target, noise=noise, max_degree=max_degree, strengths=False)
+    leap_blocks = list(lp.stages)
+    gen_blocks = [s.directions for s in gen.stages]
+
+    def path_max(v, blocks, ks):
+        i = _cumulative_index(v, blocks)
+        return (None, None) if i is None else (max(ks[: i + 1]), i + 1)
+
+    rows = {key: [] for key, _ in ALGORITHMS}
+    for v, d in zip(vecs, directions):
+        ell = d["one_step_exponent_preprocessed"]
+        rows["kernel"].append(_cell(ell, _power_text(ell)))
+        k1 = d["one_step_exponent"]
+        rows["one_step"].append(_cell(k1, _power_text(k1)))
+        rows["one_step_preprocessed"].append(_cell(ell, _power_text(ell)))
+        m = d.get("multi_step_exponent")
+        step = d["staircase_step"]
+        txt = _power_text(m) + ("" if m is None else " per step") + (f" (step {step})" if step else "")
+        rows["fresh_batches"].append(_cell(m, txt, steps=step))
+        L, _ = path_max(v, leap_blocks, lp.leaps)
+        o = online_sgd_exponent(L)
+        rows["online_sgd"].append(_cell(o["exponent"], o["text"], log_factor=o["log_factor"], leap=L))
+        kg, stage = path_max(v, gen_blocks, [s.k for s in gen.stages])
+        if kg == 1:
+            rows["batch_reuse"].append(_cell(1.0, f"d (stage {stage}, ≥ 2 steps per batch)", steps=stage))
+        else:
+            rows["batch_reuse"].append(_cell(None, "not in O(1) steps at n ≍ d" if kg else "never",
+                                             generative_k=kg))
+        if kg is None:
+            rows["sq_low_degree"].append(_cell(None, "never", k=None))
+        else:
+            ks = max(1.0, kg / 2)
+            rows["sq_low_degree"].append(_cell(ks, _power_text(ks), k=kg))
+    if amp:
+        amp_cells, amp_notes = _amp_cells(target, noise, vecs)
+    else:
+        amp_cells, amp_notes = [_cell(None, "n/a") for _ in vecs], ["AMP row not requested"]
+    for c, sq in zip(amp_cells, rows["sq_low_degree"]):
+        if c.get("hard") and sq["kappa"] is not None:
+            c["kappa"] = sq["kappa"]
+            c["text"] = f"hard at n ∝ d; {sq['text']} (SQ bound)"
+    rows["amp"] = amp_cells
+    notes.extend(amp_notes)
+    notes.append("κ = log n / log d up to constants (and logs where stated); 'never' = not with any "
+                 "polynomial n for that algorithm as analysed; see docs/algorithms.md for what is quoted")
+    out = [{"algorithm": key, "label": label, "source": SOURCES[key], "cells": rows[key]}
+           for key, label in ALGORITHMS]
+    return out, gen.to_dict(), notes
+
+
+def _plot_algorithms(ax, algorithms: list, directions: list) -> None:
+    """Samples needed (κ) per algorithm, one marker per direction; 'never' drawn at the top."""
+    if not algorithms:
+        ax.set_axis_off()
+        return
+    labels = [a["label"] for a in algorithms]
+    finite = [c["kappa"] for a in algorithms for c in a["cells"] if c["kappa"] is not None]
+    top = (max(finite) if finite else 1.0) + 1.0
+    nd = max(1, len(directions))
+    markers = "osD^v<>ph*"
+    for j, d in enumerate(directions):
+        ys, xs, never = [], [], []
+        for i, a in enumerate(algorithms):
+            c = a["cells"][j]
+            x = i + (j - (nd - 1) / 2) * 0.12
+            if c["kappa"] is None:
+                never.append(x)
+            else:
+                xs.append(x)
+                ys.append(c["kappa"])
+        vec = "(" + ",".join(f"{u:.2g}" for u in d["vector"]) + ")"
+        line = ax.plot(xs, ys, ls="none", marker=markers[j % len(markers)], label=f"direction {vec}")[0]
+        if never:
+            ax.plot(never, [top] * len(never), ls="none", marker="x", color=line.get_color())
+    ax.axhline(top, color="0.7", lw=0.8, ls=":")
+    ax.text(len(labels) - 0.5, top, "never / not in O(1) steps", ha="right", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=35, ha="right", fontsize=7)
+    ax.set_ylabel(r"samples needed: $\kappa$ with $n \asymp d^\kappa$")
+    ax.set_ylim(0, top + 0.5)
+    ax.legend(frameon=False, fontsize=7)
+    ax.set_title("samples needed per algorithm")

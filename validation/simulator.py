@@ -110,6 +110,11 @@ class SimulationConfig:
     readout_on_step_batch : bool
         Fit the readout on the last step's batch instead of fresh samples (the
         protocol of the public one-step notebook; THEORY §1 uses fresh samples).
+    batch_reuse : int
+        Consecutive giant steps taken on the same batch (default 1: a fresh batch
+        per step, THEORY §1). With ``batch_reuse = B`` steps ``1..B`` use batch 1,
+        steps ``B+1..2B`` batch 2, … (GD reusing a batch, Dandi et al. 2024,
+        arXiv:2402.03220; docs/algorithms.md).
     """
 
     target: str = "z1"
@@ -138,13 +143,14 @@ class SimulationConfig:
     measure_spike: bool = True
     record_neurons: bool = False
     readout_on_step_batch: bool = False
+    batch_reuse: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.target, Target):
             self.target = self.target.text
         if isinstance(self.activation, Activation):
             self.activation = self.activation.name
-        for name in ("d", "p", "steps", "n_test", "seed", "gaussian_bins"):
+        for name in ("d", "p", "steps", "n_test", "seed", "gaussian_bins", "batch_reuse"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise InputError(f"{name} must be an integer, got {v!r}")
@@ -159,6 +165,8 @@ class SimulationConfig:
             raise InputError(f"seed must be ≥ 0, got {self.seed}")
         if self.gaussian_bins < 1:
             raise InputError("gaussian_bins must be ≥ 1")
+        if self.batch_reuse < 1:
+            raise InputError(f"batch_reuse must be ≥ 1 (steps per batch), got {self.batch_reuse}")
         for name in ("alpha", "ell", "eta"):
             v = float(getattr(self, name))
             if not math.isfinite(v):
@@ -225,6 +233,10 @@ class SimulationConfig:
             return self.eta_raw / self.p
         return self.eta * self.d ** ((self.ell - 1.0) / 2.0)
 
+    def batch_of_step(self, t: int) -> int:
+        """Index of the batch used by giant step t (1-based): ``⌈t / batch_reuse⌉``."""
+        return (t - 1) // self.batch_reuse + 1
+
     @property
     def preprocess_degree(self) -> int:
         """k: the label components of degree < k are removed (0 = no preprocessing)."""
@@ -238,8 +250,15 @@ class SimulationConfig:
         return k
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict of the parameters."""
-        return asdict(self)
+        """JSON-friendly dict of the parameters.
+
+        ``batch_reuse`` is left out at its default 1, so that the point keys of
+        sweeps recorded before the option existed stay valid (``--resume``).
+        """
+        out = asdict(self)
+        if out.get("batch_reuse") == 1:
+            del out["batch_reuse"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
@@ -559,7 +578,8 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None, mapper: Mappe
     scale = 1.0 / math.sqrt(p)
     if cfg.readout_on_step_batch and cfg.steps > 0:
         n_r = cfg.n
-        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, cfg.steps), n_r, cfg.d)
+        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, cfg.batch_of_step(cfg.steps)), n_r,
+                                         cfg.d)
     else:
         n_r = cfg.n_readout
         stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_READOUT,), n_r, cfg.d)
@@ -725,10 +745,12 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
     mult = cfg.step_multiplier
     for t in range(1, cfg.steps + 1):
         t1 = time.perf_counter()
-        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, t), cfg.n, cfg.d)
-        low = estimate_low_degree(prob, stream, k, mapper, parts) if k > 0 else None
-        if low is not None:
-            estimates.append(low)
+        b = cfg.batch_of_step(t)  # batch_reuse consecutive steps share one batch
+        stream = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, b), cfg.n, cfg.d)
+        if t == 1 or b != cfg.batch_of_step(t - 1):
+            low = estimate_low_degree(prob, stream, k, mapper, parts) if k > 0 else None
+            if low is not None:
+                estimates.append(low)
         G, loss, pred2 = batch_gradient(prob, W, c, stream, low, mapper, parts)
         update = (mult * s)[:, None] * G
         W = W + update

@@ -19,6 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activation", help="student activation for the activation-aware staircase")
     p.add_argument("--r", type=int, default=None, help="number of latent variables (default: inferred)")
     p.add_argument("--max-degree", type=int, default=None, help="truncation degree for non-polynomial targets")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (generative strengths)")
+    sg = p.add_mutually_exclusive_group()
+    sg.add_argument("--strengths", action="store_true",
+                    help="compute the strengths E[‖E[He_k | y, z_V][v,·]‖²] of the generative stages for "
+                    "several latent variables too (numerical, seconds for 3-index targets; for one "
+                    "variable they are computed by default)")
+    sg.add_argument("--no-strengths", action="store_true", help="no generative strengths at all")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_leap)
 
@@ -31,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--json", action="store_true", help="print JSON")
     h.set_defaults(func=_hermite)
 
-    t = sub.add_parser("thresholds", help="sample-complexity thresholds and the stairway of plateaus")
+    t = sub.add_parser("thresholds", help="samples needed per algorithm and direction; stairway of plateaus")
     t.add_argument("expr", help="target in z1..zr")
     t.add_argument("--activation", help="student activation (activation-aware thresholds)")
     t.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
@@ -47,13 +54,18 @@ def _vec(v) -> str:
 
 
 def _leap(args: argparse.Namespace) -> int:
+    from giantstep.theory.generative import generative_analysis
     from giantstep.theory.subspaces import analyze
     from giantstep.theory.target import Target
 
-    target = Target(args.expr, r=args.r)
+    target = Target(args.expr, r=args.r, noise=args.noise)
     res = analyze(target, args.activation, max_degree=args.max_degree)
+    # one variable: level sets, milliseconds; several: binned estimates, seconds — opt in
+    strengths = not args.no_strengths and (args.strengths or target.r == 1)
+    gen = generative_analysis(target, max_degree=args.max_degree, strengths=strengths)
     if args.json:
         out = res.to_dict()
+        out.update(gen.to_dict())
         out["target"] = target.text
         print_json(out)
         return 0
@@ -72,8 +84,21 @@ def _leap(args: argparse.Namespace) -> int:
     rows = [[i + 1, k, "  ".join(_vec(v) for v in B.T)] for i, (k, B) in enumerate(zip(res.leaps, res.stages))]
     print("\ngreedy leaps:")
     print(format_table(["stage", "leap", "new directions"], rows) if rows else "  (none)")
-    for n in res.notes:
+    gl = gen.generative_leap if gen.generative_leap is not None else "none (some directions never revealed)"
+    print(f"\ngenerative exponent {gen.generative_exponent}   generative leap {gl}"
+          + (f"   (label noise Δ = {gen.noise:g})" if gen.noise else ""))
+    rows = []
+    for i, st in enumerate(gen.stages):
+        for v, sv, se in zip(st.directions.T, st.strengths or [None] * st.directions.shape[1],
+                             st.strength_errors or [None] * st.directions.shape[1]):
+            strength = "-" if sv is None else f"{sv:.6g} ± {se:.1g}"
+            rows.append([i + 1, st.k, _vec(v), strength, ",".join(map(str, st.powers))])
+    print("generative stages (E[He_k(z_⊥) | y, z_V] ≢ 0; strength E[‖E[He_k | y, z_V][v,·]‖²]):")
+    print(format_table(["stage", "k", "direction", "strength", "label powers"], rows) if rows else "  (none)")
+    for n in res.notes + gen.notes:
         print(f"note: {n}")
+    if not strengths and not args.no_strengths and gen.stages:
+        print("note: strengths of several-variable targets are numerical: add --strengths to compute them")
     return 0
 
 
@@ -180,12 +205,18 @@ def _thresholds(args: argparse.Namespace) -> int:
         return 0
     print(f"target {target.text} (r = {th.r}), information exponent {th.information_exponent}")
     rows = [[_vec(d["vector"]), _opt(d["one_step_exponent"]), _opt(d["one_step_exponent_preprocessed"]),
-             _opt(d["staircase_step"])] for d in th.directions]
+             _opt(d["staircase_step"]), _opt(d.get("multi_step_exponent"))] for d in th.directions]
     print("\ndirections (batch n ≍ d^κ):")
-    print(format_table(["direction", "one step κ", "one step, preprocessed κ", "staircase step (n≍d)"], rows))
+    print(format_table(["direction", "one step κ", "one step, preprocessed κ", "staircase step (n≍d)",
+                        "several steps κ"], rows))
     print("\nHermite degrees (kernel / random features need κ ≥ degree):")
     print(format_table(["degree", "energy ‖P_k g‖²"], [[d["degree"], d["energy"]] for d in th.degrees]))
     sw = th.stairway
+    if th.algorithms:
+        dirs = [_vec(d["vector"]) for d in th.directions]
+        print("\nsamples needed per algorithm (n ≍ d^κ; columns: the directions above):")
+        arows = [[a["label"]] + [c["text"] for c in a["cells"]] for a in th.algorithms]
+        print(format_table(["algorithm"] + dirs, arows))
     print("\nerror plateaus at integer κ:")
     idx = [i for i, k in enumerate(sw["kappa"]) if abs(k - round(k)) < 1e-9]
     print(format_table(["κ", "random features", "one step", "one step (preproc.)", "several steps"],
