@@ -110,6 +110,11 @@ class SimulationConfig:
     readout_on_step_batch : bool
         Fit the readout on the last step's batch instead of fresh samples (the
         protocol of the public one-step notebook; THEORY §1 uses fresh samples).
+    measure_frozen : bool
+        After every step t = 0..T, the test error of the network as trained — second layer
+        frozen at ``a = s/√p``, no refit, no low-degree add-back — on the ``n_test`` test
+        samples: ``steps[t]["frozen_error"]`` (the quantity ``output_mse`` of THEORY §5.3 /
+        :func:`giantstep.numerics.overlap_trajectory` predicts for p → ∞).
     batch_reuse : int
         Consecutive giant steps taken on the same batch (default 1: a fresh batch
         per step, THEORY §1). With ``batch_reuse = B`` steps ``1..B`` use batch 1,
@@ -144,6 +149,7 @@ class SimulationConfig:
     record_neurons: bool = False
     readout_on_step_batch: bool = False
     batch_reuse: int = 1
+    measure_frozen: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.target, Target):
@@ -252,12 +258,14 @@ class SimulationConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict of the parameters.
 
-        ``batch_reuse`` is left out at its default 1, so that the point keys of
-        sweeps recorded before the option existed stay valid (``--resume``).
+        Options added later (``batch_reuse``, ``measure_frozen``) are left out at their
+        defaults, so that the point keys of sweeps recorded before they existed stay valid
+        (``--resume``).
         """
         out = asdict(self)
-        if out.get("batch_reuse") == 1:
-            del out["batch_reuse"]
+        for name, default in (("batch_reuse", 1), ("measure_frozen", False)):
+            if out.get(name) == default:
+                del out[name]
         return out
 
     @classmethod
@@ -656,6 +664,14 @@ def _test_error(prob: _Problem, W: np.ndarray, c: np.ndarray, low: LowDegree | N
     return sq / cfg.n_test, ff / cfg.n_test
 
 
+def _frozen_error(prob: _Problem, W: np.ndarray, c: np.ndarray, mapper: Mapper | None,
+                  parts: int) -> float:
+    """Test error of the network as trained (readout frozen at ``c = s/p``), label noise included."""
+    if prob.cfg.n_test == 0:
+        raise InputError("measure_frozen needs test samples (n_test > 0)")
+    return _test_error(prob, W, c, None, mapper, parts)[0]
+
+
 def group_law(cfg: SimulationConfig) -> str:
     """How neurons are grouped into types: symmetric constant readout has s = ±1."""
     if cfg.symmetric and cfg.readout == "constant":
@@ -735,6 +751,8 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
     W, s = initial_weights(cfg)
     c = s / cfg.p  # a_j/√p with a_j = s_j/√p
     records = [_step_record(0, W, s, prob)]
+    if cfg.measure_frozen:
+        records[0]["frozen_error"] = _frozen_error(prob, W, c, mapper, parts)
     rec_neurons = None
     if cfg.record_neurons:
         rec_neurons = {"s": s.copy(), "overlap": [W[:, : prob.r].copy()], "grad_cosine": [],
@@ -759,6 +777,8 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
         rec = _step_record(t, W, s, prob)
         rec["train_loss"] = loss
         rec["pred2"] = pred2
+        if cfg.measure_frozen:
+            rec["frozen_error"] = _frozen_error(prob, W, c, mapper, parts)
         if cfg.measure_spike:
             rec["spike"] = spike(update, prob.r, s)
         records.append(rec)
