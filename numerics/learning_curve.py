@@ -10,24 +10,34 @@ d → ∞ limit ``F → c²``, ``H → D``, ``D ~ MP(ratio 1, scale c²)`` integ
 hard-edge-aware rule of :mod:`giantstep.numerics.marchenko_pastur`; ``spectrum="sampled"``
 averages the solutions obtained with ``spectrum_draws`` sampled ``d × d`` matrices.
 
-Validated domain (THEORY.md §6.1): students with ``μ2(σ) = 0`` (odd students such as
-tanh, erf) for ``η̃ > 0``; any student in the lazy limit ``η̃ = 0``. Other students raise
-:class:`InputError` — the equations miss by about 0.02 for relu.
+Checked domain: :data:`CHECKED_REGION` (docs/test_error.md); every returned point carries a
+``validated`` flag and points outside it print a warning on stderr. Students with
+``μ2(σ) ≠ 0`` (relu) use the exact bulk model (``spectrum="bulk"``,
+:mod:`giantstep.numerics.bulk_step_inputs`); width ratio ``ψ = p/d`` by ``width_ratio``.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import sympy
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.theory import Activation, as_activation
 
-from .marchenko_pastur import mp_rule, mp_rule_for_pole, sample_spiked_spectrum
+from .marchenko_pastur import (
+    mp_nodes_for_ratio,
+    mp_rule,
+    mp_rule_for_pole,
+    mp_rule_ratio,
+    sample_spiked_spectrum,
+)
 from .spiked_rf import N_STATE, solve_fixed_point
 from .spiked_rf_inputs import (
     KappaTables,
@@ -56,7 +66,10 @@ class LearningCurve:
     lazy_test_error : ndarray
         The same ridge readout on the network at initialisation (η̃ = 0, random features).
     converged : ndarray of bool
-        True everywhere (a failed point raises :class:`ConvergenceError`).
+        Kept for old callers; True everywhere (a failed point raises
+        :class:`ConvergenceError`), so it is *not* in :meth:`to_dict` — see ``residual``.
+    validated : ndarray of bool
+        Inside the region checked against simulation (docs/test_error.md).
     order_parameters : dict of ndarray
         ``q1, q2, V1, V2, theta, psi, m`` and the conjugates ``*_hat``.
     params : dict
@@ -76,6 +89,7 @@ class LearningCurve:
     residual: np.ndarray | None = None
     test_error_std: np.ndarray | None = None
     lazy_train_error: np.ndarray | None = None
+    validated: np.ndarray | None = None
 
     def __getattr__(self, name: str) -> np.ndarray:
         op = self.__dict__.get("order_parameters", {})
@@ -84,15 +98,17 @@ class LearningCurve:
         raise AttributeError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict: ``alpha, test_error, train_error, lazy_test_error, converged``
-        plus ``lazy_train_error``, the order parameters, ``params``, iterations, residuals."""
+        """JSON-friendly dict: ``alpha, test_error, train_error, lazy_test_error, validated``
+        plus ``lazy_train_error``, the order parameters, ``params``, iterations and the
+        per-point fixed-point residuals (a point that does not converge raises)."""
         out: dict[str, Any] = {
             "alpha": self.alpha.tolist(),
             "test_error": self.test_error.tolist(),
             "train_error": self.train_error.tolist(),
             "lazy_test_error": self.lazy_test_error.tolist(),
-            "converged": [bool(c) for c in self.converged],
         }
+        if self.validated is not None:
+            out["validated"] = [bool(v) for v in self.validated]
         if self.lazy_train_error is not None:
             out["lazy_train_error"] = self.lazy_train_error.tolist()
         if self.test_error_std is not None:
@@ -110,14 +126,23 @@ class LearningCurve:
 
         Returns the matplotlib Figure.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         if ax is None:
-            fig, ax = plt.subplots(figsize=(5.5, 4))
+            fig = Figure(figsize=(5.5, 4))
+            ax = fig.subplots()
         else:
             fig = ax.figure
         p = self.params
-        ax.plot(self.alpha, self.test_error, "o-", label=f"one giant step (η̃={p.get('eta')})")
+        ax.plot(self.alpha, self.test_error, "-", color="C0",
+                label=f"one giant step (η̃={p.get('eta')})")
+        ok = (np.ones(self.alpha.size, dtype=bool) if self.validated is None
+              else np.asarray(self.validated, dtype=bool))
+        ax.plot(self.alpha[ok], self.test_error[ok], "o", color="C0",
+                label="checked against simulation")
+        if (~ok).any():
+            ax.plot(self.alpha[~ok], self.test_error[~ok], "x", color="C3", ms=8,
+                    label="NOT validated (outside checked region)")
         if self.test_error_std is not None and np.any(self.test_error_std > 0):
             ax.fill_between(self.alpha, self.test_error - self.test_error_std,
                             self.test_error + self.test_error_std, alpha=0.25)
@@ -160,27 +185,18 @@ def _alphas(alphas: Any) -> np.ndarray:
 
 
 def check_domain(student: Activation, teacher: Activation, eta: float) -> None:
-    """Raise :class:`InputError` outside the validated domain of THEORY.md §6.1."""
+    """Raise :class:`InputError` for inputs the equations cannot take.
+
+    Divergent moments are refused when the moments are computed; a teacher with μ1* = 0
+    is handled by :func:`one_step_learning_curve` (the lazy curve, with a note); for
+    η̃ > 0 the student needs a weak derivative (the step uses σ').
+    """
     ms = activation_moments(student)
-    mt = activation_moments(teacher)
-    if abs(mt.mu1) < 1e-12:
+    activation_moments(teacher)
+    if eta > 0 and not math.isfinite(ms.deriv_second):
         raise InputError(
-            f"teacher '{teacher.name}' has μ1* = 0: the giant step learns no target direction "
-            "and the alignment γ of THEORY.md §5.1/§6.1 is undefined (0/0 without batch "
-            "noise); the one-step learning curve needs a teacher with a linear component"
+            f"student '{student.name}' is not weakly differentiable: the giant step needs σ'"
         )
-    if eta > 0:
-        if abs(ms.mu2) > MU2_ZERO:
-            raise InputError(
-                f"student '{student.name}' has μ2(σ) = {ms.mu2:.4g} ≠ 0: the spiked-random-"
-                "features equations (THEORY.md §6.1) are validated only for students with "
-                "μ2(σ) = 0 (e.g. tanh, erf) when η̃ > 0 (they miss by ≈0.02 for relu); "
-                "use η̃ = 0 for the lazy (random-features) curve"
-            )
-        if not math.isfinite(ms.deriv_second):
-            raise InputError(
-                f"student '{student.name}' is not weakly differentiable: the giant step needs σ'"
-            )
 
 
 # --------------------------------------------------------------------------- solving
@@ -199,14 +215,23 @@ def _initial_state() -> np.ndarray:
     return np.array([0.1, 0.1, 1.0, 1.0, 0.0, 0.1, 0.0])
 
 
-def _limit_spectrum(alpha: float, lam: float, c: float, tabs: KappaTables, tol: float):
-    """MP(ratio 1, scale c²) rule with F = c², H = D; node count from the pole bound."""
+def _limit_spectrum(alpha: float, lam: float, c: float, tabs: KappaTables, tol: float,
+                    psi: float = 1.0):
+    """MP(ratio ψ, scale c²) rule with F = ψ c², H = ψ D; node count from the pole bound.
+
+    ``alpha`` is the ratio already divided by ψ (samples per feature, see
+    :func:`one_step_learning_curve`). For ψ = 1 the hard-edge rule of :func:`mp_rule`.
+    """
     vh1_max = alpha * float(np.dot(tabs.weights, tabs.mu1**2))
-    ratio = lam / max(vh1_max, 1e-300) / (4.0 * c * c)  # a ≥ λ/V̂1_max, a/(4s)
-    n = mp_rule_for_pole(min(ratio, 1e6), tol)
-    x, w = mp_rule(n, c * c)
+    pole = lam / max(vh1_max, 1e-300)  # the integrands' pole sits at D ≤ −λ/V̂1_max
+    if psi == 1.0:
+        n = mp_rule_for_pole(min(pole / (4.0 * c * c), 1e6), tol)
+        x, w = mp_rule(n, c * c)
+    else:
+        n = mp_nodes_for_ratio(psi, c * c, min(pole, 1e6 * c * c), tol)
+        x, w = mp_rule_ratio(psi, c * c, n)
     x = np.ascontiguousarray(x)
-    return np.ascontiguousarray(w), x, np.full_like(x, c * c), x.copy(), n
+    return np.ascontiguousarray(w), x, np.full_like(x, psi * c * c), psi * x, x.size
 
 
 def _solve_curve(
@@ -220,14 +245,16 @@ def _solve_curve(
     state = _initial_state()
     karr = tabs.arrays()
     for i, a in enumerate(alphas):
-        sw, dd, ff, hh, nspec = spectrum_of_alpha(a)
-        res = solve_fixed_point(state, float(a), lam, noise, *karr, sw, dd, ff, hh,
+        spec = spectrum_of_alpha(a)
+        sw, dd, ff, hh, nspec = spec[:5]
+        gg = spec[5] if len(spec) > 5 else np.zeros_like(ff)
+        res = solve_fixed_point(state, float(a), lam, noise, *karr, sw, dd, ff, hh, gg,
                                 tol, max_iter, damping)
         new, hats, eg, et, resid, its = res
         if not (resid < tol) or not np.isfinite(eg):
             # one retry from a cold start with heavy damping before giving up
-            res = solve_fixed_point(_initial_state(), float(a), lam, noise, *karr, sw, dd, ff, hh,
-                                    tol, max_iter, max(damping, 0.8))
+            res = solve_fixed_point(_initial_state(), float(a), lam, noise, *karr, sw, dd, ff,
+                                    hh, gg, tol, max_iter, max(damping, 0.8))
             new, hats, eg, et, resid, its = res
             if not (resid < tol) or not np.isfinite(eg):
                 raise ConvergenceError(
@@ -247,6 +274,109 @@ def _solve_curve(
     return out
 
 
+SPECTRA = ("auto", "limit", "sampled", "bulk")
+# "auto" uses the exact bulk model when the step's gradient noise η̃²/α0 exceeds this value:
+# the spiked model is within 0.007 of simulation at η̃²/α0 = 2 (config A) and 4.5 (config B)
+# and 0.022–0.04 off at 18–21 (docs/test_error.md); between 4.5 and 18 it is not checked
+BULK_NOISE = 4.5
+
+# Checked region (docs/test_error.md, "Where the numbers are checked"): per spectrum mode and
+# student family, the ranges of α0, η̃, ψ and α where the curve agreed with simulations of
+# THEORY.md §1 within 0.01 + 2 s.e. Outside it a point is returned with validated = False
+# and a warning on stderr.
+CHECKED_REGION = {
+    # (mode, family): α0 range, η̃ max, max η̃²/α0, ψ range, α range
+    ("limit", "odd"): ((0.5, 20.0), 3.0, BULK_NOISE, (0.5, 2.0), (0.2, 3.0)),
+    ("sampled", "odd"): ((0.5, 20.0), 3.0, BULK_NOISE, (1.0, 1.0), (0.2, 3.0)),
+    ("bulk", "odd"): ((0.3, 20.0), 3.0, math.inf, (1.0, 1.0), (0.2, 3.0)),
+    ("bulk", "mu2"): ((0.3, 20.0), 3.0, math.inf, (0.5, 2.0), (0.2, 3.0)),
+}
+
+
+def _needs_bulk(family: str, alpha0: float, eta: float) -> bool:
+    """``spectrum="auto"``: the exact bulk model when the spiked model is not checked there
+    (μ2 ≠ 0, η̃²/α0 > :data:`BULK_NOISE`, or α0 below the limit mode's checked range)."""
+    if eta == 0.0:
+        return False
+    return family == "mu2" or eta * eta / alpha0 > BULK_NOISE or alpha0 < 0.5
+
+
+def student_family(moments) -> str:
+    """``"odd"`` when μ2(σ) = 0 (tanh, erf, …), ``"mu2"`` otherwise (relu, …)."""
+    return "odd" if abs(moments.mu2) <= MU2_ZERO else "mu2"
+
+
+def checked_points(mode: str, family: str, alpha0: float, eta: float, psi: float,
+                   alphas: np.ndarray) -> tuple[np.ndarray, str]:
+    """Per-point ``validated`` flags from :data:`CHECKED_REGION` and the reason for False.
+
+    η̃ = 0 (lazy) is exact for every ψ (Mei & Montanari 2019, tested) and always validated.
+    """
+    if eta == 0.0:
+        return np.ones(alphas.size, dtype=bool), ""
+    region = CHECKED_REGION.get((mode, family))
+    if region is None:
+        why = (f"spectrum '{mode}' is not checked against simulation for {family} students "
+               "(μ2(σ) ≠ 0 needs the exact bulk model, spectrum 'bulk')")
+        return np.zeros(alphas.size, dtype=bool), why
+    (a0lo, a0hi), eta_max, noise_max, (plo, phi), (alo, ahi) = region
+    ok_cfg = (a0lo <= alpha0 <= a0hi and eta <= eta_max and eta * eta / alpha0 <= noise_max
+              and plo <= psi <= phi)
+    if not ok_cfg:
+        why = (f"(α0 = {alpha0:g}, η̃ = {eta:g}, ψ = {psi:g}) lies outside the region checked "
+               f"against simulation for spectrum '{mode}', {family} students (α0 in "
+               f"[{a0lo:g}, {a0hi:g}], η̃ ≤ {eta_max:g}"
+               + (f", η̃²/α0 ≤ {noise_max:g}" if math.isfinite(noise_max) else "")
+               + f", ψ in [{plo:g}, {phi:g}])")
+        return np.zeros(alphas.size, dtype=bool), why
+    ok = (alphas >= alo) & (alphas <= ahi)
+    why = "" if ok.all() else f"α outside the checked range [{alo:g}, {ahi:g}]"
+    return ok, why
+
+
+def _teacher_target(teacher: Activation) -> str:
+    """The single-index teacher σ*(⟨θ,x⟩) as a target expression in z1."""
+    (sym,) = teacher.expr.free_symbols or {None}
+    if sym is None:
+        return str(teacher.expr)
+    return str(teacher.expr.subs(sym, sympy.Symbol("z1")))
+
+
+def _bulk_runs(student, teacher, ms, mt, alpha0, eta, lam, noise, alphas, psi, draws, d, seed,
+               quad_tol, tol, max_iter, damping):
+    """Solve the equations on ``draws`` sampled real steps (exact bulk model)."""
+    from .bulk_step_inputs import sampled_bulk_inputs
+
+    target = _teacher_target(teacher)
+    results, costs, sizes = [], [], []
+    base = spiked_parameters(ms, mt, alpha0, eta, noise)
+    for k in range(draws):
+        b = sampled_bulk_inputs(student, target, psi, alpha0, eta, noise, d, seed + k)
+        costs.append(b.seconds)
+        prm = SpikedParameters(b.r, b.gamma, b.c, base.mean_error, base.error_second)
+        tabs = kappa_tables(student, teacher, prm, quad_tol)
+        sw = np.full(b.p, 1.0 / b.p)
+        spec = (sw, np.ascontiguousarray(b.D), np.ascontiguousarray(b.F),
+                np.ascontiguousarray(b.H), b.p, np.ascontiguousarray(b.G))
+        res = _solve_curve(alphas / psi, lam, noise, tabs, b.c, lambda a, s=spec: s, tol,
+                           max_iter, damping, f"bulk draw {k}")
+        res["rgc"] = np.array([b.r, b.gamma, b.c])
+        results.append(res)
+        sizes.append(b.p)
+    out = {key: np.mean([r[key] for r in results], axis=0)
+           for key in ("test", "train", "residual", "iterations", "n_spectral", "states", "hats",
+                       "rgc")}
+    out["residual"] = np.max([r["residual"] for r in results], axis=0)
+    out["test_std"] = (np.std([r["test"] for r in results], axis=0, ddof=1)
+                       if draws > 1 else np.zeros(alphas.size))
+    out["costs"] = costs
+    out["tabs"] = tabs
+    r, g, c = out["rgc"]
+    out["prm"] = SpikedParameters(float(r), float(g), float(c), base.mean_error,
+                                  base.error_second)
+    return out
+
+
 def one_step_learning_curve(
     student: str | Activation,
     teacher: str | Activation,
@@ -256,22 +386,32 @@ def one_step_learning_curve(
     alphas: Any,
     noise: float = 0.0,
     *,
-    spectrum: str = "limit",
+    width_ratio: float = 1.0,
+    readout: str = "constant",
+    spectrum: str = "auto",
     spectrum_draws: int = 4,
-    d: int = 2000,
+    d: int | None = None,
     seed: int = 0,
     tol: float = 1e-8,
     max_iter: int = 20_000,
     damping: float = 0.5,
+    warn: bool = True,
 ) -> LearningCurve:
     """Gaussian-equivalence test error after one giant step and a ridge readout.
 
-    THEORY.md §6.1 (Cui et al. 2024, Result 3.3) with r, γ, c from §5.1.
+    THEORY.md §6.1 (Cui et al. 2024, Result 3.3) with r, γ, c from §5.1, extended here to
+    p = ψ d (readout ratio ``α/ψ`` per feature, ``F → ψ c²``, ``H → ψ D``, ``D ~ MP(ψ)``;
+    derived, and exact against Mei–Montanari 2019 at η̃ = 0) and, with
+    ``spectrum="bulk"``, to the spectral inputs of the *real* first step (the exact bulk
+    model of :mod:`giantstep.numerics.bulk_step_inputs`, with the cross weights G).
 
     Parameters
     ----------
     student, teacher : str or Activation
-        Student activation σ and teacher σ* (labels ``y = σ*(⟨θ,x⟩) + √Δ ε``, ‖θ‖ = 1).
+        Student activation σ and teacher: an activation σ* (labels ``y = σ*(⟨θ,x⟩) + √Δ ε``,
+        ‖θ‖ = 1) or a target expression in ``z1..zr`` (``"tanh(z1) + z1*z2"``, multi-index:
+        the step learns the direction of ``C_1(g*)``, the readout fits the rest;
+        :mod:`giantstep.numerics.multi_index_curve`).
     alpha0 : float
         First-step batch ratio ``n0/d`` (> 0).
     eta : float
@@ -282,39 +422,61 @@ def one_step_learning_curve(
         Readout sample ratios ``n/d`` (> 0); solved in the given order with warm starts.
     noise : float
         Label-noise variance Δ ≥ 0 (both batches and the test labels).
-    spectrum : {"limit", "sampled"}
-        d → ∞ Marchenko–Pastur inputs, or the mean over ``spectrum_draws`` sampled
-        ``d × d`` spectra (seeds ``seed, seed+1, …``; W0 rows of unit norm).
+    width_ratio : float
+        ψ = p/d > 0.
+    readout : {"constant"}
+        Law of the second-layer signs during the step. Only ``"constant"`` is implemented;
+        ``"sign"`` and ``"gaussian"`` raise :class:`InputError` (they need several neuron
+        types in the equations, docs/test_error.md).
+    spectrum : {"auto", "limit", "sampled", "bulk"}
+        ``"limit"``: d → ∞ Marchenko–Pastur inputs of the spiked model (Cui et al.);
+        ``"sampled"``: the mean over ``spectrum_draws`` sampled spiked-model spectra (ψ = 1);
+        ``"bulk"``: the mean over ``spectrum_draws`` sampled *real* steps of size ``d``
+        (default 1000; seeds ``seed, seed+1, …``), finite-size spread reported in
+        ``test_error_std``; ``"auto"`` (default): ``"bulk"`` when η̃ > 0 and μ2(σ) ≠ 0,
+        η̃²/α0 > :data:`BULK_NOISE` or α0 < 0.5, else ``"limit"``.
     tol : float
         Fixed-point tolerance (max relative change of the order parameters); the
         quadratures are chosen for ``tol/10``.
     max_iter, damping : int, float
         Iteration budget and initial damping δ of ``x ← (1−δ)T(x) + δx``.
+    warn : bool
+        Print a warning on stderr for points outside the checked region.
 
     Returns
     -------
     LearningCurve
+        With the per-point flag ``validated`` (inside :data:`CHECKED_REGION`).
 
     Raises
     ------
     InputError
-        Bad parameters, or inputs outside the validated domain (μ2(σ) ≠ 0 with η̃ > 0,
-        μ1* = 0, divergent moments).
+        Bad parameters (ψ ≤ 0, α0 ≤ 0, λ ≤ 0, …), divergent moments, a student without
+        weak derivative when η̃ > 0.
     ConvergenceError
         The fixed point was not reached (reports the last residual and iteration count).
     """
     student = as_activation(student)
-    teacher = as_activation(teacher)
+    multi = _is_target_expression(teacher)
+    if not multi:
+        teacher = as_activation(teacher)
     alpha0 = _positive("alpha0", alpha0)
     eta = _positive("eta", eta, allow_zero=True)
     lam = _positive("lam (ridge penalty λ)", lam)
     noise = _positive("noise", noise, allow_zero=True)
+    psi = _positive("width_ratio ψ = p/d", width_ratio)
+    if readout != "constant":
+        if readout in ("sign", "gaussian"):
+            raise InputError(f"readout '{readout}' is not implemented in the test-error "
+                             "equations (they assume one neuron type; sign/gaussian readouts "
+                             "need several); use readout 'constant'")
+        raise InputError(f"readout must be 'constant', 'sign' or 'gaussian', got {readout!r}")
     alphas = _alphas(alphas)
-    if spectrum not in ("limit", "sampled"):
-        raise InputError(f"spectrum must be 'limit' or 'sampled', got {spectrum!r}")
+    if spectrum not in SPECTRA:
+        raise InputError(f"spectrum must be one of {', '.join(SPECTRA)}, got {spectrum!r}")
     if not isinstance(spectrum_draws, (int, np.integer)) or spectrum_draws < 1:
         raise InputError(f"spectrum_draws must be an integer ≥ 1, got {spectrum_draws!r}")
-    if not isinstance(d, (int, np.integer)) or d < 2:
+    if d is not None and (not isinstance(d, (int, np.integer)) or d < 2):
         raise InputError(f"d must be an integer ≥ 2, got {d!r}")
     if not (0 < tol < 1e-2):
         raise InputError(f"tol must be in (0, 1e-2), got {tol!r}")
@@ -322,28 +484,56 @@ def one_step_learning_curve(
         raise InputError(f"max_iter must be an integer ≥ 1, got {max_iter!r}")
     if not (0 <= damping < 1):
         raise InputError(f"damping must be in [0, 1), got {damping!r}")
-    check_domain(student, teacher, eta)
-
+    if multi:
+        return _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi,
+                                           spectrum, int(spectrum_draws), d, int(seed), tol,
+                                           int(max_iter), damping, warn)
     ms, mt = activation_moments(student), activation_moments(teacher)
+    notes = []
+    if eta > 0 and abs(mt.mu1) < 1e-12:
+        notes.append(f"teacher '{teacher.name}' has C_1 = μ1* = 0: one giant step with n0 ∝ d "
+                     "learns no target direction; returning the lazy (random-features) curve")
+        eta_eff = 0.0
+    else:
+        eta_eff = eta
+    check_domain(student, teacher, eta_eff)
+    family = student_family(ms)
+    if spectrum == "auto":
+        mode = "bulk" if _needs_bulk(family, alpha0, eta_eff) else "limit"
+    else:
+        mode = spectrum
+    if eta_eff == 0.0:
+        mode = "limit" if spectrum in ("auto", "bulk") else mode
+    if mode == "sampled" and psi != 1.0:
+        raise InputError("spectrum 'sampled' (spiked-model draws) is implemented for ψ = 1; "
+                         "use 'limit' or 'bulk'")
+    d_run = int(d) if d is not None else (1000 if mode == "bulk" else 2000)
+
     quad_tol = max(tol / 10, 1e-13)
     runs = {}
-    for label, eta_run in (("giant step", eta), ("lazy", 0.0)):
+    for label, eta_run in (("giant step", eta_eff), ("lazy", 0.0)):
         prm: SpikedParameters = spiked_parameters(ms, mt, alpha0, eta_run, noise)
-        if label == "lazy" and eta == 0.0:
+        if label == "lazy" and eta_eff == 0.0:
             runs[label] = runs["giant step"]
             continue
+        run_mode = "limit" if (label == "lazy" and mode == "bulk") else mode
+        if run_mode == "bulk":
+            runs[label] = _bulk_runs(student, teacher, ms, mt, alpha0, eta_run, lam, noise,
+                                     alphas, psi, int(spectrum_draws), d_run, int(seed),
+                                     quad_tol, tol, max_iter, damping)
+            continue
         tabs = kappa_tables(student, teacher, prm, quad_tol)
-        if spectrum == "limit":
+        if run_mode == "limit":
             res = _solve_curve(
-                alphas, lam, noise, tabs, prm.c,
-                lambda a, tabs=tabs, c=prm.c: _limit_spectrum(a, lam, c, tabs, quad_tol),
+                alphas / psi, lam, noise, tabs, prm.c,
+                lambda a, tabs=tabs, c=prm.c: _limit_spectrum(a, lam, c, tabs, quad_tol, psi),
                 tol, max_iter, damping, label,
             )
             res["test_std"] = None
         else:
             draws = []
             for k in range(spectrum_draws):
-                dd, ff, hh = _sampled_spectrum(int(d), int(seed) + k)
+                dd, ff, hh = _sampled_spectrum(d_run, int(seed) + k)
                 c2 = prm.c**2
                 sw = np.full(dd.size, 1.0 / dd.size)
                 spec = (sw, c2 * dd, c2 * ff, c2 * hh, dd.size)
@@ -357,16 +547,26 @@ def one_step_learning_curve(
 
     main, lazy = runs["giant step"], runs["lazy"]
     prm, tabs = main["prm"], main["tabs"]
+    validated, why = checked_points(mode, family, alpha0, eta_eff, psi, alphas)
+    if why:
+        notes.append(f"{int((~validated).sum())} of {alphas.size} points not validated: {why}")
     order = {name: main["states"][:, j] for j, name in enumerate(ORDER_PARAMETERS)}
     order.update({name: main["hats"][:, j] for j, name in enumerate(CONJUGATES)})
     params = {
         "student": student.name, "teacher": teacher.name, "alpha0": alpha0, "eta": eta,
-        "lam": lam, "noise": noise, "spectrum": spectrum, "r": prm.r, "gamma": prm.gamma,
-        "c": prm.c, "tol": tol, "n_kappa": int(tabs.kappa.size), "n_inner": tabs.n_inner,
-        "n_spectral": main["n_spectral"].astype(int).tolist(),
+        "lam": lam, "noise": noise, "width_ratio": psi, "spectrum": mode, "r": prm.r,
+        "gamma": prm.gamma, "c": prm.c, "tol": tol, "n_kappa": int(tabs.kappa.size),
+        "n_inner": tabs.n_inner, "n_spectral": main["n_spectral"].astype(int).tolist(),
+        "student_family": family, "step_learns_target": eta_eff > 0 or eta == 0,
+        "notes": notes,
     }
-    if spectrum == "sampled":
-        params.update({"spectrum_draws": int(spectrum_draws), "d": int(d), "seed": int(seed)})
+    if mode in ("sampled", "bulk"):
+        params.update({"spectrum_draws": int(spectrum_draws), "d": d_run, "seed": int(seed)})
+    if mode == "bulk":
+        params["bulk_sampling_seconds"] = [float(s) for s in main["costs"]]
+    if warn:
+        for note in notes:
+            print(f"giantstep: warning: {note}", file=sys.stderr)
     return LearningCurve(
         alpha=alphas,
         test_error=main["test"],
@@ -379,4 +579,121 @@ def one_step_learning_curve(
         residual=main["residual"],
         test_error_std=main["test_std"],
         lazy_train_error=lazy["train"],
+        validated=validated,
+    )
+
+
+def _is_target_expression(teacher: Any) -> bool:
+    """A teacher written in the latent coordinates ``z1..zr`` (a multi-index target)."""
+    from giantstep.theory import Target
+
+    if isinstance(teacher, Target):
+        return True
+    return isinstance(teacher, str) and re.search(r"\bz\d+\b", teacher) is not None
+
+
+def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi, spectrum,
+                                draws, d, seed, tol, max_iter, damping, warn) -> LearningCurve:
+    """:func:`one_step_learning_curve` for a target expression in z1..zr
+    (:mod:`giantstep.numerics.multi_index_curve`)."""
+    from giantstep.theory import as_target
+
+    from .multi_index_curve import (
+        kappa_tables_multi,
+        limit_geometry,
+        limit_weights,
+        sampled_bulk_geometry,
+        solve_multi_curve,
+        target_moments,
+    )
+
+    target = as_target(teacher)
+    ms = activation_moments(student)
+    _, c1, _ = target_moments(target)
+    notes = []
+    eta_eff = eta
+    if eta > 0 and float(np.linalg.norm(c1)) < 1e-12:
+        notes.append(f"teacher '{target.text}' has C_1 = E[g* z] = 0: one giant step with "
+                     "n0 ∝ d learns no target direction; returning the lazy (random-features) "
+                     "curve")
+        eta_eff = 0.0
+    check_domain(student, student, eta_eff)
+    family = student_family(ms)
+    if spectrum == "sampled":
+        raise InputError("spectrum 'sampled' is implemented for single-index teachers; use "
+                         "'limit' or 'bulk'")
+    if spectrum == "auto":
+        mode = "bulk" if _needs_bulk(family, alpha0, eta_eff) else "limit"
+    else:
+        mode = spectrum
+    if eta_eff == 0.0:
+        mode = "limit"
+    d_run = int(d) if d is not None else 1000
+    quad_tol = max(tol / 10, 1e-12)
+    K = target.r
+
+    def limit_run(eta_run):
+        r, g, a, c = limit_geometry(student, target, alpha0, eta_run, noise)
+        tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
+        mu1sq = float(tabs[0] @ tabs[3] ** 2)
+        res = solve_multi_curve(alphas / psi, lam, noise, tabs,
+                                lambda x: limit_weights(x, lam, c, psi, K, mu1sq, quad_tol),
+                                tol, max_iter, damping, "limit")
+        res["rgc"], res["test_std"], res["costs"] = (r, g, c), None, []
+        return res
+
+    lazy = limit_run(0.0)
+    if eta_eff == 0.0:
+        main = lazy
+    elif mode == "limit":
+        main = limit_run(eta_eff)
+    else:
+        runs = []
+        for k in range(draws):
+            r, g, a, c, dd, ff, gg, hh, secs = sampled_bulk_geometry(
+                student, target, psi, alpha0, eta_eff, noise, d_run, seed + k)
+            tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
+            spec = (np.full(dd.size, 1.0 / dd.size), dd, ff, np.ascontiguousarray(gg),
+                    np.ascontiguousarray(hh))
+            res = solve_multi_curve(alphas / psi, lam, noise, tabs, lambda x, s=spec: s, tol,
+                                    max_iter, damping, f"bulk draw {k}")
+            res["rgc"], res["cost"] = (r, g, c), secs
+            runs.append(res)
+        main = {key: np.mean([x[key] for x in runs], axis=0)
+                for key in ("test", "train", "iterations", "states")}
+        main["residual"] = np.max([x["residual"] for x in runs], axis=0)
+        main["test_std"] = (np.std([x["test"] for x in runs], axis=0, ddof=1) if draws > 1
+                            else np.zeros(alphas.size))
+        main["costs"] = [x["cost"] for x in runs]
+        main["rgc"] = (float(np.mean([x["rgc"][0] for x in runs])),
+                       np.mean([x["rgc"][1] for x in runs], axis=0),
+                       float(np.mean([x["rgc"][2] for x in runs])))
+    validated, why = checked_points(mode, family, alpha0, eta_eff, psi, alphas)
+    if why:
+        notes.append(f"{int((~validated).sum())} of {alphas.size} points not validated: {why}")
+    st = main["states"]
+    order = {"q1": st[:, 0], "q2": st[:, 1], "V1": st[:, 2], "V2": st[:, 3], "theta": st[:, 4],
+             "m": st[:, 5]}
+    for k in range(K):
+        order[f"psi{k + 1}"] = st[:, 6 + k]
+    r, g, c = main["rgc"]
+    params = {
+        "student": student.name, "teacher": target.text, "alpha0": alpha0, "eta": eta,
+        "lam": lam, "noise": noise, "width_ratio": psi, "spectrum": mode, "r": float(r),
+        "gamma": float(np.linalg.norm(g)), "gamma_vector": [float(x) for x in g],
+        "c": float(c), "C1": [float(x) for x in c1], "tol": tol, "student_family": family,
+        "teacher_directions": K, "step_learns_target": eta_eff > 0 or eta == 0, "notes": notes,
+    }
+    if mode == "bulk":
+        params.update({"spectrum_draws": int(draws), "d": d_run, "seed": int(seed),
+                       "bulk_sampling_seconds": [float(x) for x in main["costs"]]})
+    if warn:
+        for note in notes:
+            print(f"giantstep: warning: {note}", file=sys.stderr)
+    return LearningCurve(
+        alpha=alphas, test_error=main["test"], train_error=main["train"],
+        lazy_test_error=lazy["test"], converged=np.ones(alphas.size, dtype=bool),
+        order_parameters=order, params=params, iterations=main["iterations"].astype(int),
+        residual=main["residual"], test_error_std=main["test_std"],
+        lazy_train_error=lazy["train"], validated=validated,
     )

@@ -135,3 +135,54 @@ def sample_spiked_spectrum(
     f = (evecs.T @ wv) ** 2 * d  # ‖v‖² = d in Cui et al.'s normalisation
     h = (evecs.T @ (w @ zeta)) ** 2 * d
     return evals, f, h
+
+
+def mp_rule_ratio(ratio: float, scale: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for ``⟨g(D)⟩`` over the Marchenko–Pastur law of ratio ``y = p/d``.
+
+    ``D`` are the eigenvalues of the ``p × p`` matrix ``W Wᵀ``, W with iid entries of
+    variance ``scale/d``: an atom of mass ``max(0, 1 − 1/y)`` at 0 and the density
+    ``sqrt((b − x)(x − a))/(2π y s x)`` on ``[a, b] = s(1 ∓ √y)²`` (mass ``min(1, 1/y)``).
+    With ``x = s(1 + y) + 2 s √y t`` the continuous part is
+    ``(2s/π) ∫ sqrt(1 − t²) g(x)/x dt``, integrated by the n-point Gauss–Chebyshev rule of
+    the second kind; ``1/x`` has its pole at ``t = −(1+y)/(2√y)``, so the rule converges
+    like ``ρ^{−2n}`` with ``ρ = max(√y, 1/√y)`` (see :func:`mp_nodes_for_ratio`). For
+    ``y = 1`` exactly (hard edge) use :func:`mp_rule`.
+
+    Returns ``(x, w)``: nodes (the atom first when ``y > 1``) and weights summing to 1.
+    """
+    y = float(ratio)
+    if not (y > 0 and np.isfinite(y)):
+        raise InputError(f"Marchenko–Pastur ratio must be positive, got {ratio}")
+    if not scale > 0:
+        raise InputError(f"Marchenko–Pastur scale must be positive, got {scale}")
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_SPECTRAL_NODES:
+        raise InputError(f"number of spectral nodes must be in [1, {MAX_SPECTRAL_NODES}]")
+    s = float(scale)
+    k = np.arange(1, n + 1)
+    theta = k * np.pi / (n + 1)
+    t = np.cos(theta)
+    wt = (np.pi / (n + 1)) * np.sin(theta) ** 2
+    x = s * (1.0 + y) + 2.0 * s * np.sqrt(y) * t
+    w = (2.0 * s / np.pi) * wt / x
+    if y > 1.0:
+        x = np.concatenate([[0.0], x])
+        w = np.concatenate([[1.0 - 1.0 / y], w])
+    return x, w
+
+
+def mp_nodes_for_ratio(ratio: float, scale: float, pole: float, tol: float) -> int:
+    """Nodes for :func:`mp_rule_ratio` so that a rational integrand with a (double) pole at
+    ``D = −pole`` (``pole > 0``) is integrated to ``tol``: the nearest singularity in the
+    ``t`` plane (the ``1/x`` of the density at ``x = 0`` or the integrand's pole) sets the
+    Bernstein-ellipse rate ``ρ^{−2n}``; safety factor 1e3 and 16 extra nodes.
+    """
+    y, s = float(ratio), float(scale)
+    m, h = s * (1.0 + y), 2.0 * s * np.sqrt(y)
+    rho = np.inf
+    for x0 in (0.0, -float(pole)):
+        t0 = abs((x0 - m) / h)
+        rho = min(rho, t0 + np.sqrt(max(t0 * t0 - 1.0, 0.0)))
+    rate = np.log(max(rho, 1.0 + 1e-12))
+    n = int(np.ceil(np.log(1e3 / tol) / (2.0 * rate))) + 16
+    return max(16, min(n, MAX_SPECTRAL_NODES))

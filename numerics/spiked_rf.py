@@ -69,43 +69,70 @@ def hats_and_errors(state, alpha, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2):
 
 
 @numba.njit(cache=True)
-def overlaps_from_hats(hats, lam, sw, dd, ff, hh):
-    """Spectral averages of §6.1: ``⟨·⟩ = Σ_i sw_i (·)_i``; returns the first 6 overlaps."""
+def overlaps_from_hats_cross(hats, lam, sw, dd, ff, hh, gg):
+    """Spectral averages of §6.1 with the cross weights ``G_i = p (u_iᵀBv̂)(u_iᵀBζ̂)``.
+
+    ``⟨·⟩ = Σ_i sw_i (·)_i``; returns the first 6 overlaps. The readout is the resolvent
+    applied to ``θ̂ f + ψ̂ h`` (``f_i, h_i`` the spike and teacher columns of the bulk in
+    the eigenbasis), so the quadratic form carries ``θ̂² F + ψ̂² H + 2 θ̂ ψ̂ G`` and
+    ``θ = θ̂⟨F/S⟩ + ψ̂⟨G/S⟩``, ``ψ = ψ̂⟨H/S⟩ + θ̂⟨G/S⟩`` (derived here; G → 0 for the
+    ideal spiked model of Cui et al., whose equations are recovered).
+    """
     qh1, qh2, vh1, vh2, thh, psih = hats[0], hats[1], hats[2], hats[3], hats[4], hats[5]
     out = np.zeros(N_HATS)
+    cross = 0.0
     for i in range(sw.shape[0]):
         w = sw[i]
         di = dd[i]
         inv = 1.0 / (lam + vh1 * di + vh2)
-        num = (qh1 * di + qh2 + thh * thh * ff[i] + psih * psih * hh[i]) * inv * inv
+        num = (qh1 * di + qh2 + thh * thh * ff[i] + psih * psih * hh[i]
+               + 2.0 * thh * psih * gg[i]) * inv * inv
         out[0] += w * di * num
         out[1] += w * num
         out[2] += w * di * inv
         out[3] += w * inv
         out[4] += w * ff[i] * inv
         out[5] += w * hh[i] * inv
-    out[4] *= thh
-    out[5] *= psih
+        cross += w * gg[i] * inv
+    out[4] = thh * out[4] + psih * cross
+    out[5] = psih * out[5] + thh * cross
     return out
 
 
+def overlaps_from_hats(hats, lam, sw, dd, ff, hh):
+    """Spectral averages of §6.1 (Cui et al.: no cross weights); returns 6 overlaps."""
+    return overlaps_from_hats_cross(hats, lam, sw, dd, ff, hh, np.zeros_like(ff))
+
+
 @numba.njit(cache=True)
-def apply_map(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh):
-    """One application ``T(state)`` of the §6.1 map; also returns hats and errors."""
+def apply_map_cross(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2,
+                    sw, dd, ff, hh, gg):
+    """One application ``T(state)`` of the §6.1 map with cross weights ``gg``."""
     hats, m_new, eg, et = hats_and_errors(state, alpha, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2)
-    ov = overlaps_from_hats(hats, lam, sw, dd, ff, hh)
+    ov = overlaps_from_hats_cross(hats, lam, sw, dd, ff, hh, gg)
     new = np.empty(N_STATE)
     new[:6] = ov
     new[6] = m_new
     return new, hats, eg, et
 
 
+def apply_map(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh,
+              gg=None):
+    """One application ``T(state)`` of the §6.1 map; also returns hats and errors."""
+    if gg is None:
+        gg = np.zeros_like(ff)
+    return apply_map_cross(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2,
+                           sw, dd, ff, hh, gg)
+
+
 @numba.njit(cache=True)
 def solve_fixed_point(
-    state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh,
+    state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh, gg,
     tol, max_iter, damping,
 ):
     """Damped iteration ``x ← (1−δ) T(x) + δ x`` until ``max_i |T(x)_i − x_i|/(1+|x_i|) < tol``.
+
+    ``gg``: cross weights G (zeros for the quoted equations of Cui et al.).
 
     Returns ``(state, hats, test_error, train_error, residual, iterations)``; the returned
     state is ``T(x)`` at the last iterate (so it satisfies the equations to ``residual``).
@@ -122,8 +149,8 @@ def solve_fixed_point(
     it = 0
     stall = 0
     for it in range(1, max_iter + 1):
-        new, hats, eg, et = apply_map(
-            x, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh
+        new, hats, eg, et = apply_map_cross(
+            x, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh, gg
         )
         residual = 0.0
         for i in range(N_STATE):

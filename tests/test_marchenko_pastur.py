@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,34 @@ def test_sampled_spectrum_is_reproducible_and_rows_option():
     assert not np.allclose(g[0], a1[0])
     with pytest.raises(InputError):
         sample_spiked_spectrum(50, 1.0, 3, rows="sphere")
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.8, 2.0, 4.0])
+@pytest.mark.parametrize("a", [1e-3, 0.1, 2.0])
+def test_ratio_rule_matches_closed_form_resolvent(ratio, a):
+    # Stieltjes transform of MP(ratio y, scale s): m = <1/(D + a)> is the positive root of
+    # -y s a m² + (-a - s(1 - y)) m + 1 = 0 (hand-derived; y → 0 gives 1/(s + a)).
+    from giantstep.numerics.marchenko_pastur import mp_nodes_for_ratio, mp_rule_ratio
+
+    s = 1.7
+    qa, qb = -ratio * s * a, -a - s * (1 - ratio)
+    m = (-qb - math.sqrt(qb * qb - 4 * qa)) / (2 * qa)
+    n = mp_nodes_for_ratio(ratio, s, a, 1e-13)
+    x, w = mp_rule_ratio(ratio, s, n)
+    assert w.sum() == pytest.approx(1.0, abs=1e-13)
+    assert w @ x == pytest.approx(s, rel=1e-12)  # mean eigenvalue = row variance
+    assert w @ x**2 == pytest.approx(s * s * (1 + ratio), rel=1e-12)  # second moment
+    assert w @ (1 / (x + a)) == pytest.approx(m, rel=1e-10)
+
+
+def test_ratio_rule_agrees_with_a_large_sampled_matrix():
+    from giantstep.numerics.marchenko_pastur import mp_rule_ratio
+
+    rng = np.random.default_rng(3)
+    d = 600
+    for ratio in (0.5, 2.0):
+        p = int(ratio * d)
+        w = rng.standard_normal((p, d)) / np.sqrt(d)
+        ev = np.clip(np.linalg.eigvalsh(w @ w.T), 0, None)
+        x, wt = mp_rule_ratio(ratio, 1.0, 200)
+        assert np.mean(1 / (ev + 0.1)) == pytest.approx(wt @ (1 / (x + 0.1)), rel=1e-2)

@@ -43,3 +43,16 @@ def test_mei_montanari_rejects_uncentred():
         random_features_test_error("relu", "tanh", 0.1, [1.0])
     with pytest.raises(InputError):
         random_features_test_error("tanh", "tanh", 0.0, [1.0])
+
+
+@pytest.mark.parametrize("psi", [0.25, 0.5, 2.0, 4.0])
+@pytest.mark.parametrize("student, teacher, lam, noise", PAIRS[:4])
+def test_lazy_limit_equals_mei_montanari_for_every_width_ratio(psi, student, teacher, lam, noise):
+    # issue 9: η̃ = 0 is the random-features ridge error at ψ1 = p/d = ψ (Mei & Montanari
+    # 2019, ψ ≠ 1) — the §6.1 equations with α/ψ samples per feature, F = ψ c², H = ψ D
+    # and D ~ MP(ψ) must reproduce it.
+    lazy = one_step_learning_curve(student, teacher, 1.0, 0.0, lam, ALPHAS, noise, tol=1e-11,
+                                   width_ratio=psi)
+    mm = random_features_test_error(student, teacher, lam, ALPHAS, noise, p_over_d=psi)
+    np.testing.assert_allclose(lazy.test_error, mm, rtol=1e-7)
+    assert all(lazy.validated)

@@ -1,0 +1,244 @@
+"""One-step learning curve for a multi-index teacher ``y = g*(z1..zr) + √Δ ε`` (issue 9).
+
+Geometry (derived here from THEORY.md §5.1): with a constant readout the step's spike is
+``η̃ μ1 (C_1 + noise)``, so ``r = η̃ μ1 sqrt(‖C_1‖² + E[e²]/α0)`` and its overlaps with the
+target directions are ``γ = C_1/sqrt(‖C_1‖² + E[e²]/α0)`` (a vector); given ``κ = ⟨v̂, x⟩``
+the latent vector is ``z = γ κ + A ξ`` with ``A = (I − γγᵀ)^{1/2}`` and ``ξ ~ N(0, I_r)`` the
+coordinates along an orthonormal basis of ``Π Θᵀ``. The step learns the direction of
+``C_1``; the readout fits the rest of g* through ``h(κ) = E[g*|κ]``, ``h1_k(κ) = E[ξ_k g*|κ]``
+and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.spiked_rf_multi`). In the exact bulk mode
+γ, A, r, c and the spectral weights are read off sampled real steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from giantstep.errors import ConvergenceError, InputError
+from giantstep.theory import Activation, Target
+
+from .gaussian import gauss_hermite, nodes_for_tolerance
+from .gaussian import product_rule as hermite_product_rule
+from .marchenko_pastur import mp_nodes_for_ratio, mp_rule, mp_rule_for_pole, mp_rule_ratio
+from .spiked_rf_inputs import _inner, _standard_rule, activation_kinks, activation_moments
+from .spiked_rf_multi import initial_state, multi_solve
+
+MAX_PRODUCT_NODES = 300_000
+
+
+def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor product of the piecewise Gauss–Legendre rule for ``E_{ξ~N(0,1)}`` (8 pieces
+    of [−10, 10], n nodes each; geometric convergence also for tanh-like targets, whose
+    poles near the real axis slow Gauss–Hermite down)."""
+    if dim >= 3:  # 8 pieces per axis would be too many nodes: Gauss–Hermite product
+        x, w = hermite_product_rule(n, dim)
+        return np.asarray(x), np.asarray(w)
+    x1, w1 = _standard_rule(n, ())
+    grids = np.meshgrid(*([x1] * dim), indexing="ij")
+    wg = np.meshgrid(*([w1] * dim), indexing="ij")
+    x = np.stack([g.ravel() for g in grids], axis=1)
+    w = np.prod(np.stack([g.ravel() for g in wg], axis=1), axis=1)
+    return x, w
+
+
+def _n_max(dim: int) -> int:
+    """Largest per-axis node parameter of :func:`product_rule` within MAX_PRODUCT_NODES."""
+    if dim >= 3:
+        return 64
+    return max(16, int(MAX_PRODUCT_NODES ** (1.0 / dim)) // 8)
+
+
+def target_moments(target: Target, n: int = 0) -> tuple[float, np.ndarray, float]:
+    """``E g*``, ``C_1 = E[g* z]`` and ``E g*²`` by a product Gauss–Hermite rule (node
+    doubling to 1e-12; exact for polynomials)."""
+    r = target.r
+
+    def est(m):
+        x, w = product_rule(m, r)
+        x, w = np.asarray(x), np.asarray(w)
+        g = np.asarray(target.evaluate(x), dtype=float)
+        return np.concatenate([[w @ g], (w * g) @ x, [w @ (g * g)]])
+
+    n_max = _n_max(r)
+    _, val, _ = nodes_for_tolerance(est, 1e-12, n0=4 if r < 3 else 8, n_max=n_max)
+    return float(val[0]), np.asarray(val[1:1 + r]), float(val[-1])
+
+
+def limit_geometry(student: Activation, target: Target, alpha0: float, eta: float,
+                   noise: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """``(r, γ, A, c)`` of the d → ∞ spiked model for a constant readout (THEORY.md §5.1)."""
+    ms = activation_moments(student)
+    mean_g, c1, second = target_moments(target)
+    mean_e = mean_g - ms.mu0
+    e2 = second - 2 * mean_g * ms.mu0 + ms.mu0**2 + noise
+    c2 = (1 + eta * ms.mu2 * mean_e) ** 2 + eta**2 * e2 * ms.var_derivative / alpha0
+    if eta == 0:
+        rr = target.r
+        return 0.0, np.zeros(rr), np.eye(rr), 1.0
+    spread = math.sqrt(float(c1 @ c1) + e2 / alpha0)
+    gamma = c1 / spread
+    w, v = np.linalg.eigh(np.eye(target.r) - np.outer(gamma, gamma))
+    a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    return eta * ms.mu1 * spread, gamma, a, math.sqrt(c2)
+
+
+def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
+                    tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    K = a.shape[1]
+
+    def at(m, kap):
+        x, w = product_rule(m, K)
+        x, w = np.asarray(x), np.asarray(w)
+        h = np.empty(kap.size)
+        h1 = np.empty((kap.size, K))
+        h2 = np.empty(kap.size)
+        ax = x @ a.T
+        for j, k in enumerate(kap):
+            g = np.asarray(target.evaluate(gamma[None, :] * k + ax), dtype=float)
+            h[j] = w @ g
+            h1[j] = (w * g) @ x
+            h2[j] = w @ (g * g)
+        return h, h1, h2
+
+    probe = np.asarray(gauss_hermite(16)[0])
+    m, _, _ = nodes_for_tolerance(lambda m: np.concatenate([v.ravel() for v in at(m, probe)]),
+                                  tol, n0=4 if K < 3 else 8, n_max=_n_max(K))
+    return at(m, kappa)
+
+
+def _student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
+    if r == 0.0 and c == 1.0:
+        ms = activation_moments(student)
+        one = np.ones_like(kappa)
+        return (ms.mu0 * one, ms.mu1 * one,
+                max(ms.second - ms.mu0**2 - ms.mu1**2, 0.0) * one)
+    e0, e1, e2 = _inner(student.evaluate, r * kappa, c, n, activation_kinks(student))
+    return e0, e1 / c, np.maximum(e2 - e0**2 - e1**2, 0.0)
+
+
+def kappa_tables_multi(student, target, r, gamma, a, c, tol):
+    """Student and teacher κ-tables on a shared Gauss–Hermite κ rule (node doubling on
+    representative integrals to ``tol``). Returns ``(kw, kappa, mu0, mu1, mu2sq, h, h1, h2)``."""
+    probe = np.asarray(gauss_hermite(32)[0])
+    if r == 0.0 and c == 1.0:
+        n_inner = 1
+    else:
+        n_inner = nodes_for_tolerance(
+            lambda n: np.concatenate(_student_tables(student, r, c, probe, n)), tol, n0=8,
+            n_max=1024)[0]
+
+    def summary(nk):
+        x, w = gauss_hermite(nk)
+        x, w = np.asarray(x), np.asarray(w)
+        m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
+        h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+        cols = [m0**2, m1**2, m2, m0 * h, x * m1 * h, h2] + [m1 * h1[:, k] for k in
+                                                          range(h1.shape[1])]
+        return np.array([w @ col for col in cols])
+
+    nk = 2 if (r == 0.0 and not np.any(gamma)) else nodes_for_tolerance(summary, tol, n0=16,
+                                                                        n_max=256)[0]
+    x, w = gauss_hermite(nk)
+    x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
+    m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
+    h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+    arr = [np.ascontiguousarray(v, dtype=float) for v in (m0, m1, m2, h, h1, h2)]
+    return (w, x, *arr)
+
+
+def limit_weights(alpha_eff: float, lam: float, c: float, psi: float, K: int, mu1sq_max: float,
+                  tol: float):
+    """MP(ψ, c²) nodes with ``F = ψ c²``, ``G = 0``, ``H = ψ D I_K``."""
+    pole = lam / max(alpha_eff * mu1sq_max, 1e-300)
+    if psi == 1.0:
+        x, w = mp_rule(mp_rule_for_pole(min(pole / (4 * c * c), 1e6), tol), c * c)
+    else:
+        x, w = mp_rule_ratio(psi, c * c, mp_nodes_for_ratio(psi, c * c, min(pole, 1e6 * c * c),
+                                                          tol))
+    x = np.ascontiguousarray(x)
+    hh = np.zeros((x.size, K, K))
+    for k in range(K):
+        hh[:, k, k] = psi * x
+    return np.ascontiguousarray(w), x, np.full(x.size, psi * c * c), np.zeros((x.size, K)), hh
+
+
+def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
+    """Read ``(r, γ, A, c)`` and the spectral weights ``(D, F, G, H)`` off a real step
+    (θ_k = e_k): the multi-index version of
+    :func:`giantstep.numerics.bulk_step_inputs.bulk_inputs`."""
+    import scipy.linalg
+
+    p, d = w1.shape
+    mbar = (w1 - w0).mean(axis=0)
+    r = float(np.linalg.norm(mbar))
+    if not r > 0:
+        raise InputError("the step did not move the weights (r = 0)")
+    v = mbar / r
+    gamma = v[:r_dirs].copy()
+    pt = np.zeros((d, r_dirs))
+    pt[np.arange(r_dirs), np.arange(r_dirs)] = 1.0
+    pt -= np.outer(v, gamma)
+    z, _ = np.linalg.qr(pt)
+    a = z[:r_dirs, :]
+    b = w1 - mbar[None, :]
+    c = float(np.sqrt(np.sum(b * b) / p))
+    bv = b @ v
+    bpi = b - np.outer(bv, v)
+    evals, evecs = scipy.linalg.eigh(bpi @ bpi.T, driver="evr")
+    evals = np.clip(evals, 0.0, None)
+    f = (evecs.T @ bv) * math.sqrt(p)
+    hcol = (evecs.T @ (b @ z)) * math.sqrt(p)
+    return (r, gamma, a, c, evals, f * f, f[:, None] * hcol,
+            hcol[:, :, None] * hcol[:, None, :])
+
+
+def solve_multi_curve(alphas_eff, lam, noise, tables, spec_of_alpha, tol, max_iter, damping,
+                      label):
+    """Warm-started damped iteration along the α grid; raises ConvergenceError on failure."""
+    kw, kappa, m0, m1, m2, h, h1, h2 = tables
+    K = h1.shape[1]
+    out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
+    states = np.empty((alphas_eff.size, 6 + K))
+    state = initial_state(K)
+    for i, a in enumerate(alphas_eff):
+        sw, dd, ff, gg, hh = spec_of_alpha(a)
+        res = multi_solve(state, float(a), lam, noise, kw, kappa, m0, m1, m2, h, h1, h2,
+                          sw, dd, ff, gg, hh, tol, max_iter, damping)
+        if not (res[4] < tol) or not np.isfinite(res[2]):
+            res = multi_solve(initial_state(K), float(a), lam, noise, kw, kappa, m0, m1, m2, h,
+                              h1, h2, sw, dd, ff, gg, hh, tol, max_iter, max(damping, 0.8))
+            if not (res[4] < tol) or not np.isfinite(res[2]):
+                raise ConvergenceError(f"the multi-index §6.1 fixed point ({label}) did not "
+                                       f"converge at α/ψ = {a:g}", residual=float(res[4]),
+                                       iterations=int(res[5]))
+        state = res[0].copy()
+        states[i] = res[0]
+        out["test"][i], out["train"][i] = res[2], res[3]
+        out["residual"][i], out["iterations"][i] = res[4], res[5]
+    out["states"] = states
+    return out
+
+
+_GEOMETRY_CACHE: dict = {}
+
+
+def sampled_bulk_geometry(student: Activation, target: Target, psi: float, alpha0: float,
+                          eta: float, noise: float, d: int, seed: int):
+    """:func:`bulk_geometry` of one sampled real step, cached per (student, target, ψ, α0,
+    η̃, Δ, d, seed); the last element is the sampling cost in seconds."""
+    import time
+
+    from .bulk_step_inputs import sample_step
+
+    key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
+           float(noise), int(d), int(seed))
+    if key not in _GEOMETRY_CACHE:
+        if len(_GEOMETRY_CACHE) > 32:
+            _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+        t0 = time.perf_counter()
+        w0, w1 = sample_step(student, target, psi, alpha0, eta, noise, d, seed)
+        geo = bulk_geometry(w0, w1, target.r)
+        _GEOMETRY_CACHE[key] = (*geo, time.perf_counter() - t0)
+    return _GEOMETRY_CACHE[key]
