@@ -54,6 +54,11 @@ def test_layers_import_only_downstream():
     for path in (ROOT / "numerics").glob("*.py"):
         for name in _imported_modules(path):
             assert not name.startswith(("giantstep.validation", "..validation")), (path, name)
+    # nothing below the command line imports it (function-local imports included)
+    for layer in ("theory", "numerics", "validation"):
+        for path in (ROOT / layer).glob("*.py"):
+            for name in _imported_modules(path):
+                assert not name.startswith(("giantstep.cli", "..cli")), (path, name)
 
 
 def test_wheel_contains_only_the_giantstep_namespace(tmp_path):

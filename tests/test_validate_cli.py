@@ -40,8 +40,10 @@ def test_simulate_json_out_and_resume(tmp_path, capsys):
         ["simulate", "z1", "--activation", "relu", "--alpha", "2", "--eta", "1", "--resume"],
         ["simulate", "z1", "--activation", "relu", "--alpha", "2", "--eta", "1", "--seeds", "0"],
         ["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "-2", "--eta", "1"],
-        ["validate", "error", "--student", "relu", "--teacher", "tanh", "--alpha0", "1",
-         "--eta", "1", "--lam", "0.1", "--alpha", "1"],  # relu student: outside §6.1's domain
+        ["validate", "error", "--student", "tanh", "--teacher", "tanh", "--alpha0", "1",
+         "--eta", "1", "--lam", "0.1", "--alpha", "1", "--level", "2"],  # level outside (0, 1)
+        ["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "2", "--eta", "1",
+         "--study", "--d", "64,128"],  # a finite-size study needs three dimensions
         ["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "2", "--eta", "1",
          "--quantities", "banana"],
     ],
@@ -61,9 +63,33 @@ def test_validate_overlaps_json_and_plot(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) >= {"points", "all_ok"}
     assert code == (0 if payload["all_ok"] else 1)
+    verdicts = {"agrees", "agrees_finite_size", "undetermined", "disagrees"}
     for pt in payload["points"]:
-        assert set(pt) >= {"name", "theory", "sim_mean", "sim_se", "z", "ok"}
+        assert set(pt) >= {"name", "theory", "sim_mean", "sim_se", "z", "ok", "verdict"}
+        assert pt["verdict"] in verdicts
+    # all_ok: nothing disagrees and nothing is undetermined
+    assert payload["all_ok"] == all(pt["verdict"] in ("agrees", "agrees_finite_size")
+                                    for pt in payload["points"])
+    assert sum(payload["summary"].values()) == len(payload["points"])
     assert png.exists() and png.stat().st_size > 1000
+
+
+ISSUE_14 = ["validate", "overlaps", "z1 + z1*z2", "--activation", "relu", "--readout", "sign",
+            "--alpha", "1", "--eta", "1.5", "--steps", "3", "--d", "1024", "--p", "512"]
+
+
+@pytest.mark.parametrize("seeds", ["2", pytest.param("8", marks=pytest.mark.slow)])
+def test_issue_14_command_no_longer_disagrees(seeds, capsys):
+    # with 2 seeds the old verdict said "SOME POINTS DISAGREE" (‖w‖² at step 1, z = −25.6):
+    # two seeds that happened to land close together. Now: no point disagrees; the
+    # step-1 points use the predicted batch fluctuation (normal law)
+    main(ISSUE_14 + ["--seeds", seeds, "--workers", "1", "--no-progress", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["summary"]["disagrees"] == 0
+    n2 = next(p for p in payload["points"] if p["name"] == "step1 s=+1 norm2")
+    assert n2["law"] == "normal" and n2["predicted_sd"] > 0.15  # the batch fluctuation ≈ 0.26
+    if seeds == "8":
+        assert payload["summary"]["agrees"] >= 35
 
 
 def test_validate_error_table(capsys):

@@ -27,7 +27,7 @@ CFG = dict(kind="overlaps", target="tanh(z1)", activation="tanh", readout="const
 
 def test_study_accepts_theory_and_rejects_a_shifted_one():
     ds = (128, 256, 512)
-    cfg = {**CFG, "seeds": 6}
+    cfg = {**CFG, "seeds": 8}
     good = finite_size_study(cfg, ds=ds)
     assert [f["ds"] for f in good.fits][0] == list(ds)
     assert good.all_ok, good.table()
@@ -42,7 +42,8 @@ def test_study_accepts_theory_and_rejects_a_shifted_one():
     bad = finite_size_study(cfg, ds=ds, prediction=shifted)
     fit = next(f for f in bad.fits if f["name"].endswith("norm2"))
     assert fit["a"] < -0.25  # the extrapolated gap is the shift (−0.5) up to noise
-    assert not fit["ok"]
+    assert not fit["ok"] and fit["verdict"] == "disagrees"
+    assert not bad.all_ok
 
 
 @pytest.mark.slow
@@ -51,3 +52,36 @@ def test_study_full_dimensions_5_1():
     assert study.all_ok, study.table()
     for f in study.fits:
         assert abs(f["gaps"][-1]) <= abs(f["gaps"][0]) + 3 * f["ses"][-1] + 3 * f["ses"][0]
+
+
+def _synthetic(gap_of_d, ds=(100, 400, 1600), seeds=8, theory=1.0):
+    # per-seed values theory + gap(d) ± 0.002 (alternating): s.e. ≈ 0.00076 at every d
+    return [{"d": d, "seed": s,
+             "values": {"q": (theory + gap_of_d(d) + 0.002 * (-1) ** s, theory)}}
+            for d in ds for s in range(seeds)]
+
+
+def test_study_turns_a_vanishing_gap_into_finite_size_agreement(tmp_path):
+    from giantstep.validation.compare import ValidationConfig, report_from_results
+    from giantstep.validation.finite_size import study_report
+
+    cfg = ValidationConfig(ds=[100, 400, 1600], seeds=8)
+    # gap 2/√d: resolved at every d (0.2, 0.1, 0.05 against s.e. 0.00076), extrapolates to 0
+    rep = report_from_results(_synthetic(lambda d: 2 / np.sqrt(d)), cfg, {})
+    assert [p["verdict"] for p in rep.points] == ["disagrees"] * 3
+    study = study_report(rep, cfg)
+    (fit,) = study.fits
+    assert fit["a"] == pytest.approx(0.0, abs=1e-9) and fit["b"] == pytest.approx(2.0, abs=1e-9)
+    assert fit["verdict"] == "agrees"
+    assert [p["verdict"] for p in study.report.points] == ["agrees_finite_size"] * 3
+    assert study.all_ok and study.report.all_ok
+    fig = study.report.plot()  # square markers: agreement through the finite-size allowance
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["agrees (finite-size allowance)"]
+    fig.savefig(tmp_path / "fs.png")
+    # a gap that stays (0.05 at every d) disagrees
+    rep = report_from_results(_synthetic(lambda d: 0.05), cfg, {})
+    study = study_report(rep, cfg)
+    assert study.fits[0]["verdict"] == "disagrees" and study.fits[0]["a"] == pytest.approx(0.05)
+    assert not study.all_ok
+    assert all(p["verdict"] == "disagrees" for p in study.report.points)

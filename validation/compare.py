@@ -20,17 +20,22 @@ Kinds of comparison:
 * ``error`` — §6.1 (:func:`giantstep.numerics.one_step_learning_curve`): test error of
   the ridge readout after one step, p = d, constant readout, single-index teacher.
 
-Verdict. A point is ``ok`` when ``|sim_mean − theory| ≤ z_crit·sim_se + allowance``
-with the finite-size allowance ``finite_size · (1 + |theory|)/√m``, ``m = min(d, n)``
-with n the batch size of a step (defaults
-``z_crit = 3``, ``finite_size = 1``): at finite d the initial overlaps are
-``O(d^{-1/2})`` and each batch adds ``O(η̃/√n)`` (THEORY §5.3), so the gap itself is
-expected to shrink like ``d^{-1/2}`` (see :mod:`.finite_size`).
+Verdict (:mod:`.verdict`, docs/validation.md §2). Per point: the gap ``sim_mean − theory``
+over its k seeds, with per-seed variance ``max(s², v_pred)`` where ``v_pred`` is the
+predicted seed-to-seed fluctuation (:mod:`.fluctuations`: derived after the first step;
+test-set noise for a test error); the normal law when ``v_pred`` is the complete
+leading-order variance, else Student t with k − 1 degrees of freedom; Holm's procedure
+over the points of a report at the family-wise level ``level`` (default 0.01). Four
+verdicts: ``agrees``, ``agrees_finite_size``, ``undetermined`` (the seeds cannot resolve
+``resolution`` × the quantity's scale; the table says how many seeds would), ``disagrees``.
+Where no finite-size prediction exists, a finite-size study over ≥ 3 dimensions decides
+(:mod:`.finite_size`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -78,8 +83,12 @@ class ValidationConfig:
         Arithmetic of the simulation.
     n_types : int
         Gauss–Hermite types of the theory for the gaussian readout.
-    z_crit, finite_size : float
-        Tolerance ``z_crit·se + finite_size·(1 + |theory|)/√min(d, n)`` (n: batch per step).
+    level : float
+        Family-wise false-alarm level of a report (Holm's procedure over its points).
+    resolution : float
+        Relative resolution a verdict must reach: a point whose ``1 − level`` confidence
+        half-width exceeds ``resolution × scale`` (scale: ``|theory|``, for target overlaps
+        the norm of the type's overlap vector) is ``undetermined``.
     quantities : list of str, optional
         Restrict the overlaps points to these quantities (``overlap``, ``norm2``,
         ``cosine``, ``perp_norm2``, ``shared_norm2``, ``private_var``, ``spike``).
@@ -107,8 +116,8 @@ class ValidationConfig:
     n_test: int = 10_000
     dtype: str = "float64"
     n_types: int = 8
-    z_crit: float = 3.0
-    finite_size: float = 1.0
+    level: float = 0.01
+    resolution: float = 0.1
     quantities: list[str] | None = None
 
     def __post_init__(self) -> None:
@@ -136,8 +145,10 @@ class ValidationConfig:
                     "kind 'preprocessed' with a constant readout: the residual y − f is not "
                     "centred (f0 = μ0(σ) ≠ 0), the rows are rescaled by 1 + η̃ d^{(ℓ−1)/2} s μ2 E[e] "
                     "and §5.2 does not apply; use the sign or gaussian readout or symmetric pairs")
-        if self.z_crit < 0 or self.finite_size < 0:
-            raise InputError("z_crit and finite_size must be ≥ 0")
+        if not (0 < self.level < 1):
+            raise InputError(f"level must be in (0, 1), got {self.level}")
+        if not (self.resolution > 0):
+            raise InputError(f"resolution must be > 0, got {self.resolution}")
         if self.p_ratio <= 0:
             raise InputError(f"p_ratio must be > 0, got {self.p_ratio}")
         if self.quantities is not None:
@@ -155,14 +166,6 @@ class ValidationConfig:
         if unknown:
             raise InputError(f"unknown validation parameters: {sorted(unknown)}")
         return cls(**data)
-
-    def scale(self, d: int) -> float:
-        """Size m of the finite-size allowance ``∝ 1/√m``: ``min(d, n)``, n the batch per step.
-
-        Initial overlaps are O(d^{-1/2}) and each batch adds O(η̃/√n) (THEORY §5.3).
-        """
-        n = self.alpha * d ** (self.ell if self.kind == "preprocessed" else 1)
-        return float(min(d, n))
 
     def width(self, d: int) -> int:
         if self.kind == "error":
@@ -287,8 +290,19 @@ def _interpolator(types: list[dict], key: str) -> Callable[[np.ndarray], np.ndar
     return lambda x: spline(np.asarray(x, dtype=float))
 
 
-def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities) -> dict:
-    out: dict[str, tuple[float, float]] = {}
+def _step1_floors(sim: SimulationConfig, bm, s_j: np.ndarray) -> dict | None:
+    """Predicted per-seed variances of one type's means after step 1 (:mod:`.fluctuations`)."""
+    if bm is None or sim.normalize:
+        return None
+    from .fluctuations import one_step_variances
+
+    return one_step_variances(bm, s_mean=float(np.mean(s_j)), s2_mean=float(np.mean(s_j**2)),
+                              s3_mean=float(np.mean(s_j**3)), s4_mean=float(np.mean(s_j**4)),
+                              count=int(s_j.size), d=sim.d, n=sim.n, init=sim.init)
+
+
+def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities, bm=None) -> dict:
+    out: dict[str, tuple] = {}
     _, s = initial_weights(sim)
     groups = type_groups(s, group_law(sim), sim.gaussian_bins)
     want = set(quantities or (*_TYPE_QUANTITIES, "spike"))
@@ -303,6 +317,7 @@ def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities) -> d
             if tp is None:
                 continue
             s_j = s[idx]
+            floors = _step1_floors(sim, bm, s_j) if t == 1 else None
             for q in _TYPE_QUANTITIES:
                 if q not in want:
                     continue
@@ -310,12 +325,16 @@ def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities) -> d
                 if f is None:
                     continue
                 pred = np.mean(f(s_j), axis=0)
+                fl = None if floors is None else floors.get(q)
                 if q == "overlap":
                     for i, v in enumerate(tp["overlap_mean"]):
-                        out[f"step{t} {label} overlap[{i + 1}]"] = (v, float(pred[i]))
+                        extra = None if fl is None else {"var": fl[i], "complete": True}
+                        out[f"step{t} {label} overlap[{i + 1}]"] = (v, float(pred[i]), extra)
                 else:
                     sim_key = {"norm2": "norm2_mean", "cosine": "cosine_mean"}.get(q, q)
-                    out[f"step{t} {label} {q}"] = (tp[sim_key], float(pred))
+                    extra = (None if fl is None else
+                             {"var": fl, "complete": q in _COMPLETE_FLOORS})
+                    out[f"step{t} {label} {q}"] = (tp[sim_key], float(pred), extra)
     if "spike" in want and "spike" in theory and len(res.steps) > 1 and "spike" in res.steps[1]:
         sp = res.steps[1]["spike"]
         out["step1 spike gamma (top singular vector)"] = (sp["alignment"], theory["spike"]["gamma"])
@@ -342,19 +361,28 @@ def _measure_preprocessed(sim: SimulationConfig, res, theory: dict) -> dict:
     return {"overlap regression slope": (slope, 1.0), "overlap correlation": (corr, 1.0)}
 
 
-def _measure_job(job: tuple[dict, dict, dict, int]) -> dict:
-    """Simulate one configuration and return ``{name: (sim value, theory value)}``."""
-    sim_dict, vcfg_dict, theory, alpha_index = job
+def _measure_job(job: tuple) -> dict:
+    """Simulate one configuration and return ``{name: (sim value, theory value[, extra])}``.
+
+    ``extra`` (optional): ``{"var": predicted per-seed variance, "complete": bool}``.
+    """
+    sim_dict, vcfg_dict, theory, alpha_index = job[:4]
+    bm = job[4] if len(job) > 4 else None
     sim = SimulationConfig.from_dict(sim_dict)
     vcfg = ValidationConfig.from_dict(vcfg_dict)
     res = simulate(sim)
     if vcfg.kind == "overlaps":
-        vals = _measure_overlaps(sim, res, theory, vcfg.quantities)
+        vals = _measure_overlaps(sim, res, theory, vcfg.quantities, bm)
     elif vcfg.kind == "preprocessed":
         vals = _measure_preprocessed(sim, res, theory)
     else:
+        from .fluctuations import sampling_variance_of_test_error
+
         a = vcfg.alphas[alpha_index]
-        vals = {f"test error (alpha={a:g})": (res.test_error, theory["test_error"][alpha_index])}
+        extra = {"var": sampling_variance_of_test_error(res.test_error, sim.n_test),
+                 "complete": False}
+        vals = {f"test error (alpha={a:g})": (res.test_error, theory["test_error"][alpha_index],
+                                              extra)}
     return {"d": sim.d, "seed": sim.seed, "values": vals}
 
 
@@ -362,10 +390,26 @@ def _measure_job(job: tuple[dict, dict, dict, int]) -> dict:
 # the report
 # ---------------------------------------------------------------------------
 
+# predicted step-1 variances that are complete to leading order (checked against
+# Monte-Carlo over seeds); the private variance misses an O(1/(nd)) part → floor only
+_COMPLETE_FLOORS = ("norm2", "perp_norm2", "shared_norm2", "cosine")
+_MARKERS = {"agrees": ("o", "C0", "agrees"),
+            "agrees_finite_size": ("s", "C1", "agrees (finite-size allowance)"),
+            "undetermined": ("^", "0.5", "undetermined (too few seeds)"),
+            "disagrees": ("X", "C3", "disagrees")}
+
+
+def method_text(cfg: ValidationConfig) -> str:
+    """One line describing the verdict rule (printed under the table)."""
+    return (f"verdict: gap/s.e. with s.e.² = max(s², predicted fluctuation)/seeds; normal law "
+            f"where the fluctuation is predicted, else Student t (seeds − 1 dof); Holm over the "
+            f"points at family-wise level {cfg.level:g}; undetermined when the "
+            f"{1 - cfg.level:g} interval is wider than {cfg.resolution:g} × scale")
+
 
 @dataclass
 class ValidationReport:
-    """Result of :func:`validate`: ``points`` and ``all_ok`` (plus the inputs)."""
+    """Result of :func:`validate`: ``points`` (each with a ``verdict``) and ``all_ok``."""
 
     points: list[dict]
     all_ok: bool
@@ -373,37 +417,58 @@ class ValidationReport:
     theory: dict
     tolerance: str
 
+    def summary(self) -> dict[str, int]:
+        """Number of points per verdict."""
+        from .verdict import VERDICTS
+
+        return {v: sum(p["verdict"] == v for p in self.points) for v in VERDICTS}
+
     def to_dict(self) -> dict[str, Any]:
-        return {"points": self.points, "all_ok": self.all_ok, "config": self.config,
-                "tolerance": self.tolerance}
+        return {"points": self.points, "all_ok": self.all_ok, "summary": self.summary(),
+                "config": self.config, "tolerance": self.tolerance}
 
     def table(self) -> str:
-        from giantstep.cli.output import format_table
+        from giantstep.tables import format_table
 
         rows = []
         for pt in self.points:
             z = "-" if pt["z"] is None else f"{pt['z']:+.2f}"
-            se = "-" if pt["sim_se"] is None else f"{pt['sim_se']:.4f}"
+            se = "-" if pt["se"] is None else f"{pt['se']:.4f}"
             rows.append([pt["d"], pt["name"], f"{pt['theory']:.4f}", f"{pt['sim_mean']:.4f}", se,
-                         z, f"{pt['tolerance']:.4f}", _verdict(pt)])
-        return format_table(["d", "quantity", "theory", "sim mean", "sim s.e.", "z", "tol",
+                         pt["law"], z, pt["verdict_text"]])
+        return format_table(["d", "quantity", "theory", "sim mean", "s.e.", "law", "z",
                              "verdict"], rows)
 
+    def verdict_line(self) -> str:
+        """One line: the counts of each verdict and what to do about undetermined points."""
+        c = self.summary()
+        parts = [f"{c['agrees']} agree"]
+        if c["agrees_finite_size"]:
+            parts.append(f"{c['agrees_finite_size']} agree through the finite-size allowance")
+        if c["undetermined"]:
+            need = max(p["seeds_needed"] or 0 for p in self.points
+                       if p["verdict"] == "undetermined")
+            parts.append(f"{c['undetermined']} undetermined (too few seeds: run ≥ {need})")
+        parts.append(f"{c['disagrees']} disagree")
+        head = ("all points agree" if self.all_ok else
+                "SOME POINTS DISAGREE" if c["disagrees"] else "UNDETERMINED")
+        return f"{head}: " + ", ".join(parts)
+
     def plot(self):
-        """Theory versus simulation (one marker per point, error bars = s.e.)."""
-        import matplotlib
+        """Theory versus simulation: one marker shape per verdict, error bars = s.e."""
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 5))
+        fig = Figure(figsize=(5.5, 5))
+        ax = fig.subplots()
         th = np.array([p["theory"] for p in self.points])
         sm = np.array([p["sim_mean"] for p in self.points])
-        se = np.array([p["sim_se"] or 0.0 for p in self.points])
-        ok = np.array([p["ok"] for p in self.points])
-        ax.errorbar(th[ok], sm[ok], yerr=se[ok], fmt="o", ms=4, label="ok")
-        if (~ok).any():
-            ax.errorbar(th[~ok], sm[~ok], yerr=se[~ok], fmt="x", color="C3", label="FAIL")
+        se = np.array([p["se"] or 0.0 for p in self.points])
+        verdict = np.array([p["verdict"] for p in self.points])
+        for v, (marker, color, label) in _MARKERS.items():
+            sel = verdict == v
+            if sel.any():
+                ax.errorbar(th[sel], sm[sel], yerr=se[sel], fmt=marker, ms=5, color=color,
+                            mfc="none" if v == "undetermined" else color, label=label)
         lo, hi = float(min(th.min(), sm.min())), float(max(th.max(), sm.max()))
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.set_xlabel("theory")
@@ -415,41 +480,77 @@ class ValidationReport:
         return fig
 
 
-def _verdict(pt: dict) -> str:
-    if not pt["ok"]:
-        return "FAIL"
-    return "ok (|z|>z_crit: finite-size?)" if pt.get("resolved") else "ok"
+_OVERLAP = re.compile(r"^(.*) overlap\[(\d+)\]$")
+
+
+def _scales(keys: list[tuple[int, str]], theory: dict[tuple[int, str], float]) -> dict:
+    """Scale of each point for the resolution: |theory|, or for a target overlap the norm
+    of its type's overlap vector (so that a zero overlap is judged on the type's scale)."""
+    fam: dict[tuple[int, str], float] = {}
+    for d, name in keys:
+        m = _OVERLAP.match(name)
+        if m:
+            fam[(d, m.group(1))] = fam.get((d, m.group(1)), 0.0) + theory[(d, name)] ** 2
+    out = {}
+    for d, name in keys:
+        m = _OVERLAP.match(name)
+        scale = math.sqrt(fam[(d, m.group(1))]) if m else abs(theory[(d, name)])
+        out[(d, name)] = max(scale, 1e-3)
+    return out
 
 
 def aggregate(results: list[dict], cfg: ValidationConfig) -> list[dict]:
-    """Combine per-seed measurements into points with mean, s.e., z and verdict."""
-    table: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    """Combine per-seed measurements into points with mean, s.e., z and a verdict.
+
+    ``results``: ``[{"d", "seed", "values": {name: (sim, theory[, extra])}}]`` (see
+    :func:`_measure_job`). The verdicts are those of :mod:`.verdict` at ``cfg.level`` and
+    ``cfg.resolution``.
+    """
+    from .verdict import decide, point_stats
+
+    table: dict[tuple[int, str], list[tuple[float, float, dict | None]]] = {}
     names: list[tuple[int, str]] = []
     for r in sorted(results, key=lambda r: (r["d"], r["seed"])):
-        for name, (sv, tv) in r["values"].items():
+        for name, val in r["values"].items():
             key = (r["d"], name)
             if key not in table:
                 table[key] = []
                 names.append(key)
-            table[key].append((float(sv), float(tv)))
-    points = []
-    for d, name in sorted(names, key=lambda k: (k[0], names.index(k))):
-        vals = np.array(table[(d, name)])
-        sim, th = vals[:, 0], vals[:, 1]
+            extra = val[2] if len(val) > 2 else None
+            table[key].append((float(val[0]), float(val[1]), extra))
+    keys = sorted(names, key=lambda k: (k[0], names.index(k)))
+    theories = {k: float(np.mean([v[1] for v in table[k]])) for k in keys}
+    scales = _scales(keys, theories)
+    stats, rows = [], []
+    for key in keys:
+        vals = table[key]
+        sim = [v[0] for v in vals]
+        extras = [v[2] for v in vals]
+        pred_var, complete = None, False
+        if all(e is not None and e.get("var") is not None for e in extras):
+            pred_var = float(np.mean([e["var"] for e in extras]))
+            complete = all(bool(e.get("complete")) for e in extras)
+        finite = all(math.isfinite(v) for v in sim)
+        st = point_stats(sim if finite else [0.0] * len(sim), theories[key], pred_var=pred_var,
+                         complete=complete, level=cfg.level)
+        if not finite:  # a non-finite simulation can never agree
+            st.p = st.p_allow = 0.0
+        stats.append(st)
         k = len(sim)
         mean = float(np.mean(sim))
-        theory = float(np.mean(th))
-        se = float(np.std(sim, ddof=1) / math.sqrt(k)) if k > 1 else None
-        allowance = cfg.finite_size * (1.0 + abs(theory)) / math.sqrt(cfg.scale(d))
-        tol = cfg.z_crit * (se or 0.0) + allowance
-        gap = mean - theory
-        z = gap / se if se else None
+        sample_se = float(np.std(sim, ddof=1) / math.sqrt(k)) if k > 1 else None
+        rows.append({"name": key[1], "d": key[0], "theory": theories[key], "sim_mean": mean,
+                     "sim_se": sample_se, "n_seeds": k,
+                     "predicted_sd": None if pred_var is None else math.sqrt(pred_var)})
+    decided = decide(stats, [cfg.resolution * scales[k] for k in keys], cfg.level)
+    points = []
+    for row, st, dec in zip(rows, stats, decided):
+        z = st.gap / st.se if st.se else None
         points.append({
-            "name": name, "d": d, "theory": theory, "sim_mean": mean, "sim_se": se,
-            "z": z, "ok": bool(abs(gap) <= tol and math.isfinite(mean)), "tolerance": tol,
-            "n_seeds": k,
-            # the gap is statistically resolved (|z| > z_crit) though maybe inside the allowance
-            "resolved": bool(z is not None and abs(z) > cfg.z_crit),
+            **row, "se": st.se, "z": z,
+            "law": "-" if st.se is None else ("normal" if st.dof is None else f"t{st.dof}"),
+            **dec, "ok": dec["verdict"] in ("agrees", "agrees_finite_size"),
+            "resolved": bool(st.p <= cfg.level / max(len(stats), 1)),
         })
     return points
 
@@ -471,16 +572,19 @@ def validate(
         What to compare; keyword arguments build or override it.
     prediction : callable or dict, optional
         Replaces the numerics prediction (``predict(cfg)``) — same schema as
-        :func:`predict`. Used by tests and to compare against other sources.
+        :func:`predict`. Used by tests and to compare against other sources. The predicted
+        fluctuations (:mod:`.fluctuations`) always come from the configuration.
     workers, scheduler, progress :
         Execution of the simulations (see :func:`giantstep.validation.sweep.execute`).
 
     Returns
     -------
     ValidationReport
-        ``points`` (``name, d, theory, sim_mean, sim_se, z, ok, tolerance, n_seeds,
-        resolved``) and ``all_ok``. ``resolved`` flags an agreement that holds only thanks
-        to the finite-size allowance (``|z| > z_crit``): check it with a finite-size study.
+        ``points`` (``name, d, theory, sim_mean, sim_se`` (sample), ``se`` (used),
+        ``predicted_sd``, ``law``, ``z``, ``verdict`` ∈ {agrees, agrees_finite_size,
+        undetermined, disagrees}, ``verdict_text``, ``seeds_needed``, ``p_value``, ``ok``,
+        ``tolerance``, ``n_seeds``, ``resolved``) and ``all_ok`` (nothing disagrees and
+        nothing is undetermined).
     """
     from .sweep import execute
 
@@ -496,13 +600,29 @@ def validate(
         theory = prediction
     else:
         theory = predict(config)
+    bm = predicted_batch(config)
     vdict = config.to_dict()
-    jobs = [(sim, vdict, theory, i) for i, sim in config.simulations()]
+    jobs = [(sim, vdict, theory, i, bm) for i, sim in config.simulations()]
     results = [None] * len(jobs)
     for i, out in execute(_measure_job, jobs, workers=workers, scheduler=scheduler,
                           progress=progress, desc="validate"):
         results[i] = out
+    return report_from_results(results, config, theory)
+
+
+def predicted_batch(config: ValidationConfig):
+    """The first-step batch moments of :mod:`.fluctuations` for ``config`` (None if none)."""
+    if config.kind != "overlaps" or config.normalize:
+        return None
+    from .fluctuations import batch_moments
+
+    return batch_moments(config.target, config.activation, alpha=config.alpha, eta=config.eta,
+                         readout=config.readout, noise=config.noise, symmetric=config.symmetric)
+
+
+def report_from_results(results: list[dict], config: ValidationConfig,
+                        theory: dict) -> ValidationReport:
+    """The report of already simulated seeds (used by :func:`validate` and the calibration)."""
     points = aggregate(results, config)
-    tol = (f"|sim_mean − theory| ≤ {config.z_crit:g}·s.e. + {config.finite_size:g}·"
-           f"(1 + |theory|)/√min(d, n)")
-    return ValidationReport(points, all(p["ok"] for p in points), vdict, theory, tol)
+    ok = all(p["verdict"] in ("agrees", "agrees_finite_size") for p in points)
+    return ValidationReport(points, ok, config.to_dict(), theory, method_text(config))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
+
+from giantstep.tables import format_table  # noqa: F401  (re-exported for the commands)
 
 
 def print_json(payload: dict) -> None:
@@ -14,21 +15,6 @@ def print_json(payload: dict) -> None:
 
     json.dump(to_jsonable(payload), sys.stdout, indent=2)
     sys.stdout.write("\n")
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Return a plain-text table with aligned columns."""
-    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def save_figure(fig: Any, path: str) -> None:

@@ -2,9 +2,11 @@
 
 ``giantstep validate overlaps EXPR …`` (§5.1/§5.3), ``giantstep validate preprocessed EXPR
 --ell 2 …`` (§5.2) and ``giantstep validate error --student … --teacher …`` (§6.1) print a
-table ``quantity, theory, sim mean, s.e., z, tolerance, verdict``; ``--json`` prints
-``{"points": [{"name", "theory", "sim_mean", "sim_se", "z", "ok", …}], "all_ok"}``.
-Exit code 0 when every point agrees, 1 otherwise, 2 on bad input.
+table ``quantity, theory, sim mean, s.e., law, z, verdict``; ``--json`` prints
+``{"points": [{"name", "theory", "sim_mean", "se", "z", "verdict", …}], "all_ok", "summary"}``.
+Verdicts (docs/validation.md §2): agrees, agrees (finite-size allowance), undetermined
+(too few seeds: run ≥ N), disagrees. Exit code 0 when every point agrees, 1 when some
+point disagrees or is undetermined, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from .simulate_cmd import add_simulation_arguments, parse_values
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--z-crit", type=float, default=3.0,
-                   help="tolerance in standard errors (default 3)")
-    p.add_argument("--finite-size", type=float, default=1.0,
-                   help="finite-size allowance c: + c·(1+|theory|)/√min(d, n) (default 1)")
+    p.add_argument("--level", type=float, default=0.01,
+                   help="family-wise false-alarm level of the report (Holm; default 0.01)")
+    p.add_argument("--resolution", type=float, default=0.1,
+                   help="relative resolution below which a point is undetermined (default 0.1)")
     p.add_argument("--study", action="store_true",
-                   help="finite-size study: fit the gap against d^{-1/2} over the --d values")
+                   help="finite-size study: fit the gap against d^{-1/2} over ≥ 3 --d values")
     add_simulation_arguments(p)
 
 
@@ -86,8 +88,8 @@ def _config(args: argparse.Namespace):
     ds = parse_values(args.d, int, "d")
     if args.seeds < 1:
         raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
-    common = dict(ds=ds, seeds=args.seeds, dtype=args.dtype, z_crit=args.z_crit,
-                  finite_size=args.finite_size, noise=args.noise, eta=args.eta)
+    common = dict(ds=ds, seeds=args.seeds, dtype=args.dtype, level=args.level,
+                  resolution=args.resolution, noise=args.noise, eta=args.eta)
     if args.kind == "overlaps":
         quantities = None
         if args.quantities:
@@ -117,8 +119,9 @@ def _validate(args: argparse.Namespace) -> int:
     if args.study:
         from giantstep.validation.finite_size import finite_size_study
 
-        if len(cfg.ds) < 2:
-            raise InputError("--study needs at least two dimensions in --d (e.g. 256,512,1024,2048)")
+        if len(cfg.ds) < 3:
+            raise InputError("--study needs at least three dimensions in --d "
+                             "(e.g. 256,512,1024,2048)")
         study = finite_size_study(cfg, ds=tuple(cfg.ds), **run)
         report = study.report
         if args.plot:
@@ -129,7 +132,12 @@ def _validate(args: argparse.Namespace) -> int:
             print(report.table())
             print()
             print(study.table())
-        return 0 if report.all_ok and study.all_ok else 1
+            print(report.tolerance)
+            print(report.verdict_line())
+            bad = [f["name"] for f in study.fits if f["verdict"] == "disagrees"]
+            print("finite-size study: " + (f"GAPS THAT DO NOT VANISH: {', '.join(bad)}" if bad
+                                           else "no gap stays as d → ∞"))
+        return 0 if study.all_ok else 1
     report = validate(cfg, **run)
     if args.plot:
         save_figure(report.plot(), args.plot)
@@ -137,6 +145,6 @@ def _validate(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         print(report.table())
-        print(f"tolerance: {report.tolerance}")
-        print("all points agree" if report.all_ok else "SOME POINTS DISAGREE")
+        print(report.tolerance)
+        print(report.verdict_line())
     return 0 if report.all_ok else 1
