@@ -82,3 +82,10 @@ def test_cold_cache_is_announced_once_and_warm_cache_is_silent(tmp_path):
     a, b = json.loads(cold.stdout), json.loads(warm.stdout)
     a["quadrature"].pop("seconds"), b["quadrature"].pop("seconds")
     assert a == b
+
+
+def test_quiet_is_accepted_by_nested_commands():
+    from giantstep.cli import build_parser
+
+    args = build_parser().parse_args(["validate", "overlaps", "z1", "--activation", "relu", "--quiet"])
+    assert args.quiet and args.no_progress is False  # main() turns --quiet into no_progress

@@ -17,7 +17,7 @@ import sys
 from giantstep.errors import GiantstepError
 
 # name of the module in giantstep.cli -> registered sub-commands
-_COMMAND_MODULES = ["theory_cmds", "overlaps_cmd", "error_cmd", "simulate_cmd", "validate_cmd", "warmup_cmd"]
+_COMMAND_MODULES = ["theory_cmds", "overlaps_cmd", "error_cmd", "simulate_cmd", "validate_cmd", "warmup_cmd", "amp_cmd"]
 
 # commands that run numba kernels: a compilation (cold cache) is announced on stderr
 _KERNEL_COMMANDS = {"overlaps", "error", "simulate", "validate"}
@@ -43,16 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"giantstep.cli.{name}")
         module.register(sub)
-    for command in sub.choices.values():  # one --quiet for every command
+    _add_quiet(list(sub.choices.values()))
+    return parser
+
+
+def _add_quiet(parsers: list[argparse.ArgumentParser]) -> None:
+    """One ``--quiet`` for every command, nested sub-commands (``validate overlaps``) included."""
+    for command in parsers:
         if "--quiet" not in command._option_string_actions:
             command.add_argument("--quiet", action="store_true",
                                  help="no progress or compilation messages on stderr (results unchanged)")
-    return parser
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_quiet(list(action.choices.values()))
 
 
 def _announce_compilation(args: argparse.Namespace) -> None:
     """Say on stderr when kernels are being compiled (first run after install), unless --quiet."""
-    if args.quiet or args.command not in _KERNEL_COMMANDS:
+    if getattr(args, "quiet", False) or args.command not in _KERNEL_COMMANDS:
         return
     from giantstep.numerics.compile_cache import announce_compilation
 
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``giantstep`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.quiet and hasattr(args, "no_progress"):
+    if getattr(args, "quiet", False) and hasattr(args, "no_progress"):
         args.no_progress = True
     try:
         _announce_compilation(args)
