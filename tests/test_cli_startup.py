@@ -87,5 +87,6 @@ def test_cold_cache_is_announced_once_and_warm_cache_is_silent(tmp_path):
 def test_quiet_is_accepted_by_nested_commands():
     from giantstep.cli import build_parser
 
-    args = build_parser().parse_args(["validate", "overlaps", "z1", "--activation", "relu", "--quiet"])
+    args = build_parser().parse_args(["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "1",
+                                       "--eta", "1", "--quiet"])
     assert args.quiet and args.no_progress is False  # main() turns --quiet into no_progress
