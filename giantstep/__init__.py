@@ -27,6 +27,8 @@ _LAZY = {
     "generative_analysis": "giantstep.theory.generative",
     "generative_exponent": "giantstep.theory.generative",
     "generative_leap": "giantstep.theory.generative",
+    "amp_analysis": "giantstep.theory.amp",
+    "gamp_state_evolution": "giantstep.numerics.amp_state_evolution",
     # numerics
     "one_step_overlaps": "giantstep.numerics",
     "preprocessed_overlaps": "giantstep.numerics",

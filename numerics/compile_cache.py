@@ -26,6 +26,7 @@ NUMERICS_KERNEL_MODULES = (
     "giantstep.numerics._overlap_smoothing",
     "giantstep.numerics._overlap_kernel",
     "giantstep.numerics.spiked_rf",
+    "giantstep.numerics.amp_kernel",
 )
 
 

@@ -57,3 +57,12 @@ def test_theory_quadrature_imports_no_numba():
     code = "import sys, giantstep.theory.quadrature; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_normal_quantile_matches_scipy_to_rounding():
+    import numpy as np
+    from scipy.special import ndtri
+
+    p = np.concatenate([np.logspace(-300, -1, 500), np.linspace(0.01, 0.99, 999), 1 - np.logspace(-16, -1, 100)])
+    q = quad.normal_quantile(p)
+    assert np.max(np.abs(q - ndtri(p)) / np.maximum(1.0, np.abs(ndtri(p)))) < 1e-14

@@ -20,7 +20,7 @@ from giantstep.errors import GiantstepError
 _COMMAND_MODULES = ["theory_cmds", "overlaps_cmd", "error_cmd", "simulate_cmd", "validate_cmd", "warmup_cmd", "amp_cmd"]
 
 # commands that run numba kernels: a compilation (cold cache) is announced on stderr
-_KERNEL_COMMANDS = {"overlaps", "error", "simulate", "validate"}
+_KERNEL_COMMANDS = {"overlaps", "error", "simulate", "validate", "amp"}
 
 
 class _OneLineParser(argparse.ArgumentParser):

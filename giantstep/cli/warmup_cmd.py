@@ -55,8 +55,13 @@ def _workloads() -> list[tuple[str, object]]:
                 simulate(SimulationConfig(target="z1", activation=act, d=32, p=32, alpha=1.0, steps=1,
                                           ridge_lambda=0.1, n_test=64, dtype=dtype))
 
+    def amp():
+        import giantstep as gs
+
+        gs.gamp_state_evolution("z1**2", [0.6])
+
     return [("overlap equations (§5)", overlaps), ("test error (§6.1)", learning_curve),
-            ("simulator (§1)", simulator)]
+            ("simulator (§1)", simulator), ("GAMP state evolution (§7)", amp)]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,59 @@
+"""``giantstep amp``: JSON keys, table, bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from giantstep.cli import main
+
+
+def test_json_keys(capsys):
+    assert main(["amp", "z1**2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["trivial"] == [] and out["hard"] == []
+    assert out["stages"][0]["alpha_c"] == pytest.approx(0.5, rel=1e-5)
+    assert out["stages"][0]["directions"] == [[1.0]]
+    assert "state_evolution" not in out
+
+
+def test_state_evolution_json(capsys, tmp_path):
+    png = tmp_path / "se.png"
+    assert main(["amp", "z1**2", "--alpha", "0.3:0.9:3", "--json", "--plot", str(png)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    se = out["state_evolution"]
+    assert [p["alpha"] for p in se] == pytest.approx([0.3, 0.6, 0.9])
+    assert se[0]["overlap"] == 0.0 and se[2]["overlap"] > 0.1
+    assert png.stat().st_size > 0
+
+
+def test_table(capsys):
+    assert main(["amp", "sign(z1*z2*z3)"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("hard") == 3
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["z1**2", "--alpha", "0:1:3"], "α must be > 0"),
+    (["z1**2", "--alpha=-1:1:3"], "α must be > 0"),
+    (["z1**2", "--noise", "-0.5"], "Δ"),
+    (["z1*z2*z3*z4"], "r ≤ 3"),
+    (["z1**2", "--alpha", "1:2"], "START:STOP:NUM"),
+    (["__import__('os')"], ""),
+])
+def test_bad_input_one_line_exit_2(args, msg):
+    p = subprocess.run([sys.executable, "-m", "giantstep", "amp", *args], capture_output=True, text=True)
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr
+    assert msg in lines[0]
+
+
+def test_no_heavy_imports_at_module_top():
+    code = ("import sys, giantstep.cli.amp_cmd; "
+            "print(any(m in sys.modules for m in ('numba', 'scipy', 'matplotlib', 'sympy')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.stdout.strip() == "False"

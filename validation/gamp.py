@@ -1,0 +1,268 @@
+"""Finite-d Bayes-optimal GAMP for multi-index targets, and Monte-Carlo references (docs/amp.md §5).
+
+* :func:`run_gamp` — GAMP (Rangan 2011; committee-machine form of Aubin et al.
+  2018, as used by Troiani et al. 2024) on ``n = α d`` samples
+  ``y_μ = g*(W*ᵀ x_μ) + √Δ ε_μ``, ``x_μ ~ N(0, I_d/d)``... in the normalisation
+  ``X_μi ~ N(0, 1/d)``, ``W*`` with columns of norm ``√d`` (orthogonal), prior
+  ``N(0, I_r)`` on the rows of W. ``g_out`` and its Jacobian are computed per
+  sample by Gauss–Hermite quadrature over ``z = ω + L u``, so the label noise Δ
+  must be > 0. Returns the overlap matrix ``M = Ŵᵀ W*/d``; the scalar reported
+  is ``‖M‖_*/m`` (m = dim of the relevant subspace; nuclear norm: invariant under the symmetries ``W ↦ W O`` of the
+  target), to be compared with ``tr(Q)/m`` of the state evolution.
+* :func:`monte_carlo_operator` — seeded Monte-Carlo estimate of ``T = E[E[z|y]E[z|y]ᵀ]``
+  and of the operator ``M ↦ E_y[G M G]`` (equal-count bins of y, with the
+  within-bin sampling bias removed): the reference of benchmarks/bench_amp.py and
+  the fallback for r > 3.
+* :func:`monte_carlo_state_evolution_map` — the SE map ``Q ↦ Q_new`` by Monte Carlo.
+
+Every random draw takes a seed (:func:`giantstep.validation.sampling.rng`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from giantstep.errors import ConvergenceError, InputError
+from giantstep.theory.amp import sym_basis
+from giantstep.theory.target import as_target
+
+from .sampling import rng
+
+_KEY_TEACHER, _KEY_DATA, _KEY_INIT, _KEY_MC = 11, 12, 13, 14
+_GAMP_GRID = {1: (12, 8), 2: (3, 6), 3: (2, 5)}
+_PRUNE = 1e-12  # inner nodes with smaller weight are dropped (their mass is < 1e-8 in total)
+
+
+@dataclass
+class GAMPResult:
+    """One GAMP run.
+
+    Attributes
+    ----------
+    d, n : int
+    alpha, noise : float
+    seed : int
+    overlap : float
+        ``‖M‖_*/m`` with ``M = Ŵᵀ W*/d`` (relevant subspace, m = its dimension).
+    matrix : np.ndarray
+        ``M`` (r × r).
+    self_overlap : np.ndarray
+        ``Q = ŴᵀŴ/d`` (Bayes optimality predicts ``Q ≈ M`` up to the symmetry).
+    cosine : float
+        ``‖M‖_* / √(m · tr Q)``: scale-free alignment, ``O(d^{-1/2})`` for an estimate
+        unrelated to W*.
+    iterations : int
+    converged : bool
+        True if ``‖Ŵ_t − Ŵ_{t−1}‖_F/√d`` fell below the tolerance.
+    seconds : float
+    """
+
+    d: int
+    n: int
+    alpha: float
+    noise: float
+    seed: int
+    overlap: float
+    matrix: np.ndarray
+    self_overlap: np.ndarray
+    cosine: float
+    iterations: int
+    converged: bool
+    seconds: float
+
+
+def _gout(t, R, y, omega, V, noise, u, wu):
+    """Per-sample ``g_out`` (n × m) and ``∂_ω g_out`` (n × m × m) by quadrature (docs/amp.md (C2))."""
+    L = np.linalg.cholesky(V)
+    Linv = np.linalg.inv(L)
+    z = omega[:, None, :] + (u @ L.T)[None, :, :]  # (n, K, m)
+    vals = np.broadcast_to(t.evaluate(z @ R.T), z.shape[:2])
+    logp = -0.5 * (y[:, None] - vals) ** 2 / noise + np.log(wu)[None, :]
+    logp -= logp.max(axis=1, keepdims=True)
+    p = np.exp(logp)
+    p /= p.sum(axis=1, keepdims=True)
+    mu = p @ u  # E[u | y, ω]
+    second = np.einsum("nk,ka,kb->nab", p, u, u)
+    cov = second - mu[:, :, None] * mu[:, None, :]
+    g = mu @ Linv  # L⁻ᵀ E[u]  (row form)
+    m = u.shape[1]
+    dg = np.einsum("ab,nbc,cd->nad", Linv.T, cov - np.eye(m)[None], Linv)
+    return g, dg
+
+
+def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter: int = 200,
+             tol: float = 1e-6, init: float = 1e-3, damping: float = 0.0) -> GAMPResult:
+    """Bayes-optimal GAMP at finite d (see the module docstring).
+
+    Parameters
+    ----------
+    target : str or Target
+        ``g*(z1..zr)``; the run works in its relevant subspace.
+    d : int
+        Input dimension.
+    alpha : float
+        ``n = round(α d)`` samples.
+    noise : float
+        Label-noise variance Δ > 0 (the per-sample posterior is computed with it).
+    seed : int
+        Seeds the teacher, the data and the initialisation.
+    max_iter, tol : int, float
+        Iteration cap and stopping rule on ``‖ΔŴ‖_F/√d``.
+    init : float
+        Scale of the random initialisation ``Ŵ₀ ~ N(0, init² I)`` (uninformative).
+    The posterior of ``g_out`` is computed on the piecewise Gauss–Legendre grid of
+    :func:`giantstep.theory.amp_channel.gaussian_grid` (192 nodes for r = 1, 36² for
+    r = 2, 20³ for r = 3, weights below 1e-12 dropped): a coarse Gauss–Hermite rule under-resolves the likelihood
+    ``φ_Δ(y − g*(z))`` for small Δ and breaks the Onsager consistency of GAMP.
+    damping : float
+        Fraction of the previous ``Ŵ`` kept at each step (0 = none).
+    """
+    start = time.perf_counter()
+    if d < 2 or alpha <= 0:
+        raise InputError(f"need d ≥ 2 and α > 0, got d = {d}, α = {alpha}")
+    if noise <= 0:
+        raise InputError("finite-d GAMP needs label noise Δ > 0 (its g_out integrates the noise)")
+    from giantstep.theory.amp_channel import gaussian_grid
+    from giantstep.theory.subspaces import relevant_subspace
+
+    t = as_target(target, noise=noise)
+    R = relevant_subspace(t)
+    m = R.shape[1]
+    n = int(round(alpha * d))
+    G = rng(seed, _KEY_TEACHER).standard_normal((d, m))
+    Wstar = np.linalg.qr(G)[0] * np.sqrt(d)  # columns orthogonal, norm √d
+    gd = rng(seed, _KEY_DATA)
+    X = gd.standard_normal((n, d)) / np.sqrt(d)
+    Z = X @ Wstar  # (n, m), ≈ N(0, I_m) rows
+    y = np.asarray(np.broadcast_to(t.evaluate(Z @ R.T), (n,)), dtype=float)
+    y = y + np.sqrt(noise) * gd.standard_normal(n)
+    u, wu = gaussian_grid(m, *_GAMP_GRID[m])
+    keep = wu > _PRUNE
+    u, wu = u[keep], wu[keep] / wu[keep].sum()
+    W = init * rng(seed, _KEY_INIT).standard_normal((d, m))
+    C = np.eye(m)
+    g = np.zeros((n, m))
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        V = C
+        omega = X @ W - g @ V
+        g, dg = _gout(t, R, y, omega, V, noise, u, wu)
+        A = -alpha * dg.mean(axis=0)
+        # the channel precision can be indefinite for non-log-concave channels at finite d:
+        # keep its PSD part so that the posterior covariance (I + A)⁻¹ stays valid
+        wA, UA = np.linalg.eigh(0.5 * (A + A.T))
+        A = (UA * np.clip(wA, 0.0, None)) @ UA.T
+        B = X.T @ g + W @ A
+        Cn = np.linalg.inv(np.eye(m) + A)
+        Wn = B @ Cn
+        if not np.all(np.isfinite(Wn)):
+            raise ConvergenceError("GAMP produced non-finite estimates", residual=float("nan"),
+                                   iterations=it)
+        if damping:
+            Wn = damping * W + (1 - damping) * Wn
+        step = float(np.linalg.norm(Wn - W) / np.sqrt(d))
+        W, C = Wn, Cn
+        if step < tol:
+            converged = True
+            break
+    M = W.T @ Wstar / d
+    Q = W.T @ W / d
+    nuc = float(np.sum(np.linalg.svd(M, compute_uv=False)))
+    cos = nuc / np.sqrt(m * max(float(np.trace(Q)), 1e-300))
+    return GAMPResult(d, n, float(alpha), float(noise), int(seed), nuc / m, R @ M @ R.T, R @ Q @ R.T,
+                      float(cos), it, converged, time.perf_counter() - start)
+
+
+def monte_carlo_operator(target, noise: float = 0.0, n_samples: int = 1_000_000, seed: int = 0,
+                         bins: int = 200):
+    """Monte-Carlo ``(T, F, λ_max)`` of the threshold analysis at V = ∅ (docs/amp.md (A1)–(A3)).
+
+    Labels are grouped by value when they take at most 64 values, otherwise into
+    ``bins`` equal-count bins of y. Statistical error ``O(n_samples^{-1/2})``; biases:
+    ``+O(bins/n_samples)`` from squared bin means, ``−O(bins^{-2})`` from the binning.
+    """
+    t = as_target(target, noise=noise)
+    r = t.r
+    gen = rng(seed, _KEY_MC)
+    z = gen.standard_normal((n_samples, r))
+    y = np.asarray(np.broadcast_to(t.evaluate(z), (n_samples,)), dtype=float)
+    if noise > 0:
+        y = y + np.sqrt(noise) * gen.standard_normal(n_samples)
+    uniq, inv = np.unique(y, return_inverse=True)
+    if len(uniq) > 64:
+        order = np.argsort(y, kind="stable")
+        inv = np.empty(n_samples, dtype=np.int64)
+        inv[order] = np.arange(n_samples) * bins // n_samples
+        nb = bins
+    else:
+        nb = len(uniq)
+    cnt = np.bincount(inv, minlength=nb).astype(float)
+    p = cnt / n_samples
+    iu = np.triu_indices(r)
+    feats = np.concatenate([z, (z[:, :, None] * z[:, None, :])[:, iu[0], iu[1]]], axis=1)
+    s1 = np.stack([np.bincount(inv, weights=feats[:, c], minlength=nb) for c in range(feats.shape[1])],
+                  axis=1) / cnt[:, None]
+    mz = s1[:, :r]
+    T = np.einsum("j,ja,jb->ab", p, mz, mz)
+    A = np.zeros((nb, r, r))
+    A[:, iu[0], iu[1]] = s1[:, r:]
+    A[:, iu[1], iu[0]] = s1[:, r:]
+    A -= np.eye(r)[None]
+    basis = sym_basis(r)
+    F = np.einsum("j,aim,jmk,bkl,jli->ab", p, basis, A, basis, A)
+    F = 0.5 * (F + F.T)
+    return T, F, float(np.linalg.eigvalsh(F)[-1])
+
+
+def monte_carlo_state_evolution_map(target, alpha: float, Q: np.ndarray, noise: float,
+                                    n_samples: int = 200_000, seed: int = 0, bins: int = 128):
+    """Monte-Carlo version of one SE step ``Q ↦ Q̂(I+Q̂)⁻¹`` (Δ > 0: exact posterior by MC).
+
+    Draws ``ξ, z | ω`` jointly (``z = ω + L u``), labels with noise, and estimates
+    ``E[g_out g_outᵀ]`` with ``g_out`` from an inner Monte-Carlo posterior over ``u``
+    (1024 draws shared by all samples). Reference for benchmarks only.
+    """
+    t = as_target(target, noise=noise)
+    m = t.r
+    gen = rng(seed, _KEY_MC, 1)
+    w, U = np.linalg.eigh(Q)
+    sq = (U * np.sqrt(np.clip(w, 0, None))) @ U.T
+    L = np.linalg.cholesky(np.eye(m) - Q)
+    n_outer = max(n_samples // 100, 1)
+    inner = 1024
+    xi = gen.standard_normal((n_outer, m))
+    omega = xi @ sq
+    z = omega + gen.standard_normal((n_outer, m)) @ L.T
+    y = np.asarray(np.broadcast_to(t.evaluate(z), (n_outer,)), dtype=float)
+    y = y + np.sqrt(noise) * gen.standard_normal(n_outer)
+    u = gen.standard_normal((inner, m))
+    g, _ = _gout(t, np.eye(m), y, omega, np.eye(m) - Q, noise, u, np.full(inner, 1.0 / inner))
+    Qhat = alpha * (g.T @ g) / n_outer
+    return Qhat @ np.linalg.inv(np.eye(m) + Qhat)
+
+
+def gamp_versus_state_evolution(target, noise: float, alphas, ds, seeds, *, max_iter: int = 100) -> list[dict]:
+    """GAMP at each (α, d, seed) next to the deterministic state evolution (docs/amp.md §5).
+
+    Returns one row per (α, d): ``alpha, d, seeds, se_overlap, mean, sem, cosine_mean,
+    converged`` (number of seeds whose iteration met the tolerance).
+    """
+    from giantstep.numerics.amp_state_evolution import state_evolution
+
+    se = state_evolution(target, alphas, noise)
+    rows = []
+    for p in se.points:
+        for d in ds:
+            runs = [run_gamp(target, int(d), p.alpha, noise, int(s), max_iter=max_iter) for s in seeds]
+            ov = np.array([r.overlap for r in runs])
+            rows.append({"alpha": p.alpha, "d": int(d), "seeds": len(runs), "se_overlap": p.overlap,
+                         "mean": float(ov.mean()), "sem": float(ov.std(ddof=1) / np.sqrt(len(ov)))
+                         if len(ov) > 1 else float("nan"),
+                         "cosine_mean": float(np.mean([r.cosine for r in runs])),
+                         "converged": int(sum(r.converged for r in runs)),
+                         "seconds": float(sum(r.seconds for r in runs))})
+    return rows
