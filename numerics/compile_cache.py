@@ -85,7 +85,11 @@ def announce_compilation(stream=None):
     from numba.core import event
 
     class CompileNotice(event.Listener):
-        """One line on ``stream`` at the first real compilation (cache miss) of the process."""
+        """One line at the first real compilation (cache miss) of the process.
+
+        The stream is looked up when the line is printed (``sys.stderr`` of that moment:
+        test runners and notebooks swap it), and a failing write never breaks the compile.
+        """
 
         def __init__(self, out) -> None:
             self.out = out
@@ -94,14 +98,18 @@ def announce_compilation(stream=None):
         def on_start(self, ev) -> None:
             name = getattr(ev.data["dispatcher"], "__qualname__", "kernel")
             if not self.compiled:
-                print(f"giantstep: compiling numba kernels for first use (starting with {name}); this "
-                      "happens once per install — `giantstep warmup` does it ahead of time", file=self.out)
-                self.out.flush()
+                out = self.out or sys.stderr
+                try:
+                    print(f"giantstep: compiling numba kernels for first use (starting with {name}); this "
+                          "happens once per install — `giantstep warmup` does it ahead of time", file=out)
+                    out.flush()
+                except (OSError, ValueError):  # a closed or broken stream: say nothing
+                    pass
             self.compiled.append(name)
 
         def on_end(self, ev) -> None:
             pass
 
-    _NOTICE = CompileNotice(stream or sys.stderr)
+    _NOTICE = CompileNotice(stream)
     event.register("numba:compile", _NOTICE)
     return _NOTICE

@@ -90,3 +90,23 @@ def test_quiet_is_accepted_by_nested_commands():
     args = build_parser().parse_args(["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "1",
                                        "--eta", "1", "--quiet"])
     assert args.quiet and args.no_progress is False  # main() turns --quiet into no_progress
+
+
+def test_compile_notice_follows_stderr_and_never_breaks_a_compile(tmp_path):
+    """The notice listener is process-wide: it must write to the stderr of the moment and survive
+    a closed stream (pytest swaps and closes captured streams between tests)."""
+    code = (
+        "import io, sys\n"
+        "from giantstep.numerics.compile_cache import announce_compilation\n"
+        "old = sys.stderr\n"
+        "dead = io.StringIO(); sys.stderr = dead; announce_compilation(); dead.close()\n"
+        "buf = io.StringIO(); sys.stderr = buf\n"
+        "import numba\n"
+        "f = numba.njit(lambda x: x + 1)\n"
+        "assert f(1) == 2\n"
+        "sys.stderr = old\n"
+        "print('compiling numba kernels' in buf.getvalue())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert out.stdout.strip() == "True"
