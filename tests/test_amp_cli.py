@@ -57,3 +57,20 @@ def test_no_heavy_imports_at_module_top():
             "print(any(m in sys.modules for m in ('numba', 'scipy', 'matplotlib', 'sympy')))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip() == "False"
+
+
+def test_state_evolution_validated_flag():
+    """No silent numbers: the multi-index curve is flagged (finite-d GAMP does not reach it yet)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(expr):
+        out = subprocess.run([sys.executable, "-m", "giantstep", "amp", expr, "--alpha", "1:2:2", "--json"],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout), out.stderr
+
+    single, err1 = run("z1**2")
+    multi, err2 = run("z1*z2")
+    assert single["state_evolution_validated"] is True and "not validated" not in err1
+    assert multi["state_evolution_validated"] is False and "not validated" in err2
