@@ -61,10 +61,6 @@ def test_no_heavy_imports_at_module_top():
 
 def test_state_evolution_validated_flag():
     """No silent numbers: the multi-index curve is flagged (finite-d GAMP does not reach it yet)."""
-    import json
-    import subprocess
-    import sys
-
     def run(expr):
         out = subprocess.run([sys.executable, "-m", "giantstep", "amp", expr, "--alpha", "1:2:2", "--json"],
                              capture_output=True, text=True, check=True)
