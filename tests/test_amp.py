@@ -208,3 +208,19 @@ def test_sym_basis_is_orthonormal():
     B = sym_basis(3)
     G = np.einsum("aij,bij->ab", B, B)
     assert np.allclose(G, np.eye(6))
+
+
+def test_tridiagonal_solver_matches_scipy_banded():
+    import numpy as np
+    from scipy.linalg import solveh_banded
+
+    from giantstep.theory.amp_channel import solve_tridiagonal_spd
+
+    rng = np.random.default_rng(0)
+    for J in (2, 7, 300):
+        off = 0.4 * rng.standard_normal(J - 1)
+        diag = 1 + np.abs(rng.standard_normal(J)) + np.r_[np.abs(off), 0] + np.r_[0, np.abs(off)]
+        b = rng.standard_normal((J, 3))
+        ab = np.zeros((2, J))
+        ab[1], ab[0, 1:] = diag, off
+        assert np.allclose(solve_tridiagonal_spd(diag, off, b), solveh_banded(ab, b), rtol=1e-13, atol=1e-14)

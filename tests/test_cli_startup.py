@@ -39,7 +39,8 @@ def _modules(*argv: str) -> tuple[int, set[str]]:
 def test_theory_commands_import_neither_numba_nor_plotting_nor_scipy_special(argv):
     code, heavy = _modules(*argv)
     assert code == 0
-    assert not heavy & {"numba", "matplotlib", "dask", "distributed", "scipy.special", "scipy.stats"}
+    assert not heavy & {"numba", "matplotlib", "dask", "distributed", "scipy.special", "scipy.stats",
+                        "scipy.linalg"}
 
 
 def test_overlaps_without_plot_imports_no_plotting_and_no_scipy_special():
