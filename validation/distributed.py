@@ -20,8 +20,9 @@ small arguments (configuration, row range, readout vector) per task; back,
 ``parts`` partial sums of ``8 p d`` bytes. The batch itself is never sent.
 
 Failures: a task whose worker dies is re-run by the scheduler on another worker
-(its inputs are pure functions of the seed and W), so the run resumes; if the
-cluster cannot finish a task (every retry failed, or the client lost the
+(its inputs are pure functions of the seed and W), so the run resumes; a pass
+that fails as a whole (a worker lost while W is being scattered, a connection
+reset) is re-run, up to ``retries`` times; if the cluster cannot finish a task (every retry failed, or the client lost the
 scheduler), :class:`DistributedError` is raised — a partial sum is never returned.
 """
 
@@ -87,27 +88,39 @@ class DaskMapper:
         return [tuple(replaced.get(i, a) for i, a in enumerate(args)) for args in arglist]
 
     def __call__(self, fn: Callable, arglist: list[tuple]) -> list:
+        """Run one pass; a pass whose cluster fails (a worker lost while W was being scattered,
+        a connection reset) is re-run whole, up to ``retries`` times: its tasks are pure."""
+        self.passes += 1
+        for attempt in range(self.retries + 1):
+            try:
+                return self._run_pass(fn, arglist)
+            except GiantstepError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any cluster failure: no partial sum
+                if attempt == self.retries:
+                    raise DistributedError(f"distributed pass {fn.__name__} failed after {self.retries} "
+                                           f"retries: {type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run_pass(self, fn: Callable, arglist: list[tuple]) -> list:
         from distributed import as_completed
         from tqdm import tqdm
 
-        self.passes += 1
-        jobs = self._shared(arglist)
-        futures = [self.client.submit(fn, *args, pure=False, retries=self.retries) for args in jobs]
-        index = {f.key: i for i, f in enumerate(futures)}
-        out: list = [None] * len(futures)
-        bar = tqdm(total=len(futures), desc=fn.__name__.strip("_"), unit="task", file=sys.stderr,
+        futures: list = []
+        out: list = [None] * len(arglist)
+        bar = tqdm(total=len(arglist), desc=fn.__name__.strip("_"), unit="task", file=sys.stderr,
                    disable=not self.progress, leave=False)
         try:
+            jobs = self._shared(arglist)
+            futures = [self.client.submit(fn, *args, pure=False, retries=self.retries) for args in jobs]
+            index = {f.key: i for i, f in enumerate(futures)}
             for fut in as_completed(futures):
                 out[index[fut.key]] = fut.result()
                 bar.update()
-        except GiantstepError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any cluster failure: no partial sum
+        except BaseException:
             for f in futures:
                 f.cancel()
-            raise DistributedError(f"distributed pass {fn.__name__} failed after {self.retries} "
-                                   f"retries: {type(exc).__name__}: {exc}") from exc
+            raise
         finally:
             bar.close()
         if any(r is None for r in out):  # pragma: no cover - as_completed yields every future
