@@ -22,8 +22,9 @@ small arguments (configuration, row range, readout vector) per task; back,
 Failures: a task whose worker dies is re-run by the scheduler on another worker
 (its inputs are pure functions of the seed and W), so the run resumes; a pass
 that fails as a whole (a worker lost while W is being scattered, a connection
-reset) is re-run, up to ``retries`` times; if the cluster cannot finish a task (every retry failed, or the client lost the
-scheduler), :class:`DistributedError` is raised — a partial sum is never returned.
+reset) is re-run, up to ``retries`` times; if the cluster cannot finish a task
+(every retry failed, or the client lost the scheduler), :class:`DistributedError`
+is raised — a partial sum is never returned.
 """
 
 from __future__ import annotations
