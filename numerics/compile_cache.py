@@ -1,16 +1,15 @@
 """Which numba kernels are compiled already (issue 11: a first run says what it does).
 
-Every kernel of the project is ``numba.njit(cache=True)`` (or a cached
-``vectorize``): the first call in a fresh install compiles it and writes the
-machine code next to the source (``__pycache__/*.nbi``/``*.nbc``, or under
-``NUMBA_CACHE_DIR``); later processes load it. :func:`cold_kernels` reads the
-cache index of each kernel of the given modules — valid only if it matches the
-current source file's stamp — and lists the kernels with no cached
-compilation, so that a command can announce the one-time compilation on stderr
-instead of sitting silent. ``giantstep warmup`` compiles everything ahead of time.
-
-The check reads numba's cache index through numba's own loader; if that
-internal API changes, the check answers "unknown" (an empty list) rather than fail.
+Every kernel of the project is ``numba.njit(cache=True)``: the first call in a
+fresh install compiles it and writes the machine code next to the source
+(``__pycache__/*.nbi``/``*.nbc``, or under ``NUMBA_CACHE_DIR``); later processes
+load it. :func:`announce_compilation` says so on stderr when a process really
+compiles (numba's ``numba:compile`` event, a cache miss), instead of sitting
+silent. :func:`cold_kernels`, used by ``giantstep warmup``, reads the cache index
+of each kernel of the given modules — valid only if it matches the current
+source file's stamp — and lists the kernels with no cached compilation; it
+reads the index through numba's own loader, and if that internal API changes it
+answers "unknown" (nothing listed) rather than fail.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import importlib
 import sys
 from collections.abc import Iterable
 
-#: Modules holding numba kernels, bottom layer first (validation's are added by validation).
+#: Modules holding numba kernels of the numerics layer (``giantstep warmup`` adds validation's).
 NUMERICS_KERNEL_MODULES = (
     "giantstep.numerics._special",
     "giantstep.numerics.gaussian",
@@ -31,22 +30,20 @@ NUMERICS_KERNEL_MODULES = (
 
 
 def _dispatchers(module) -> list:
-    """``(name, kernel)`` for the numba dispatchers and cached ufuncs defined in ``module``."""
+    """``(name, kernel)`` for the cached numba dispatchers defined in ``module``."""
     out = []
     for name, obj in vars(module).items():
-        target = getattr(obj, "_dispatcher", obj)  # a DUFunc (vectorize) wraps a dispatcher
-        py_func = getattr(target, "py_func", None)
-        inlined = getattr(target, "targetoptions", {}).get("inline") == "always"  # compiled into callers
-        if hasattr(target, "_cache") and not inlined and getattr(py_func, "__module__", None) == module.__name__:
+        py_func = getattr(obj, "py_func", None)
+        inlined = getattr(obj, "targetoptions", {}).get("inline") == "always"  # compiled into callers
+        if hasattr(obj, "_cache") and not inlined and getattr(py_func, "__module__", None) == module.__name__:
             out.append((name, obj))
     return out
 
 
 def _has_cached_overload(obj) -> bool | None:
     """True/False if numba's cache index for ``obj`` is readable, None if unknown."""
-    target = getattr(obj, "_dispatcher", obj)  # DUFunc (vectorize) wraps a dispatcher
     try:
-        cache_file = target._cache._cache_file
+        cache_file = obj._cache._cache_file
         return bool(cache_file._load_index())
     except Exception:  # noqa: BLE001 - private numba API: unknown rather than wrong
         return None

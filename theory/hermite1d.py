@@ -147,11 +147,6 @@ def _smoothing_derivatives(kind: str, a: sympy.Expr, b: sympy.Expr, jmax: int) -
 _KIND = SMOOTHING_KINDS  # closed-form smoothing of each primitive: theory/primitives.py
 
 
-def _rewrite_kinks(expr: sympy.Expr) -> sympy.Expr:
-    """relu(u) → u·H(u), |u| → u·sign(u) (valid almost everywhere; the primitives' ``rewrite``)."""
-    return rewrite_kinks(expr)
-
-
 def _split_term(term: sympy.Expr, x: sympy.Symbol):
     """Split a product into (polynomial part, [non-polynomial factors])."""
     poly, nonpoly = sympy.S.One, []
@@ -241,10 +236,6 @@ def _gl_nodes(degree: int, prec: int):
     return GaussLegendre(mpmath.mp).calc_nodes(degree, prec)
 
 
-def _kinks(expr: sympy.Expr, x: sympy.Symbol) -> list[float]:
-    return list(kinks(expr, x))
-
-
 def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30,
                          parity: str | None = None):
     """``μ_0..μ_kmax`` by composite Gauss–Legendre quadrature at ``dps`` digits.
@@ -263,7 +254,7 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
         while -(L**2) / 2 + kmax * mpmath.log(L) + 2 * mpmath.log(L) > -(dps + 8) * mpmath.log(10):
             L += 1
         lo_end = 0 if parity else -L
-        breaks = sorted({float(t) for t in range(lo_end, L + 1)} | {p for p in _kinks(expr, x) if lo_end < p < L})
+        breaks = sorted({float(t) for t in range(lo_end, L + 1)} | {p for p in kinks(expr, x) if lo_end < p < L})
         results = []
         for degree in (4, 5):
             nodes = _gl_nodes(degree, mpmath.mp.prec + 20)
@@ -317,7 +308,7 @@ def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, pa
         L += 1
     lo_end = 0 if parity else -L
     breaks = np.array(sorted({float(t) for t in range(lo_end, L + 1)}
-                             | {p for p in _kinks(expr, x) if lo_end < p < L}))
+                             | {p for p in kinks(expr, x) if lo_end < p < L}))
     results = []
     for n in (24, 48):
         t, w = np.polynomial.legendre.leggauss(n)
@@ -379,7 +370,7 @@ def hermite_coefficients(
     extra = expr.free_symbols - {x}
     if extra:
         raise InputError(f"expected a function of {x} only, found {sorted(map(str, extra))}")
-    expr = _rewrite_kinks(sympy.expand(expr))
+    expr = rewrite_kinks(sympy.expand(expr))  # relu(u) → u·H(u), |u| → u·sign(u)
     expr = sympy.expand(expr)
     exact_total = [sympy.S.Zero] * (kmax + 1)
     rest = sympy.S.Zero

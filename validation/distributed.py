@@ -59,18 +59,16 @@ class DaskMapper:
     """
 
     def __init__(self, client: Any, *, retries: int = 2, progress: bool = False) -> None:
-        from distributed import Client
-
-        if isinstance(client, str):
-            try:
-                client = Client(client, timeout="10s")
-            except OSError as exc:
-                raise InputError(f"cannot reach the Dask scheduler at {client!r}: {exc}") from exc
-        self.client = client
+        self.client, self._own = connect(client)
         self.retries = int(retries)
         self.progress = progress
         self.bytes_sent = 0
         self.passes = 0
+
+    def close(self) -> None:
+        """Close the client if this mapper opened it (from an address or a cluster object)."""
+        if self._own:
+            self.client.close()
 
     def default_parts(self) -> int:
         """Four tasks per worker thread (balances uneven workers, bounds the reply sizes)."""
@@ -127,6 +125,25 @@ class DaskMapper:
         if any(r is None for r in out):  # pragma: no cover - as_completed yields every future
             raise DistributedError(f"distributed pass {fn.__name__} returned incomplete results")
         return out
+
+
+def connect(scheduler: Any) -> tuple[Any, bool]:
+    """``(client, opened_here)`` for a Dask ``Client``, a scheduler address or a cluster object.
+
+    An unreachable address is one line of bad input (``InputError``) after a 10 s timeout.
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover
+        raise InputError("Dask runs need dask[distributed] (pip install giantstep[dask])") from exc
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if isinstance(scheduler, str):
+        try:
+            return Client(scheduler, timeout="10s"), True
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
+    return Client(scheduler), True  # a cluster object
 
 
 def as_mapper(client: Any) -> DaskMapper:

@@ -161,22 +161,11 @@ def execute(
 
 
 def _execute_dask(fn, items, scheduler, bar, extra) -> Iterator[tuple[int, Any]]:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover
-        raise InputError("--scheduler needs dask[distributed] (pip install giantstep[dask])") from exc
-    own = False
-    if isinstance(scheduler, Client):
-        client = scheduler
-    elif isinstance(scheduler, str):
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
-        own = True
-    else:  # a cluster object
-        client = Client(scheduler)
-        own = True
+    from dask.distributed import as_completed
+
+    from .distributed import connect
+
+    client, own = connect(scheduler)
     try:
         futures = [client.submit(fn, item, *extra, pure=False) for item in items]
         index = {f.key: i for i, f in enumerate(futures)}
@@ -251,6 +240,8 @@ def run_sweep(
 
         mapper = DaskMapper(scheduler, progress=progress) if scheduler is not None else None
         extra, workers, scheduler = (summarize, {"client": mapper, "parts": split}), 1, None
+    else:
+        mapper = None
     try:
         for _, rec in execute(run_point, todo, workers=workers, scheduler=scheduler,
                               progress=progress, desc="simulations", extra=extra):
@@ -261,6 +252,8 @@ def run_sweep(
     finally:
         if fh is not None:
             fh.close()
+        if mapper is not None:
+            mapper.close()
     records = [done[k] for k in order if k in done]
     if out is not None and len(records) == len(order):
         _write_atomic(out, records)

@@ -15,7 +15,7 @@ import time
 
 from .output import format_table, print_json
 
-#: Modules with cached kernels, per layer (the CLI announces compilation for these).
+#: Modules with cached kernels in the validation layer (the numerics ones: compile_cache).
 VALIDATION_KERNEL_MODULES = ("giantstep.validation.kernels",)
 
 
