@@ -147,14 +147,14 @@ def fixed_damping_iterations(alpha: float, tol: float = 1e-6, damping: float = 0
 
 def main(full: bool = False) -> None:
     # warm-up: numba compilation and cached activation moments
-    one_step_learning_curve(STUDENT, TEACHER, ALPHA0, ETA, LAM, ALPHAS, tol=1e-6)
+    one_step_learning_curve(STUDENT, TEACHER, alpha0=ALPHA0, eta=ETA, lam=LAM, alphas=ALPHAS, tol=1e-6)
     times = []
     for _ in range(7):
         t0 = time.perf_counter()
-        ours = one_step_learning_curve(STUDENT, TEACHER, ALPHA0, ETA, LAM, ALPHAS, tol=1e-6)
+        ours = one_step_learning_curve(STUDENT, TEACHER, alpha0=ALPHA0, eta=ETA, lam=LAM, alphas=ALPHAS, tol=1e-6)
         times.append(time.perf_counter() - t0)
     ours_t = float(np.median(times))
-    tight = one_step_learning_curve(STUDENT, TEACHER, ALPHA0, ETA, LAM, ALPHAS, tol=1e-11)
+    tight = one_step_learning_curve(STUDENT, TEACHER, alpha0=ALPHA0, eta=ETA, lam=LAM, alphas=ALPHAS, tol=1e-11)
     acc = np.max(np.abs(ours.test_error / tight.test_error - 1))
     print(f"ours: 5-point curve (α = {np.round(ALPHAS, 2).tolist()}), tol 1e-6: median "
           f"{ours_t * 1e3:.1f} ms warm over 7 runs (min {min(times) * 1e3:.1f}, max "
@@ -217,7 +217,7 @@ def new_pair() -> None:
     for _ in range(5):
         _forget_pair()
         t0 = time.perf_counter()
-        ours = one_step_learning_curve(*pair, kw["alpha0"], kw["eta"], kw["lam"], NEW_ALPHAS,
+        ours = one_step_learning_curve(*pair, kw["alpha0"], alpha0=kw["eta"], eta=kw["lam"], lam=NEW_ALPHAS,
                                        tol=1e-6, warn=False)
         times.append(time.perf_counter() - t0)
     t_new = float(np.median(times))
@@ -241,7 +241,7 @@ def new_pair() -> None:
           f"{est:.0f} s → speed-up ≈ {est / t_new:.0f}×")
     # bulk mode: relu student
     t0 = time.perf_counter()
-    lc = one_step_learning_curve("relu", "tanh", 2.0, 2.0, 0.05, NEW_ALPHAS, tol=1e-6,
+    lc = one_step_learning_curve("relu", "tanh", alpha0=2.0, eta=2.0, lam=0.05, alphas=NEW_ALPHAS, tol=1e-6,
                                  warn=False)
     t_first = time.perf_counter() - t0
     cost = lc.params["bulk_sampling_seconds"]
@@ -249,7 +249,7 @@ def new_pair() -> None:
     for _ in range(5):
         _forget_pair()
         t0 = time.perf_counter()
-        one_step_learning_curve("relu", "tanh", 2.0, 2.0, 0.05, NEW_ALPHAS, tol=1e-6, warn=False)
+        one_step_learning_curve("relu", "tanh", alpha0=2.0, eta=2.0, lam=0.05, alphas=NEW_ALPHAS, tol=1e-6, warn=False)
         times.append(time.perf_counter() - t0)
     t_bulk = float(np.median(times))
     print(f"relu/tanh (exact bulk model, 4 draws at d = {lc.params['d']}): first call "

@@ -70,7 +70,8 @@ print(f"d = p = {D}, seeds = {SEEDS}")
 # %%
 curves = {}
 for name, c in CONFIGS.items():
-    lc = gs.one_step_learning_curve(c["student"], c["teacher"], c["alpha0"], c["eta"], c["lam"], ALPHAS_TH)
+    lc = gs.one_step_learning_curve(c["student"], c["teacher"], alpha0=c["alpha0"], eta=c["eta"],
+                                    lam=c["lam"], alphas=ALPHAS_TH)
     curves[name] = lc
     p = lc.params
     print(f"{name}: spike r = {p['r']:.4f}, alignment γ = {p['gamma']:.4f}, bulk c = {p['c']:.4f}")
@@ -116,7 +117,8 @@ show(fig)
 rows, summary = [], {}
 for name in curves:
     c = CONFIGS[name]
-    at = gs.one_step_learning_curve(c["student"], c["teacher"], c["alpha0"], c["eta"], c["lam"], ALPHAS_SIM)
+    at = gs.one_step_learning_curve(c["student"], c["teacher"], alpha0=c["alpha0"], eta=c["eta"],
+                                    lam=c["lam"], alphas=ALPHAS_SIM)
     st, lz = sims[name]["step"], sims[name]["lazy"]
     k = np.sqrt(len(SEEDS))
     summary[name] = {"alpha": ALPHAS_SIM, "theory": at.test_error.tolist(),
@@ -144,7 +146,7 @@ SUMMARY["curves"] = summary
 # its `validated` flag:
 
 # %%
-lc_relu = gs.one_step_learning_curve("relu", "tanh", 0.5, 1.0, 0.01, [0.5, 1.0])
+lc_relu = gs.one_step_learning_curve("relu", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=[0.5, 1.0])
 print("relu student, tanh teacher:", lc_relu.test_error.round(4), "validated:", list(lc_relu.validated))
 
 # %%

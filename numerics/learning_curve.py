@@ -29,6 +29,7 @@ import numpy as np
 import sympy
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.theory import Activation, as_activation
 
 from .marchenko_pastur import (
@@ -159,29 +160,6 @@ class LearningCurve:
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be finite and {bound}, got {value!r}")
-    return v
-
-
-def _alphas(alphas: Any) -> np.ndarray:
-    try:
-        arr = np.atleast_1d(np.asarray(alphas, dtype=float))
-    except (TypeError, ValueError):
-        raise InputError(f"alphas must be a list of numbers, got {alphas!r}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise InputError("alphas must be a non-empty 1-d list of sample ratios")
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise InputError(f"every α must be finite and > 0, got {arr.tolist()}")
-    return arr
 
 
 def check_domain(student: Activation, teacher: Activation, eta: float) -> None:
@@ -377,15 +355,24 @@ def _bulk_runs(student, teacher, ms, mt, alpha0, eta, lam, noise, alphas, psi, d
     return out
 
 
+@validate_params(
+    lam=Interval(float, 0, None, closed="neither"),
+    tol=Interval(float, 1e-12, 1e-2),
+    spectrum=Options(SPECTRA),
+    spectrum_draws=Interval(int, 1, None),
+    d=Noneable(Interval(int, 2, None)),
+    damping=Interval(float, 0, 1, closed="left"),
+    warn=Boolean(),
+)
 def one_step_learning_curve(
     student: str | Activation,
     teacher: str | Activation,
+    *,
     alpha0: float,
     eta: float,
     lam: float,
     alphas: Any,
-    noise: float = 0.0,
-    *,
+    noise: float | None = None,
     width_ratio: float = 1.0,
     readout: str = "constant",
     spectrum: str = "auto",
@@ -420,8 +407,8 @@ def one_step_learning_curve(
         Ridge penalty λ > 0 of ``min_a Σ(y − f)² + λ‖a‖²``.
     alphas : sequence of float
         Readout sample ratios ``n/d`` (> 0); solved in the given order with warm starts.
-    noise : float
-        Label-noise variance Δ ≥ 0 (both batches and the test labels).
+    noise : float or None
+        Label-noise variance Δ ≥ 0 (both batches and the test labels); None: 0.
     width_ratio : float
         ψ = p/d > 0.
     readout : {"constant"}
@@ -460,30 +447,15 @@ def one_step_learning_curve(
     multi = _is_target_expression(teacher)
     if not multi:
         teacher = as_activation(teacher)
-    alpha0 = _positive("alpha0", alpha0)
-    eta = _positive("eta", eta, allow_zero=True)
-    lam = _positive("lam (ridge penalty λ)", lam)
-    noise = _positive("noise", noise, allow_zero=True)
-    psi = _positive("width_ratio ψ = p/d", width_ratio)
+    alpha0, eta, lam, psi = float(alpha0), float(eta), float(lam), float(width_ratio)
+    noise = 0.0 if noise is None else float(noise)
     if readout != "constant":
-        if readout in ("sign", "gaussian"):
-            raise InputError(f"readout '{readout}' is not implemented in the test-error "
-                             "equations (they assume one neuron type; sign/gaussian readouts "
-                             "need several); use readout 'constant'")
-        raise InputError(f"readout must be 'constant', 'sign' or 'gaussian', got {readout!r}")
-    alphas = _alphas(alphas)
-    if spectrum not in SPECTRA:
-        raise InputError(f"spectrum must be one of {', '.join(SPECTRA)}, got {spectrum!r}")
-    if not isinstance(spectrum_draws, (int, np.integer)) or spectrum_draws < 1:
-        raise InputError(f"spectrum_draws must be an integer ≥ 1, got {spectrum_draws!r}")
-    if d is not None and (not isinstance(d, (int, np.integer)) or d < 2):
-        raise InputError(f"d must be an integer ≥ 2, got {d!r}")
-    if not (0 < tol < 1e-2):
-        raise InputError(f"tol must be in (0, 1e-2), got {tol!r}")
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise InputError(f"max_iter must be an integer ≥ 1, got {max_iter!r}")
-    if not (0 <= damping < 1):
-        raise InputError(f"damping must be in [0, 1), got {damping!r}")
+        raise InputError(f"readout '{readout}' is not implemented in the test-error "
+                         "equations (they assume one neuron type; sign/gaussian readouts "
+                         "need several); use readout 'constant'")
+    alphas = np.asarray(alphas, dtype=float)
+    if d is not None:
+        d = int(d)
     if multi:
         return _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi,
                                            spectrum, int(spectrum_draws), d, int(seed), tol,

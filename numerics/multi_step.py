@@ -54,10 +54,11 @@ import time
 import numpy as np
 
 from giantstep.errors import ConvergenceError, DivergenceError, InputError
+from giantstep.params import Boolean, Grid, Interval, validate_params
 from giantstep.theory import Activation, Target
 
 from ._overlap_kernel import step_expectations, unpack
-from ._overlap_params import check_common, check_int, check_tol
+from ._overlap_params import check_common
 from ._overlap_smoothing import build_table, pack_tables
 from .gaussian import (
     gauss_hermite,
@@ -281,6 +282,7 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=Tru
     return states, quad
 
 
+@validate_params(normalize=Boolean(), tol=Interval(float, 1e-10, 0.1))
 def overlap_trajectory(
     target: str | Target,
     activation: str | Activation,
@@ -288,7 +290,7 @@ def overlap_trajectory(
     alpha: float,
     eta: float,
     steps: int,
-    readout: str = "sign",
+    readout: str = "constant",
     noise: float | None = None,
     n_types: int = 8,
     normalize: bool = False,
@@ -323,17 +325,15 @@ def overlap_trajectory(
         ``steps[t]`` for t = 0..T (t = 0 is the initialisation).
     """
     tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
-    steps = check_int("steps", steps, 1)
-    if steps > 200:
-        raise InputError(f"steps must be at most 200, got {steps}")
-    K_req = check_int("number of types K", n_types, 1)
-    tol = check_tol(tol)
-    s, pi = readout_types(readout, K_req)
+    steps, tol = int(steps), float(tol)
+    s, pi = readout_types(readout, int(n_types))
     states, quad = _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol)
     return OverlapTrajectory(tgt.text, act.name, readout, alpha, eta, delta, bool(normalize), states,
                              quad)
 
 
+@validate_params(normalize=Boolean(), tol=Interval(float, 1e-10, 0.1),
+                 s_values=Grid(Interval(float, None, None)))
 def type_curve(
     target: str | Target,
     activation: str | Activation,
@@ -342,9 +342,9 @@ def type_curve(
     alpha: float,
     eta: float,
     steps: int,
-    readout: str = "gaussian",
+    readout: str = "constant",
     noise: float | None = None,
-    n_types: int = 16,
+    n_types: int = 8,
     normalize: bool = False,
     tol: float = 1e-4,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -361,13 +361,9 @@ def type_curve(
     norms2 : ndarray (T+1, len(s_values))
     """
     tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
-    steps = check_int("steps", steps, 1)
-    K_req = check_int("number of types K", n_types, 1)
-    tol = check_tol(tol)
+    steps, tol = int(steps), float(tol)
     probes = np.atleast_1d(np.asarray(s_values, dtype=float))
-    if probes.ndim != 1 or probes.size == 0 or not np.all(np.isfinite(probes)):
-        raise InputError("s_values must be a non-empty list of finite numbers")
-    s, pi = readout_types(readout, K_req)
+    s, pi = readout_types(readout, int(n_types))
     K = len(s)
     s_all = np.concatenate([s, probes])
     pi_all = np.concatenate([pi, np.zeros(probes.size)])

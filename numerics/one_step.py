@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from giantstep.params import Boolean, validate_params
 from giantstep.theory import Activation, Target
 
-from ._overlap_params import check_common, check_int, check_tol, target_second_moment
+from ._overlap_params import check_common, target_second_moment
 from .overlap_result import StepState, TypeState, _f, plot_steps
 from .readout_types import readout_types
 
@@ -94,6 +95,7 @@ class OneStepOverlaps:
                                            f"α={self.alpha:g}, η̃={self.eta:g}")
 
 
+@validate_params(symmetric=Boolean())
 def one_step_overlaps(
     target: str | Target,
     activation: str | Activation,
@@ -104,7 +106,6 @@ def one_step_overlaps(
     noise: float | None = None,
     n_types: int = 8,
     symmetric: bool = False,
-    tol: float = 1e-6,
 ) -> OneStepOverlaps:
     """Closed-form overlaps after one giant step with n = α d (THEORY.md §5.1).
 
@@ -124,17 +125,15 @@ def one_step_overlaps(
         Types for the gaussian readout.
     symmetric : bool
         Symmetric pairs ``(w, a), (w, −a)``: ``f_0 = 0``.
-    tol : float
-        Accepted for API symmetry; the Hermite coefficients used here come from
-        the theory layer (exact for polynomials and relu/erf/…, mpmath otherwise).
+
+    The Hermite coefficients come from the theory layer (exact for polynomials and
+    relu/erf/…, mpmath otherwise): there is no tolerance to set.
 
     Returns
     -------
     OneStepOverlaps
     """
     tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
-    check_int("number of types K", n_types, 1)
-    check_tol(tol)
     s, pi = readout_types(readout, n_types, symmetric=symmetric)
     mu0, mu1, mu2 = act.mu(0), act.mu(1), act.mu(2)
     Edsig2 = _mean_dsigma2(act)

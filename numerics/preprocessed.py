@@ -32,9 +32,10 @@ from math import factorial
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.params import Interval, check, validate_params
 from giantstep.theory import Activation, Target
 
-from ._overlap_params import check_common, check_int, target_second_moment
+from ._overlap_params import check_common, target_second_moment
 from .overlap_result import _f
 from .readout_types import readout_types
 
@@ -82,7 +83,8 @@ class PreprocessedOverlaps:
 
     def sample(self, p: int, seed: int) -> PreprocessedSample:
         """Draw ``p`` neurons (``ξ ~ N(0, I_r)`` and ``s`` from the readout law) with ``seed``."""
-        p = check_int("p (number of neurons)", p, 1)
+        p = int(check("p", p, Interval(int, 1, None)))
+        check("seed", seed)
         rng = np.random.default_rng(seed)
         r = self.tensor.shape[0] if self.tensor.ndim else 1
         xi = rng.standard_normal((p, r))
@@ -150,6 +152,7 @@ def overlap_moments(T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, M2
 
 
+@validate_params()
 def preprocessed_overlaps(
     target: str | Target,
     activation: str | Activation,
@@ -159,7 +162,6 @@ def preprocessed_overlaps(
     ell: int,
     readout: str = "constant",
     noise: float | None = None,
-    n_types: int = 8,
 ) -> PreprocessedOverlaps:
     """Law of the neurons' target overlaps after one step with n = α d^ℓ (THEORY.md §5.2).
 
@@ -175,8 +177,6 @@ def preprocessed_overlaps(
     readout : {"constant", "sign", "gaussian"}
     noise : float, optional
         Label noise Δ (default ``target.noise``).
-    n_types : int
-        Unused except for validation (the readout law is sampled exactly).
 
     Returns
     -------
@@ -184,8 +184,7 @@ def preprocessed_overlaps(
         ``.mean``, ``.covariance`` of ``W* w``; ``.sample(p, seed)`` for neurons.
     """
     tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
-    ell = check_int("ell (ℓ)", ell, 1)
-    check_int("number of types K", n_types, 1)
+    ell = int(ell)
     if ell > 12:
         raise InputError(f"ell must be at most 12, got {ell}")
     if tgt.r**ell > 20_000_000:
@@ -193,7 +192,7 @@ def preprocessed_overlaps(
     if not tgt.is_polynomial and ell > tgt.expansion.max_degree:
         raise InputError(f"ell = {ell} exceeds the expansion degree {tgt.expansion.max_degree} "
                          "computed for this non-polynomial target")
-    s_types, pi = readout_types(readout, n_types)
+    s_types, pi = readout_types(readout)
     Es = float(pi @ s_types) if readout != "gaussian" else 0.0
     Es2 = float(pi @ s_types**2) if readout != "gaussian" else 1.0
     mus = tuple(float(act.mu(k)) for k in range(max(3, ell + 1)))

@@ -160,7 +160,7 @@ def test_relu_curve_against_the_validation_simulator():
     from giantstep.validation.simulator import simulate
 
     alphas = [0.5, 2.0]
-    lc = one_step_learning_curve("relu", "tanh", 2.0, 2.0, 0.05, alphas, spectrum_draws=2,
+    lc = one_step_learning_curve("relu", "tanh", alpha0=2.0, eta=2.0, lam=0.05, alphas=alphas, spectrum_draws=2,
                                  d=600, warn=False)
     assert lc.params["spectrum"] == "bulk" and all(lc.validated)
     sims = np.array([[simulate(target="tanh(z1)", activation="relu", d=600, p=600, alpha=2.0,
@@ -173,19 +173,20 @@ def test_relu_curve_against_the_validation_simulator():
 
 
 def test_teacher_without_linear_part_returns_the_lazy_curve(capsys):
-    lc = one_step_learning_curve("tanh", "x**2 - 1", 1.0, 2.0, 0.05, [0.5, 2.0])
+    lc = one_step_learning_curve("tanh", "x**2 - 1", alpha0=1.0, eta=2.0, lam=0.05, alphas=[0.5, 2.0])
     np.testing.assert_array_equal(lc.test_error, lc.lazy_test_error)
     assert lc.params["step_learns_target"] is False
     assert "learns no target direction" in capsys.readouterr().err
 
 
 def test_points_outside_the_checked_region_are_flagged(capsys):
-    lc = one_step_learning_curve("tanh", "tanh", 2.0, 5.0, 0.05, [0.5, 2.0], spectrum="limit")
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=2.0, eta=5.0, lam=0.05, alphas=[0.5, 2.0], spectrum="limit")
     assert not any(lc.validated)
     err = capsys.readouterr().err
     assert "not validated" in err and err.count("\n") == 1
     assert lc.to_dict()["validated"] == [False, False]
-    lc = one_step_learning_curve("tanh", "tanh", 2.0, 1.0, 0.05, [0.5, 2.0, 8.0], spectrum="limit",
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=2.0, eta=1.0, lam=0.05, alphas=[0.5, 2.0, 8.0],
+                                 spectrum="limit",
                                  warn=False)
     assert list(lc.validated) == [True, True, False]  # α = 8 beyond the checked α range
 
@@ -195,12 +196,13 @@ def test_lazy_relu_large_ridge_gives_the_label_variance():
     # (tanh teacher: Var y = E tanh²; any ψ)
     t = activation_moments(Activation("tanh"))
     for psi in (0.5, 2.0):
-        lc = one_step_learning_curve("relu", "tanh", 1.0, 0.0, 1e9, [1.0], 0.2, width_ratio=psi)
+        lc = one_step_learning_curve("relu", "tanh", alpha0=1.0, eta=0.0, lam=1e9, alphas=[1.0], noise=0.2,
+                                     width_ratio=psi)
         assert lc.test_error[0] == pytest.approx(t.second + 0.2, rel=1e-5)
 
 
 def test_bulk_error_is_at_least_the_noise():
-    lc = one_step_learning_curve("relu", "tanh", 1.0, 1.0, 0.01, [0.3, 2.0], 0.3, d=400,
+    lc = one_step_learning_curve("relu", "tanh", alpha0=1.0, eta=1.0, lam=0.01, alphas=[0.3, 2.0], noise=0.3, d=400,
                                  spectrum_draws=1, warn=False)
     assert np.all(lc.test_error >= 0.3)
     assert np.all(lc.train_error <= lc.test_error)
@@ -213,8 +215,8 @@ def test_bulk_error_is_at_least_the_noise():
 def test_multi_index_path_with_one_direction_is_the_single_index_curve(psi, eta):
     kw = dict(lam=0.05, alphas=[0.5, 1.5, 3.0], noise=0.1, width_ratio=psi, tol=1e-10,
               spectrum="limit", warn=False)
-    one = one_step_learning_curve("tanh", "sin", 2.0, eta, **kw)
-    multi = one_step_learning_curve("tanh", "sin(z1)", 2.0, eta, **kw)
+    one = one_step_learning_curve("tanh", "sin", alpha0=2.0, eta=eta, **kw)
+    multi = one_step_learning_curve("tanh", "sin(z1)", alpha0=2.0, eta=eta, **kw)
     np.testing.assert_allclose(multi.test_error, one.test_error, rtol=1e-9)
     np.testing.assert_allclose(multi.lazy_test_error, one.lazy_test_error, rtol=1e-9)
 
@@ -222,9 +224,9 @@ def test_multi_index_path_with_one_direction_is_the_single_index_curve(psi, eta)
 def test_multi_index_answer_is_basis_free():
     # the same target written along (e1 + e2)/√2: C_1 rotates, the error must not change
     kw = dict(lam=0.05, alphas=[0.5, 2.0], spectrum="limit", warn=False, tol=1e-10)
-    a = one_step_learning_curve("erf", "tanh(z1) + 0.5*z2", 1.0, 2.0, **kw)
+    a = one_step_learning_curve("erf", "tanh(z1) + 0.5*z2", alpha0=1.0, eta=2.0, **kw)
     s = "tanh((z1 + z2)/sqrt(2)) + 0.5*(z1 - z2)/sqrt(2)"
-    b = one_step_learning_curve("erf", s, 1.0, 2.0, **kw)
+    b = one_step_learning_curve("erf", s, alpha0=1.0, eta=2.0, **kw)
     np.testing.assert_allclose(b.test_error, a.test_error, rtol=1e-7)
     assert b.params["gamma_vector"][0] == pytest.approx(b.params["gamma_vector"][1] * (
         (a.params["gamma_vector"][0] + a.params["gamma_vector"][1]) /
@@ -238,8 +240,8 @@ def test_lazy_multi_index_is_mei_montanari():
     ms = activation_moments(Activation("tanh"))
     # g* = z1 z2 + 0.6 z1 − 0.8 z2: E g* = 0, C_1 = (0.6, −0.8), E g*² = 1 + 1 = 2
     lam, psi, alphas = 0.05, 2.0, [0.5, 2.0]
-    lc = one_step_learning_curve("tanh", "z1*z2 + 0.6*z1 - 0.8*z2", 1.0, 0.0, lam, alphas,
-                                 0.1, width_ratio=psi, tol=1e-11)
+    lc = one_step_learning_curve("tanh", "z1*z2 + 0.6*z1 - 0.8*z2", alpha0=1.0, eta=0.0, lam=lam, alphas=alphas,
+                                 noise=0.1, width_ratio=psi, tol=1e-11)
     mustar2 = ms.second - ms.mu1**2
     ref = [mei_montanari_risk(psi, a, lam / a / mustar2, ms.mu1 / math.sqrt(mustar2), 1.0, 1.0,
                               0.1) + 0.1 for a in alphas]
@@ -247,7 +249,7 @@ def test_lazy_multi_index_is_mei_montanari():
 
 
 def test_multi_index_teacher_without_linear_part_is_lazy(capsys):
-    lc = one_step_learning_curve("tanh", "z1*z2", 1.0, 2.0, 0.05, [0.5, 2.0])
+    lc = one_step_learning_curve("tanh", "z1*z2", alpha0=1.0, eta=2.0, lam=0.05, alphas=[0.5, 2.0])
     np.testing.assert_array_equal(lc.test_error, lc.lazy_test_error)
     assert "learns no target direction" in capsys.readouterr().err
 
@@ -279,7 +281,7 @@ def test_issue9_table_against_simulation(row):
     from giantstep.validation.simulator import simulate
 
     _, student, teacher, alpha0, eta, lam, alphas, psi, noise = row
-    lc = one_step_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise,
+    lc = one_step_learning_curve(student, teacher, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas, noise=noise,
                                  width_ratio=psi, warn=False)
     target = teacher if "z1" in teacher else _teacher_target(Activation(teacher))
     d = 1500
@@ -299,11 +301,11 @@ def test_large_alpha0_odd_student_recovers_the_quoted_equations():
     # α0 → ∞ with μ2 = 0: the auto mode is the spiked model of Cui et al. (today's
     # equations, THEORY.md §6.1's 0.03429), and the exact bulk model tends to it: at
     # α0 = 200 the sampled real steps (d = 600, 2 draws) agree with it within 0.01
-    lc = one_step_learning_curve("tanh", "sin", 20.0, 3.0, 0.1, [2.3])
+    lc = one_step_learning_curve("tanh", "sin", alpha0=20.0, eta=3.0, lam=0.1, alphas=[2.3])
     assert lc.params["spectrum"] == "limit"
     assert lc.test_error[0] == pytest.approx(0.03429, abs=2e-4)
     kw = dict(lam=0.1, alphas=[0.5, 2.3], warn=False)
-    lim = one_step_learning_curve("tanh", "sin", 50.0, 1.5, spectrum="limit", **kw)
-    blk = one_step_learning_curve("tanh", "sin", 50.0, 1.5, spectrum="bulk", d=400,
+    lim = one_step_learning_curve("tanh", "sin", alpha0=50.0, eta=1.5, spectrum="limit", **kw)
+    blk = one_step_learning_curve("tanh", "sin", alpha0=50.0, eta=1.5, spectrum="bulk", d=400,
                                   spectrum_draws=2, **kw)
     assert np.all(np.abs(blk.test_error - lim.test_error) < 0.01)

@@ -94,8 +94,8 @@ def test_orthogonality_of_coefficients_of_hermite_polynomials():
 def test_exact_and_numeric_paths_agree():
     for name in ["relu", "abs", "erf(2*x+1)", "sin(3*x-1)", "relu(x)*x**2", "sign(x-0.5)"]:
         expr = Activation(name).expr
-        exact = hermite_coefficients(expr, X, 8)
-        num = hermite_coefficients(expr, X, 8, exact=False, dps=25)
+        exact = hermite_coefficients(expr, X, kmax=8)
+        num = hermite_coefficients(expr, X, kmax=8, exact=False, dps=25)
         assert exact.exact and not num.exact
         for a, b in zip(exact.floats(), num.floats()):
             assert abs(a - b) < 1e-12 * max(1, abs(a))
@@ -130,7 +130,7 @@ def test_cheap_canonical_form_equals_simplify(act):
     import giantstep.theory.hermite1d as h1
     from giantstep.theory import as_activation
 
-    for v in h1.hermite_coefficients(as_activation(act).expr, X, 8).values:
+    for v in h1.hermite_coefficients(as_activation(act).expr, X, kmax=8).values:
         ref = sympy.simplify(v)
         assert sympy.simplify(v - ref) == 0
         if act != "relu(x-1)":  # there the cheap form groups the constant differently

@@ -69,13 +69,14 @@ def test_theory_quoted_values(curve_a):
     assert curve_a.test_error[0] == pytest.approx(0.285, abs=0.003)
     assert curve_a.test_error[3] == pytest.approx(0.207, abs=0.006)
     # sin teacher, tanh student, α0=20, η̃=3, λ=0.1, α=2.3: (D, c², D) → 0.03429
-    lc = one_step_learning_curve("tanh", "sin", 20.0, 3.0, 0.1, [2.3])
+    lc = one_step_learning_curve("tanh", "sin", alpha0=20.0, eta=3.0, lam=0.1, alphas=[2.3])
     assert lc.test_error[0] == pytest.approx(0.03429, abs=2e-4)
 
 
 def test_fixed_point_satisfies_equations():
     student, teacher = Activation("tanh"), Activation("sin")
-    lc = one_step_learning_curve(student, teacher, 1.0, 2.0, 0.05, [0.5, 1.7], noise=0.1, tol=1e-10)
+    lc = one_step_learning_curve(student, teacher, alpha0=1.0, eta=2.0, lam=0.05, alphas=[0.5, 1.7], noise=0.1,
+                                 tol=1e-10)
     prm = spiked_parameters(activation_moments(student), activation_moments(teacher), 1.0, 2.0, 0.1)
     tabs = kappa_tables(student, teacher, prm, 1e-11)
     for i, a in enumerate(lc.alpha):
@@ -90,14 +91,14 @@ def test_fixed_point_satisfies_equations():
 
 def test_quadrature_is_converged():
     # tighter quadrature tolerance (more κ, inner and spectral nodes) changes nothing
-    base = one_step_learning_curve("erf", "tanh", 2.0, 3.0, 0.02, [0.3, 1.2, 2.5], tol=1e-6)
-    fine = one_step_learning_curve("erf", "tanh", 2.0, 3.0, 0.02, [0.3, 1.2, 2.5], tol=1e-11)
+    base = one_step_learning_curve("erf", "tanh", alpha0=2.0, eta=3.0, lam=0.02, alphas=[0.3, 1.2, 2.5], tol=1e-6)
+    fine = one_step_learning_curve("erf", "tanh", alpha0=2.0, eta=3.0, lam=0.02, alphas=[0.3, 1.2, 2.5], tol=1e-11)
     assert fine.params["n_kappa"] >= base.params["n_kappa"]
     np.testing.assert_allclose(base.test_error, fine.test_error, rtol=1e-5)
 
 
 def test_error_above_noise_and_train_below_test():
-    lc = one_step_learning_curve("tanh", "tanh", 0.5, 1.0, 0.01, [0.2, 0.8, 1.5, 4.0], noise=0.25)
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=[0.2, 0.8, 1.5, 4.0], noise=0.25)
     assert np.all(lc.test_error >= 0.25)
     assert np.all(lc.lazy_test_error >= 0.25)
     assert np.all(lc.train_error <= lc.test_error)
@@ -106,13 +107,13 @@ def test_error_above_noise_and_train_below_test():
 
 def test_curve_is_continuous_in_alpha():
     alphas = np.linspace(0.2, 3.0, 57)
-    lc = one_step_learning_curve("tanh", "tanh", 0.5, 1.0, 0.01, alphas)
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas)
     jumps = np.abs(np.diff(lc.test_error))
     # smooth curve: no jump bigger than a few times the typical step (interpolation peak incl.)
     assert jumps.max() < 0.02
     assert jumps.max() < 8 * np.median(jumps)
     # warm starts do not change the answer: reversed grid gives the same values
-    rev = one_step_learning_curve("tanh", "tanh", 0.5, 1.0, 0.01, alphas[::-1])
+    rev = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas[::-1])
     np.testing.assert_allclose(rev.test_error[::-1], lc.test_error, rtol=1e-6)
 
 
@@ -120,19 +121,19 @@ def test_large_ridge_gives_label_variance():
     # λ → ∞ (after d → ∞): the bulk readout vanishes; only the zero mode m μ0(κ) is fitted
     # (its ‖a‖² cost is O(1) against O(n) data). Lazy: μ0 is a constant → the fit is the
     # label mean and the error is the label variance (+ Δ).
-    lc = one_step_learning_curve("tanh(x) + 1", "tanh(x) + 0.5", 1.0, 0.0, 1e9, [0.5, 2.0],
+    lc = one_step_learning_curve("tanh(x) + 1", "tanh(x) + 0.5", alpha0=1.0, eta=0.0, lam=1e9, alphas=[0.5, 2.0],
                                  noise=0.1)
     var_y = activation_moments(Activation("tanh")).second + 0.1
     np.testing.assert_allclose(lc.test_error, var_y, rtol=1e-6)
     # odd student, lazy: μ0 ≡ 0, nothing is fitted: E[y²]
-    lc = one_step_learning_curve("tanh", "tanh(x) + 0.5", 1.0, 0.0, 1e9, [1.0])
+    lc = one_step_learning_curve("tanh", "tanh(x) + 0.5", alpha0=1.0, eta=0.0, lam=1e9, alphas=[1.0])
     assert lc.test_error[0] == pytest.approx(var_y - 0.1 + 0.25, rel=1e-6)
 
 
 def test_large_ridge_after_step_fits_only_the_zero_mode():
     # η̃ > 0, odd student: E_g → E[y²] − E[μ0(κ) y]² / E[μ0(κ)²] with μ0(κ) = E_ξ σ(rκ + cξ).
     # Reference by scipy.integrate (independent of the Gauss–Hermite tables).
-    lc = one_step_learning_curve("erf", "tanh", 1.0, 2.0, 1e9, [1.0])
+    lc = one_step_learning_curve("erf", "tanh", alpha0=1.0, eta=2.0, lam=1e9, alphas=[1.0])
     t = activation_moments(Activation("tanh"))
     prm = spiked_parameters(activation_moments(Activation("erf")), t, 1.0, 2.0, 0.0)
     # μ0(κ) = E erf(rκ + cξ) = erf(rκ / sqrt(1 + 2c²)) (Gaussian convolution of erf)
@@ -159,7 +160,7 @@ def test_sampled_spectrum_mode_agrees_with_limit():
 
 def test_lazy_limit_is_eta_zero():
     lc = one_step_learning_curve(**A_REF, alphas=[0.5, 1.5])
-    lazy = one_step_learning_curve("tanh", "tanh", 0.5, 0.0, 0.01, [0.5, 1.5])
+    lazy = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=0.0, lam=0.01, alphas=[0.5, 1.5])
     np.testing.assert_allclose(lc.lazy_test_error, lazy.test_error, rtol=1e-12)
     np.testing.assert_allclose(lazy.lazy_test_error, lazy.test_error, rtol=1e-12)
     assert lazy.params["r"] == 0 and lazy.params["c"] == 1
@@ -168,7 +169,7 @@ def test_lazy_limit_is_eta_zero():
 
 
 def test_lazy_limit_accepts_relu_student():
-    lc = one_step_learning_curve("relu", "tanh", 1.0, 0.0, 0.01, [1.0, 2.0])
+    lc = one_step_learning_curve("relu", "tanh", alpha0=1.0, eta=0.0, lam=0.01, alphas=[1.0, 2.0])
     assert np.all(np.isfinite(lc.test_error))
 
 

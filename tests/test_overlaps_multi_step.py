@@ -195,7 +195,7 @@ def test_probe_types_reproduce_the_law_types():
     from giantstep.numerics.readout_types import readout_types
 
     s, _ = readout_types("gaussian", 4)
-    ov, nr = type_curve(G_THEORY, "tanh", s, alpha=1, eta=1, steps=2, n_types=4)
+    ov, nr = type_curve(G_THEORY, "tanh", s, alpha=1, eta=1, steps=2, readout="gaussian", n_types=4)
     ref = overlap_trajectory(G_THEORY, "tanh", alpha=1, eta=1, steps=2, readout="gaussian",
                              n_types=4)
     assert np.max(np.abs(ov - ref.overlaps())) < 1e-10

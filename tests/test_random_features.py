@@ -16,7 +16,8 @@ ALPHAS = [0.2, 0.7, 1.0, 1.3, 2.5, 6.0]
 
 @pytest.mark.parametrize("student, teacher, lam, noise", PAIRS)
 def test_gaussian_equivalence_lazy_limit_equals_mei_montanari(student, teacher, lam, noise):
-    lazy = one_step_learning_curve(student, teacher, 1.0, 0.0, lam, ALPHAS, noise, tol=1e-11)
+    lazy = one_step_learning_curve(student, teacher, alpha0=1.0, eta=0.0, lam=lam, alphas=ALPHAS, noise=noise,
+                                   tol=1e-11)
     mm = random_features_test_error(student, teacher, lam, ALPHAS, noise)
     np.testing.assert_allclose(lazy.test_error, mm, rtol=1e-7)
 
@@ -51,7 +52,8 @@ def test_lazy_limit_equals_mei_montanari_for_every_width_ratio(psi, student, tea
     # issue 9: η̃ = 0 is the random-features ridge error at ψ1 = p/d = ψ (Mei & Montanari
     # 2019, ψ ≠ 1) — the §6.1 equations with α/ψ samples per feature, F = ψ c², H = ψ D
     # and D ~ MP(ψ) must reproduce it.
-    lazy = one_step_learning_curve(student, teacher, 1.0, 0.0, lam, ALPHAS, noise, tol=1e-11,
+    lazy = one_step_learning_curve(student, teacher, alpha0=1.0, eta=0.0, lam=lam, alphas=ALPHAS, noise=noise,
+                                   tol=1e-11,
                                    width_ratio=psi)
     mm = random_features_test_error(student, teacher, lam, ALPHAS, noise, p_over_d=psi)
     np.testing.assert_allclose(lazy.test_error, mm, rtol=1e-7)

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.params import Boolean, Interval, Noneable, validate_params
 
 from .hermite_tensor import HermiteExpansion, _beta_factorial
 from .subspaces import RANK_RTOL, _canonical, _Context, _context, _extension, _join, _relevant, orthonormal_basis
@@ -219,7 +220,9 @@ def _gen_extension(ctxs: list, V: np.ndarray, k: int) -> tuple[np.ndarray, list]
     return E, used
 
 
-def generative_analysis(target, noise: float | None = None, *, max_power: int | None = None,
+@validate_params(max_power=Noneable(Interval(int, 1, 12)), strengths=Boolean(),
+                 resolution=Interval(int, 1, 16))
+def generative_analysis(target, *, noise: float | None = None, max_power: int | None = None,
                         max_degree: int | None = None, strengths: bool = True,
                         resolution: int = 1) -> GenerativeAnalysis:
     """Generative exponent, generative leap and per-direction strengths of ``target``.
@@ -250,8 +253,6 @@ def generative_analysis(target, noise: float | None = None, *, max_power: int | 
     """
     t = as_target(target)
     Delta = t.noise if noise is None else float(noise)
-    if not np.isfinite(Delta) or Delta < 0:
-        raise InputError(f"label noise Δ must be a finite number ≥ 0, got {noise}")
     r = t.r
     ctxs, powers, notes = _power_contexts(t, max_power, max_degree)
     U = _relevant(ctxs[0])

@@ -31,6 +31,7 @@ import mpmath
 import sympy
 
 from giantstep.errors import InputError
+from giantstep.params import Boolean, validate_params
 
 from .evaluate import compile_mpmath
 from .primitives import SMOOTHING_KINDS, kinks, rewrite_kinks
@@ -339,8 +340,9 @@ def _parity(expr: sympy.Expr, x: sympy.Symbol) -> str | None:
     return None
 
 
+@validate_params(exact=Boolean())
 def hermite_coefficients(
-    expr: sympy.Expr, x: sympy.Symbol, kmax: int, *, exact: bool = True, dps: int = 30
+    expr: sympy.Expr, x: sympy.Symbol, *, kmax: int, exact: bool = True, dps: int = 30
 ) -> Coefficients:
     """Hermite coefficients ``μ_k = E[f(ξ) He_k(ξ)]``, ``k = 0..kmax``, of ``f = expr(x)``.
 
@@ -361,12 +363,7 @@ def hermite_coefficients(
     -------
     Coefficients
     """
-    if not isinstance(kmax, int) or kmax < 0:
-        raise InputError(f"degree must be a non-negative integer, got {kmax!r}")
-    if kmax > 200:
-        raise InputError(f"degree {kmax} is too large (at most 200)")
-    if not 5 <= dps <= 200:
-        raise InputError(f"precision must be between 5 and 200 digits, got {dps}")
+    kmax, dps = int(kmax), int(dps)
     extra = expr.free_symbols - {x}
     if extra:
         raise InputError(f"expected a function of {x} only, found {sorted(map(str, extra))}")

@@ -249,7 +249,7 @@ def _term_expansion(term: sympy.Expr, variables, K: int):
         for key, fs in groups.items():
             (s,) = tuple(key)
             f = sympy.Mul(*fs).subs(s, X)
-            c = hermite_coefficients(f, X, K, dps=20)
+            c = hermite_coefficients(f, X, kmax=K, dps=20)
             exact_ok &= c.exact
             err += c.error
             per_var[index[s]] = (c.values, c.floats())
@@ -283,7 +283,7 @@ def _term_expansion(term: sympy.Expr, variables, K: int):
             b = p.coeff_monomial(1)
             norm = sympy.sqrt(sum(ai**2 for ai in a))
             phi = factors[0].func(norm * X + b)
-            c = hermite_coefficients(phi, X, K, dps=20)
+            c = hermite_coefficients(phi, X, kmax=K, dps=20)
             mus = c.floats()
             dirs = [float(sympy.N(ai / norm, 20)) for ai in a]
             cf = float(sympy.N(coeff, 20))

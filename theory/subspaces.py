@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.params import Expression, Noneable, validate_params
 
 from .target import Activation, Target, as_activation, as_target
 
@@ -250,6 +251,7 @@ def _greedy(ctx: _Context, U: np.ndarray, max_k: int | None = None):
     return V, leaps, stages, True
 
 
+@validate_params(activation=Noneable(Expression("activation")))
 def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAnalysis:
     """Relevant subspace, information exponent, staircase and leap index of ``target``.
 
@@ -306,16 +308,19 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
     )
 
 
+@validate_params(activation=Noneable(Expression("activation")))
 def leap_index(target, activation=None) -> int | None:
     """The leap index of ``target`` (THEORY §3); see :func:`analyze`."""
     return analyze(target, activation).leap_index
 
 
+@validate_params()
 def information_exponent(target) -> int | None:
     """``k* = min{k ≥ 1 : C_k(g*) ≠ 0}`` (None for a constant target)."""
     return analyze(target).information_exponent
 
 
+@validate_params(activation=Noneable(Expression("activation")))
 def staircase(target, activation=None) -> list:
     """The staircase ``V_1 ⊂ V_2 ⊂ …`` as a list of ``{"step", "dim", "new_directions"}``."""
     return analyze(target, activation).staircase

@@ -192,7 +192,7 @@ class Activation:
 
     def coefficients(self, kmax: int, *, exact: bool = True, dps: int = 30) -> Coefficients:
         """``μ_0..μ_kmax`` with ``μ_k = E[σ(ξ) He_k(ξ)]`` (THEORY.md §2)."""
-        return hermite_coefficients(self.expr, X, kmax, exact=exact, dps=dps)
+        return hermite_coefficients(self.expr, X, kmax=kmax, exact=exact, dps=dps)
 
     @cached_property
     def _mu_cache(self) -> list[float]:
@@ -207,7 +207,7 @@ class Activation:
     def scaled_mu(self, k: int, scale: float) -> float:
         """``E[σ(s ξ) He_k(ξ)]`` for ``ξ ~ N(0,1)`` and scale ``s > 0``."""
         s = sympy.nsimplify(scale) if isinstance(scale, (int, float)) else scale
-        return hermite_coefficients(self.expr.subs(X, s * X), X, k, dps=20).floats()[k]
+        return hermite_coefficients(self.expr.subs(X, s * X), X, kmax=k, dps=20).floats()[k]
 
     @cached_property
     def parity(self) -> str | None:

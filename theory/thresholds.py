@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from giantstep.params import Boolean, Expression, Interval, Noneable, validate_params
+
 from .subspaces import _canonical, _context, _extension, _join, _relevant, orthonormal_basis
 
 
@@ -101,6 +103,9 @@ class Thresholds:
         return fig
 
 
+@validate_params(activation=Noneable(Expression("activation")),
+                 kappa_max=Noneable(Interval(float, 0, 50, closed="right")),
+                 kappa_step=Interval(float, 1e-3, 1), compare=Boolean(), amp=Boolean())
 def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa_step: float = 0.05,
                max_degree: int | None = None, compare: bool = True, amp: bool = True) -> Thresholds:
     """Sample-complexity thresholds of THEORY.md §4 for ``target``.

@@ -43,11 +43,27 @@ from typing import Any
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.params import PARAMETERS, Boolean, Grid, Interval, Noneable, Options, check
 
 from .measure import type_groups
 from .simulator import SimulationConfig, group_law, initial_weights, simulate
 
 KINDS = ("overlaps", "preprocessed", "error")
+_POSITIVE = Interval(float, 0, None, closed="neither")
+#: Declared rules of the fields of :class:`ValidationConfig` (:mod:`giantstep.params`).
+_VALIDATION_RULES: dict = {
+    "kind": Options(KINDS), "target": PARAMETERS["target"].rule,
+    "activation": PARAMETERS["activation"].rule, "alpha": PARAMETERS["alpha"].rule,
+    "eta": PARAMETERS["eta"].rule, "steps": PARAMETERS["steps"].rule,
+    "readout": PARAMETERS["readout"].rule, "noise": PARAMETERS["noise"].rule,
+    "normalize": Boolean(), "symmetric": Boolean(), "init": Options(("gaussian", "sphere")),
+    "ell": PARAMETERS["ell"].rule, "teacher": Noneable(PARAMETERS["teacher"].rule),
+    "lam": PARAMETERS["lam"].rule, "alphas": PARAMETERS["alphas"].rule,
+    "ds": Grid(Interval(int, 2, None)), "p": Noneable(Interval(int, 1, None)),
+    "p_ratio": _POSITIVE, "seeds": Interval(int, 1, None), "n_test": Interval(int, 1, None),
+    "dtype": PARAMETERS["dtype"].rule, "n_types": PARAMETERS["n_types"].rule,
+    "level": Interval(float, 0, 1, closed="neither"), "resolution": _POSITIVE,
+}
 _TYPE_QUANTITIES = ("overlap", "norm2", "cosine", "perp_norm2", "shared_norm2", "private_var")
 
 
@@ -121,20 +137,14 @@ class ValidationConfig:
     quantities: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        for name, rule in _VALIDATION_RULES.items():
+            check(name, getattr(self, name), rule)
         self.ds = [int(d) for d in np.atleast_1d(self.ds)]
-        if not self.ds or min(self.ds) < 2:
-            raise InputError(f"dimensions must be integers ≥ 2, got {self.ds}")
-        if isinstance(self.seeds, bool) or int(self.seeds) < 1:
-            raise InputError(f"seeds must be ≥ 1, got {self.seeds}")
         self.seeds = int(self.seeds)
         self.alphas = [float(a) for a in np.atleast_1d(self.alphas)]
         if self.kind == "error":
             if self.teacher is None:
                 raise InputError("kind 'error' needs a teacher activation")
-            if min(self.alphas) <= 0:
-                raise InputError("readout ratios alphas must be > 0")
             if self.p is not None:
                 raise InputError("kind 'error' compares with the p = d theory: do not set p")
         if self.kind == "preprocessed" and self.readout == "constant" and not self.symmetric:
@@ -145,12 +155,6 @@ class ValidationConfig:
                     "kind 'preprocessed' with a constant readout: the residual y − f is not "
                     "centred (f0 = μ0(σ) ≠ 0), the rows are rescaled by 1 + η̃ d^{(ℓ−1)/2} s μ2 E[e] "
                     "and §5.2 does not apply; use the sign or gaussian readout or symmetric pairs")
-        if not (0 < self.level < 1):
-            raise InputError(f"level must be in (0, 1), got {self.level}")
-        if not (self.resolution > 0):
-            raise InputError(f"resolution must be > 0, got {self.resolution}")
-        if self.p_ratio <= 0:
-            raise InputError(f"p_ratio must be > 0, got {self.p_ratio}")
         if self.quantities is not None:
             bad = set(self.quantities) - set(_TYPE_QUANTITIES) - {"spike"}
             if bad:
@@ -232,8 +236,8 @@ def predict(cfg: ValidationConfig) -> dict:
                 "C": np.asarray(tgt.tensor(ell), dtype=float).tolist()}
     from giantstep.numerics import one_step_learning_curve
 
-    lc = one_step_learning_curve(cfg.activation, cfg.teacher, cfg.alpha, cfg.eta, cfg.lam,
-                                 cfg.alphas, noise=cfg.noise or 0.0)
+    lc = one_step_learning_curve(cfg.activation, cfg.teacher, alpha0=cfg.alpha, eta=cfg.eta, lam=cfg.lam,
+                                 alphas=cfg.alphas, noise=cfg.noise or 0.0)
     return {"test_error": [float(v) for v in lc.test_error],
             "lazy_test_error": [float(v) for v in lc.lazy_test_error]}
 

@@ -70,7 +70,10 @@ def _announce_compilation(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``giantstep`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error / a value refused by its rule (2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if getattr(args, "quiet", False) and hasattr(args, "no_progress"):
         args.no_progress = True
     try:

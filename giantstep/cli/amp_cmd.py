@@ -7,6 +7,7 @@ import sys
 
 from giantstep.errors import InputError
 
+from .options import shared
 from .output import format_table, print_json, save_figure
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and, with --alpha, its state evolution computed by quadrature (r ≤ 3; docs/amp.md).",
     )
     p.add_argument("expr", help='target in z1..zr (r ≤ 3), e.g. "z1**2" or "sign(z1*z2*z3)"')
-    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ ≥ 0 (default 0)")
+    shared(p, "--noise", "noise", default=0.0)
     p.add_argument("--r", type=int, default=None, help="number of latent variables (default: inferred)")
     p.add_argument("--alpha", metavar="START:STOP:NUM",
                    help="state-evolution curve at NUM values of α = n/d from START to STOP (START > 0)")

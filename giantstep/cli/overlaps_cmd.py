@@ -6,6 +6,7 @@ import argparse
 
 from giantstep.errors import InputError
 
+from .options import shared
 from .output import format_table, print_json, save_figure
 
 
@@ -19,17 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
-    p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign",
-                   help="law of the frozen second layer (default sign)")
-    p.add_argument("--alpha", type=float, required=True, help="batch size per step over d (α > 0)")
-    p.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃ ≥ 0")
-    p.add_argument("--steps", type=int, required=True, help="number of giant steps T ≥ 1")
-    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
+    shared(p, "--readout", "readout", default="sign", extra="the staircase of THEORY §3 needs two signs")
+    shared(p, "--alpha", "alpha", required=True)
+    shared(p, "--eta", "eta", required=True)
+    shared(p, "--steps", "steps", required=True)
+    shared(p, "--noise", "noise", default=0.0)
     p.add_argument("--normalize", action="store_true", help="row normalisation after each step")
-    p.add_argument("--types", type=int, default=8, metavar="K",
-                   help="Gauss–Hermite types for the gaussian readout (default 8)")
-    p.add_argument("--tol", type=float, default=None,
-                   help="absolute accuracy on overlaps and norms (default 1e-4; 1e-7 when T = 1)")
+    shared(p, "--types", "n_types", default=8, metavar="K")
+    shared(p, "--tol", "tol", default=None,
+           extra="absolute accuracy on overlaps and norms (default 1e-4; 1e-7 when T = 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of overlaps versus step")
     p.set_defaults(func=_overlaps)

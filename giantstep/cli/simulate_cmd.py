@@ -13,6 +13,7 @@ import sys
 
 from giantstep.errors import InputError
 
+from .options import shared
 from .output import format_table, print_json, save_figure
 
 
@@ -42,8 +43,7 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on a Dask distributed scheduler (e.g. tcp://host:8786)")
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                   help="arithmetic of the simulation (default float64)")
+    shared(p, "--dtype", "dtype", default="float64")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure")
@@ -60,15 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
-    p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign",
-                   help="law of the frozen second layer (default sign)")
+    shared(p, "--readout", "readout", default="sign")
     p.add_argument("--alpha", required=True, help="batch size per step over d^ℓ (list or grid)")
     p.add_argument("--eta", required=True, help="rescaled learning rate η̃ (list or grid)")
-    p.add_argument("--steps", type=int, default=1, help="number of giant steps T (default 1)")
+    shared(p, "--steps", "steps", default=1)
     p.add_argument("--ell", type=float, default=1.0, help="batch exponent ℓ: n = α d^ℓ (default 1)")
     p.add_argument("--batch-reuse", type=int, default=1, metavar="B",
                    help="consecutive steps on the same batch (default 1: fresh batch per step)")
-    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
+    shared(p, "--noise", "noise", default=0.0)
     p.add_argument("--normalize", action="store_true", help="row normalisation after each step")
     p.add_argument("--symmetric", action="store_true", help="symmetric pairs (w, a), (w, −a)")
     p.add_argument("--init", choices=["gaussian", "sphere"], default="gaussian",
@@ -76,8 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preprocess", type=int, default=None, metavar="K",
                    help="remove the label components of degree < K (default: none)")
     p.add_argument("--p", type=int, default=None, help="hidden width (default p = d)")
-    p.add_argument("--lam", type=float, default=None,
-                   help="ridge penalty λ of the readout refit (default: no readout)")
+    shared(p, "--lam", "lam", default=None, extra="no value: no readout refit")
     p.add_argument("--alpha-readout", type=float, default=None,
                    help="readout samples over d (default α)")
     p.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")

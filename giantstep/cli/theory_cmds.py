@@ -6,7 +6,9 @@ import argparse
 import re
 
 from giantstep.errors import InputError
+from giantstep.params import DEFAULTS, cli_help, cli_type
 
+from .options import shared
 from .output import format_table, print_json, save_figure
 
 _TARGET_VAR = re.compile(r"\bz[0-9]+\b")
@@ -18,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr, e.g. "z1 + z1*z2*z3"')
     p.add_argument("--activation", help="student activation for the activation-aware staircase")
     p.add_argument("--r", type=int, default=None, help="number of latent variables (default: inferred)")
-    p.add_argument("--max-degree", type=int, default=None, help="truncation degree for non-polynomial targets")
-    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (generative strengths)")
+    shared(p, "--max-degree", "max_degree", default=None)
+    shared(p, "--noise", "noise", default=0.0)
     sg = p.add_mutually_exclusive_group()
     sg.add_argument("--strengths", action="store_true",
                     help="compute the strengths E[‖E[He_k | y, z_V][v,·]‖²] of the generative stages for "
@@ -31,19 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     h = sub.add_parser("hermite", help="Hermite coefficients of an activation or tensors of a target")
     h.add_argument("expr", help='activation (relu, tanh, "He1 + He2") or target in z1..zr')
-    h.add_argument("--degree", type=int, required=True, help="largest order K")
+    h.add_argument("--degree", type=cli_type("kmax"), required=True, help=cli_help("kmax"))
     g = h.add_mutually_exclusive_group()
     g.add_argument("--exact", action="store_true", help="closed forms only (error if none exists)")
-    g.add_argument("--precision", type=int, default=30, help="digits for numerical coefficients (default 30)")
+    g.add_argument("--precision", type=cli_type("dps"), default=DEFAULTS["dps"], help=cli_help("dps"))
     h.add_argument("--json", action="store_true", help="print JSON")
     h.set_defaults(func=_hermite)
 
     t = sub.add_parser("thresholds", help="samples needed per algorithm and direction; stairway of plateaus")
     t.add_argument("expr", help="target in z1..zr")
     t.add_argument("--activation", help="student activation (activation-aware thresholds)")
-    t.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    shared(t, "--noise", "noise", default=0.0)
     t.add_argument("--kappa-step", type=float, default=0.05, help="grid step of κ")
-    t.add_argument("--max-degree", type=int, default=None, help="truncation degree for non-polynomial targets")
+    shared(t, "--max-degree", "max_degree", default=None)
     t.add_argument("--json", action="store_true", help="print JSON")
     t.add_argument("--plot", metavar="FILE.png", help="write the stairway figure")
     t.set_defaults(func=_thresholds)
@@ -107,12 +109,6 @@ def _hermite(args: argparse.Namespace) -> int:
 
     from giantstep.theory.target import Activation, Target
 
-    if args.degree is None or args.degree < 0:
-        raise InputError(f"--degree must be a non-negative integer, got {args.degree}")
-    if args.degree > 40:
-        raise InputError(f"--degree {args.degree} is too large (at most 40)")
-    if not 5 <= args.precision <= 200:
-        raise InputError(f"--precision must be between 5 and 200 digits, got {args.precision}")
     K = args.degree
     if _TARGET_VAR.search(args.expr):
         return _hermite_target(Target(args.expr), K, args)

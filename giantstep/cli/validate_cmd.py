@@ -15,6 +15,7 @@ import argparse
 
 from giantstep.errors import InputError
 
+from .options import shared
 from .output import print_json, save_figure
 from .simulate_cmd import add_simulation_arguments, parse_values
 
@@ -40,15 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     o = kinds.add_parser("overlaps", help="overlaps after T steps, n = α d (§5.1, §5.3)")
     o.add_argument("expr", help="target in z1..zr")
     o.add_argument("--activation", required=True, help="student activation")
-    o.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="sign")
-    o.add_argument("--alpha", type=float, required=True, help="batch size per step over d")
-    o.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃")
-    o.add_argument("--steps", type=int, default=1, help="number of giant steps (default 1)")
-    o.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    shared(o, "--readout", "readout", default="sign")
+    shared(o, "--alpha", "alpha", required=True)
+    shared(o, "--eta", "eta", required=True)
+    shared(o, "--steps", "steps", default=1)
+    shared(o, "--noise", "noise", default=0.0)
     o.add_argument("--normalize", action="store_true", help="row normalisation after each step")
     o.add_argument("--symmetric", action="store_true", help="symmetric pairs (one step only)")
-    o.add_argument("--types", type=int, default=8, metavar="K",
-                   help="Gauss–Hermite types / bins for the gaussian readout (default 8)")
+    shared(o, "--types", "n_types", default=8, metavar="K")
     o.add_argument("--p", type=int, default=None, help="hidden width (default p-ratio · d)")
     o.add_argument("--p-ratio", type=float, default=0.5, help="p/d when --p is not given (0.5)")
     o.add_argument("--quantities", default=None,
@@ -60,11 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = kinds.add_parser("preprocessed", help="one step, n = α d^ℓ, degrees < ℓ removed (§5.2)")
     q.add_argument("expr", help="target in z1..zr")
     q.add_argument("--activation", required=True, help="student activation")
-    q.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="gaussian")
-    q.add_argument("--alpha", type=float, required=True, help="batch size over d^ℓ")
-    q.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃")
-    q.add_argument("--ell", type=int, default=2, help="ℓ (default 2)")
-    q.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    shared(q, "--readout", "readout", default="gaussian")
+    shared(q, "--alpha", "alpha", required=True)
+    shared(q, "--eta", "eta", required=True)
+    shared(q, "--ell", "ell", default=2)
+    shared(q, "--noise", "noise", default=0.0)
     q.add_argument("--p", type=int, default=256, help="hidden width (default 256)")
     _common(q)
     q.set_defaults(func=_validate, **{"d": "64"})
@@ -72,11 +72,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = kinds.add_parser("error", help="test error after one step + ridge readout (§6.1)")
     e.add_argument("--student", required=True, help="student activation σ")
     e.add_argument("--teacher", required=True, help="teacher activation σ* (y = σ*(z1) + √Δ ε)")
-    e.add_argument("--alpha0", type=float, required=True, help="first-step batch ratio n0/d")
-    e.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃ (η = η̃ p)")
-    e.add_argument("--lam", type=float, required=True, help="ridge penalty λ > 0")
+    shared(e, "--alpha0", "alpha0", required=True)
+    shared(e, "--eta", "eta", required=True)
+    shared(e, "--lam", "lam", required=True)
     e.add_argument("--alpha", required=True, help="readout ratios n/d: list or START:STOP:NUM")
-    e.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ")
+    shared(e, "--noise", "noise", default=0.0)
     e.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
     _common(e)
     e.set_defaults(func=_validate)

@@ -44,7 +44,7 @@ def _workloads() -> list[tuple[str, object]]:
     def learning_curve():
         import giantstep.numerics as gn
 
-        gn.one_step_learning_curve("tanh", "tanh", 1.0, 1.0, 0.1, [0.5, 1.0])
+        gn.one_step_learning_curve("tanh", "tanh", alpha0=1.0, eta=1.0, lam=0.1, alphas=[0.5, 1.0])
 
     def simulator():
         from giantstep.validation import simulate
