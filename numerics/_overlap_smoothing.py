@@ -33,7 +33,7 @@ import sympy
 
 from giantstep.errors import InputError
 from giantstep.theory import Activation
-from giantstep.theory.primitives import activation_kind, kinks
+from giantstep.theory.primitives import activation_kind
 
 from . import _special as special
 from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
@@ -68,22 +68,12 @@ def _closed_form(kind: str, a: np.ndarray, b: float) -> tuple[np.ndarray, np.nda
     return vals, ders
 
 
-_BREAKPOINTS: dict[str, np.ndarray] = {}
 _LAST_NQ: dict[str, int] = {}
 
 
 def activation_breakpoints(activation: Activation) -> np.ndarray:
-    """Real points where σ or σ' is not smooth (zeros of the arguments of relu, abs,
-    Heaviside, sign, Max), found symbolically; empty for smooth activations (cached)."""
-    key = sympy.srepr(activation.expr)
-    if key not in _BREAKPOINTS:
-        _BREAKPOINTS[key] = _breakpoints(activation)
-    return _BREAKPOINTS[key]
-
-
-def _breakpoints(activation: Activation) -> np.ndarray:
-    pts = set(kinks(activation.expr)) | set(kinks(activation.derivative_expr(1)))
-    return np.array(sorted(p for p in pts if np.isfinite(p)), dtype=float)
+    """Real points where σ or σ' is not smooth (:attr:`Activation.kinks`) as an array."""
+    return np.array(activation.kinks, dtype=float)
 
 
 def _quadrature(activation: Activation, a: np.ndarray, b: float, nq: int,

@@ -15,12 +15,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 
-from giantstep.errors import InputError
+from giantstep.errors import ConvergenceError, InputError
 from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
 from giantstep.theory import Activation
-from giantstep.theory.parsing import relu
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def _compute_moments(act: Activation) -> Moments:
             fp = (np.asarray(act.derivative(x, 1), dtype=float) if smooth_derivative
                   else np.zeros_like(x))
         if not (np.all(np.isfinite(f)) and np.all(np.isfinite(fp))):
-            raise InputError("overflow")
+            raise ConvergenceError("overflow on the quadrature nodes")
         return np.array([w @ f, w @ (x * f), w @ ((x * x - 1) * f), w @ (f * f), w @ (fp * fp)])
 
     try:
@@ -107,8 +105,8 @@ def _compute_moments(act: Activation) -> Moments:
         scale = 1.0 + np.abs(val)
         val2 = estimate(2 * n)
         if np.any(np.abs(val2 - val) > MOMENT_TOL * scale):
-            raise InputError("not converged")
-    except InputError:
+            raise ConvergenceError("moments not converged", float(np.max(np.abs(val2 - val))))
+    except ConvergenceError:  # rough or overflowing on the float rule: exact / mpmath route
         return _compute_moments_exact(act)
     # values below the rule's accuracy are zero by symmetry (e.g. μ0, μ2 of odd σ): snap
     # them, since μ0 = 0 decides whether a constant mode can be fitted at all
@@ -175,33 +173,9 @@ class KappaTables:
         return (self.weights, self.kappa, self.mu0, self.mu1, self.mu2sq, self.h, self.h1, self.h2)
 
 
-_KINKED = (relu, sympy.sign, sympy.Abs, sympy.Heaviside, sympy.Max)
-
-
 def activation_kinks(act: Activation) -> tuple[float, ...]:
-    """Real points where ``act`` is not analytic (zeros of the arguments of relu, sign, |·|,
-    Heaviside, Max). Empty for analytic activations (tanh, erf, sin, polynomials).
-    Cached by expression."""
-    key = str(act.expr)
-    if key not in _KINKS:
-        _KINKS[key] = _find_kinks(act)
-    return _KINKS[key]
-
-
-_KINKS: dict[str, tuple[float, ...]] = {}
-
-
-def _find_kinks(act: Activation) -> tuple[float, ...]:
-    x = act.expr.free_symbols
-    pts: set[float] = set()
-    for node in sympy.preorder_traversal(act.expr):
-        if isinstance(node, _KINKED):
-            for arg in node.args:
-                for sym in x:
-                    for root in sympy.solve(sympy.Eq(arg, 0), sym):
-                        if root.is_real:
-                            pts.add(float(root))
-    return tuple(sorted(pts))
+    """Real points where σ or σ' is not analytic (:attr:`Activation.kinks`, the registry's)."""
+    return act.kinks
 
 
 _SPLIT_HALF_WIDTH = 10.0  # Gaussian mass beyond ±10 is 1.5e-23

@@ -298,29 +298,32 @@ def hermite_table(x, K: int):
 
 
 def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, parity: str | None):
-    """Double-precision version of :func:`numeric_coefficients` (vectorised numpy)."""
+    """Double-precision version of :func:`numeric_coefficients` (vectorised numpy).
+
+    The rule is the library's piecewise Gauss–Legendre rule
+    (:func:`giantstep.theory.quadrature.piecewise_gauss_rule`) on ``[−L, L]`` cut into unit
+    pieces and at the kinks of ``expr``; ``L`` makes the Gaussian tail times ``|He_kmax|``
+    smaller than e⁻⁴⁰. The error estimate is the difference between 24 and 48 nodes per
+    piece. A known parity sets the other coefficients to exactly 0.
+    """
     import numpy as np
 
     from .evaluate import compile_numpy
+    from .quadrature import piecewise_gauss_rule
 
     f = compile_numpy(expr, (x,))
     L = 8
     while -(L**2) / 2 + (kmax + 2) * np.log(L) > -40.0:
         L += 1
-    lo_end = 0 if parity else -L
-    breaks = np.array(sorted({float(t) for t in range(lo_end, L + 1)}
-                             | {p for p in kinks(expr, x) if lo_end < p < L}))
+    cuts = np.array([p for p in kinks(expr, x) if -L < p < L], dtype=float)
     results = []
     for n in (24, 48):
-        t, w = np.polynomial.legendre.leggauss(n)
-        half = (breaks[1:] - breaks[:-1]) / 2
-        mid = (breaks[1:] + breaks[:-1]) / 2
-        xx = (half[:, None] * t[None, :] + mid[:, None]).ravel()
-        ww = (half[:, None] * w[None, :]).ravel() * f(xx) * np.exp(-xx * xx / 2) / np.sqrt(2 * np.pi)
-        acc = hermite_table(xx, kmax) @ ww
+        xx, ww = piecewise_gauss_rule(np.zeros(1), cuts, nq=n, half_width=float(L), pieces=2 * L)
+        xx, ww = xx[0], ww[0]
+        acc = hermite_table(xx, kmax) @ (ww * f(xx))
         if parity:
             keep = 1 if parity == "odd" else 0
-            acc = np.array([2 * v if k % 2 == keep else 0.0 for k, v in enumerate(acc)])
+            acc = np.array([v if k % 2 == keep else 0.0 for k, v in enumerate(acc)])
         results.append(acc)
     scale = max(1.0, float(np.max(np.abs(results[1]))))
     err = float(np.max(np.abs(results[0] - results[1]))) + 1e-15 * scale

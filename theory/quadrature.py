@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from giantstep.errors import InputError
+from giantstep.errors import ConvergenceError, InputError
 
 MAX_NODES = 4096
 
@@ -64,19 +64,21 @@ def nodes_for_tolerance(
 ) -> tuple[int, np.ndarray | float, float]:
     """Double ``n`` from ``n0`` until ``estimate(n)`` and ``estimate(2n)`` agree within ``tol``.
 
-    Returns ``(n, value, difference)``; raises :class:`InputError` if ``n_max`` is
-    reached without agreement (the integrand is too rough for the tolerance).
+    Returns ``(n, value, difference)``; raises :class:`~giantstep.errors.ConvergenceError`
+    (a numerical failure, not bad input) if ``n_max`` is reached without agreement (the
+    integrand is too rough for the tolerance); its ``residual`` is the last difference.
     """
     n = n0
     prev = np.asarray(estimate(n), dtype=float)
     diff = float("nan")
+    doublings = 0
     while True:
         n2 = 2 * n
         if n2 > n_max:
-            raise InputError(
-                f"Gaussian quadrature did not reach tolerance {tol:g} with {n_max} nodes "
-                f"(last difference {diff:.3g})"
-            )
+            raise ConvergenceError(
+                f"Gaussian quadrature did not reach tolerance {tol:g} with {n_max} nodes",
+                residual=diff, iterations=doublings)
+        doublings += 1
         cur = np.asarray(estimate(n2), dtype=float)
         diff = float(np.max(np.abs(cur - prev)))
         if diff <= tol:

@@ -7,7 +7,7 @@ integrates them against Gaussians, the validation layer samples them.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy
@@ -24,7 +24,7 @@ from .parsing import (
     parse_target_expression,
     zvar,
 )
-from .primitives import SYMPY_TYPES
+from .primitives import SYMPY_TYPES, kinks
 
 _ALLOWED_SYMPY = (
     sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Number, sympy.NumberSymbol, sympy.Max,
@@ -166,6 +166,14 @@ class Activation:
     def _fns(self) -> dict:
         return {}
 
+    @cached_property
+    def kinks(self) -> tuple[float, ...]:
+        """Real points where σ or σ' may not be smooth (the registry's
+        :func:`~giantstep.theory.primitives.kinks` of both), sorted; empty for analytic σ.
+
+        Every piecewise quadrature of the library cuts its pieces here."""
+        return _activation_kinks(self.expr)
+
     def derivative_expr(self, order: int = 1) -> sympy.Expr:
         """Symbolic ``σ^{(order)}`` (may contain Heaviside / DiracDelta)."""
         return sympy.diff(self.expr, X, order) if order else self.expr
@@ -255,6 +263,12 @@ def as_target(t: str | sympy.Expr | Target, r: int | None = None, noise: float |
             return t
         return Target(t.expr, r=r or t.r, noise=t.noise if noise is None else noise)
     return Target(t, r=r, noise=0.0 if noise is None else noise)
+
+
+@lru_cache(maxsize=256)
+def _activation_kinks(expr: sympy.Expr) -> tuple[float, ...]:
+    pts = set(kinks(expr)) | set(kinks(sympy.diff(expr, X)))
+    return tuple(sorted(p for p in pts if np.isfinite(p)))
 
 
 def as_activation(a: str | sympy.Expr | Activation) -> Activation:
