@@ -23,7 +23,7 @@ from giantstep.params import Boolean, validate_params
 from giantstep.theory import Activation, Target
 
 from ._overlap_params import check_common, target_second_moment
-from .overlap_result import StepState, TypeState, _f, plot_steps
+from .overlap_result import Spike, StepState, TypeState, _f, plot_steps
 from .readout_types import readout_types
 
 
@@ -73,11 +73,14 @@ class OneStepOverlaps:
     r: float | None = None
     gamma: float | None = None
     c: float | None = None
+    spike: Spike | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "types"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("types", "spike")}
         d["types"] = [t.to_dict() for t in self.types]
+        if self.spike is not None:
+            d["spike"] = self.spike.to_dict()
         d["steps"] = [st.to_dict() for st in self.as_steps()]
         return _f(d)
 
@@ -168,6 +171,11 @@ def one_step_overlaps(
                                  cos, scos, spike))
     res = OneStepOverlaps(tgt.text, act.name, readout, alpha, eta, delta, bool(symmetric), f0, Ee,
                           Ee2, C1, (mu0, mu1, mu2), var_ds, types)
+    # the readout-weighted rank-one part of the update, Σ s_j Δw_j / Σ s_j² = η̃ μ1 (C1 + v)
+    # (every readout law; v ⟂ the target with ‖v‖² = E[e²]/α)
+    denom1 = float(nC1**2 + Ee2 / alpha)
+    if denom1 > 0 and mu1 != 0:
+        res.spike = Spike(r2=float(eta**2 * mu1**2 * denom1), gamma=float(nC1 / np.sqrt(denom1)))
     unit = [t for t in types if abs(t.s - 1.0) < 1e-12]
     if tgt.r == 1 and unit:
         res.r, res.gamma, res.c = unit[0].spike["r"], unit[0].spike["gamma"], unit[0].spike["c"]

@@ -16,6 +16,28 @@ def _f(x: Any) -> Any:
 
 
 @dataclass
+class Spike:
+    """The rank-one part ``u`` of the first update (THEORY.md §5.1): predicted and measured.
+
+    The equations give ``u = η̃ μ1 (C1 + v)`` with ``‖v‖² = E[e²]/α``: ``r2 = ‖u‖²`` (the r²
+    of the spiked random features) and ``gamma = ‖W* u‖/‖u‖``. The simulator measures the
+    same two numbers from ``u = Σ_j s_j Δw_j / Σ_j s_j²`` and adds the top right singular
+    vector v of ``ΔW``: ``alignment = ‖W* v‖`` (→ gamma as d → ∞), ``strength2 = σ_max²/p``
+    and ``direction`` (first r entries of v). One record, so that predictions and
+    measurements are compared field by field.
+    """
+
+    r2: float | None
+    gamma: float | None
+    alignment: float | None = None
+    strength2: float | None = None
+    direction: list | None = None
+
+    def to_dict(self) -> dict:
+        return _f({k: v for k, v in self.__dict__.items() if v is not None})
+
+
+@dataclass
 class TypeState:
     """One neuron type after some steps (THEORY.md §5.3).
 

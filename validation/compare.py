@@ -232,8 +232,11 @@ def predict(cfg: ValidationConfig) -> dict:
 
         tgt, act = as_target(cfg.target), as_activation(cfg.activation)
         ell = int(cfg.ell)
-        return {"ell": ell, "coef": cfg.eta * act.mu(ell) / math.factorial(ell - 1),
-                "C": np.asarray(tgt.tensor(ell), dtype=float).tolist()}
+        from giantstep.numerics import preprocessed_overlaps
+
+        pre = preprocessed_overlaps(tgt, act, alpha=cfg.alpha, eta=cfg.eta, ell=ell,
+                                    readout=cfg.readout, noise=cfg.noise)
+        return {"ell": ell, "coef": float(pre.coefficient), "C": np.asarray(pre.tensor).tolist()}
     from giantstep.numerics import one_step_learning_curve
 
     lc = one_step_learning_curve(cfg.activation, cfg.teacher, alpha0=cfg.alpha, eta=cfg.eta, lam=cfg.lam,
@@ -249,14 +252,10 @@ def _predict_overlaps(cfg: ValidationConfig) -> dict:
         res = gn.one_step_overlaps(cfg.target, cfg.activation, alpha=cfg.alpha, eta=cfg.eta,
                                    readout=cfg.readout, noise=cfg.noise, n_types=cfg.n_types,
                                    symmetric=cfg.symmetric)
-        out = res.to_dict()
-        C1 = np.asarray(res.C1, dtype=float)
-        mu1 = res.mu[1]
-        denom = float(C1 @ C1 + res.mean_e2 / cfg.alpha)
-        if denom > 0 and mu1 != 0:
-            out["spike"] = {"gamma": float(np.linalg.norm(C1) / math.sqrt(denom)),
-                            "r2": float(cfg.eta**2 * mu1**2 * denom)}
-        return {"steps": out["steps"], **({"spike": out["spike"]} if "spike" in out else {})}
+        out = {"steps": res.to_dict()["steps"]}
+        if res.spike is not None:
+            out["spike"] = res.spike.to_dict()
+        return out
     if cfg.symmetric:
         raise InputError("no multi-step prediction for symmetric pairs (overlap_trajectory "
                          "has no symmetric option)")
@@ -343,7 +342,7 @@ def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities, bm=N
         sp = res.steps[1]["spike"]
         out["step1 spike gamma (top singular vector)"] = (sp["alignment"], theory["spike"]["gamma"])
         if sim.readout in ("constant", "sign") and not sim.symmetric:
-            out["step1 spike r2 (rank-one)"] = (sp["r2_rank_one"], theory["spike"]["r2"])
+            out["step1 spike r2 (rank-one)"] = (sp["r2"], theory["spike"]["r2"])
     return out
 
 

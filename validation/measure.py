@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from giantstep.numerics.overlap_result import Spike
+
 
 def _stats(values: np.ndarray) -> tuple[list[float], list[float]]:
     mean = values.mean(axis=0)
@@ -107,8 +109,9 @@ def spike(delta_W: np.ndarray, r: int, s: np.ndarray | None = None) -> dict:
     ``direction`` = the first r entries of v with the sign fixed so that the
     largest of them in absolute value is positive. With the readout values ``s``,
     also the rank-one estimate ``u = Σ_j s_j ΔW_j / Σ_j s_j²`` of the shared part
-    ``η̃ μ1 (C1 + v)`` of §5.1: ``r2_rank_one = ‖u‖²`` (the r² of the spiked random
-    features) and ``gamma_rank_one = ‖W* u‖/‖u‖``.
+    ``η̃ μ1 (C1 + v)`` of §5.1: ``r2 = ‖u‖²`` (the r² of the spiked random
+    features) and ``gamma = ‖W* u‖/‖u‖`` — the fields of the predicted
+    :class:`giantstep.numerics.overlap_result.Spike`, whose ``to_dict()`` this matches.
     """
     D = np.asarray(delta_W, dtype=np.float64)
     p, d = D.shape
@@ -125,15 +128,12 @@ def spike(delta_W: np.ndarray, r: int, s: np.ndarray | None = None) -> dict:
     head = v[:r].copy()
     if head.size and head[np.argmax(np.abs(head))] < 0:
         head = -head
-    out = {
-        "strength2": float(max(w[0], 0.0) / p),
-        "alignment": float(np.linalg.norm(v[:r])),
-        "direction": head.tolist(),
-    }
+    r2 = gamma = None
     if s is not None:
         s = np.asarray(s, dtype=np.float64)
         u = (s @ D) / float(s @ s)
         nu = float(np.linalg.norm(u))
-        out["r2_rank_one"] = nu**2
-        out["gamma_rank_one"] = float(np.linalg.norm(u[:r]) / nu) if nu > 0 else 0.0
-    return out
+        r2, gamma = nu**2, (float(np.linalg.norm(u[:r]) / nu) if nu > 0 else 0.0)
+    out = Spike(r2=r2, gamma=gamma, alignment=float(np.linalg.norm(v[:r])),
+                strength2=float(max(w[0], 0.0) / p), direction=head.tolist())
+    return out.to_dict()
