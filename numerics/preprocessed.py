@@ -94,8 +94,7 @@ class PreprocessedOverlaps:
             s = rng.choice([-1.0, 1.0], size=p)
         else:
             s = rng.standard_normal(p)
-        base = _contract(self.tensor, xi)  # (p, r)
-        ov = (self.coefficient * s)[:, None] * base
+        ov = predicted_overlap_change(self.coefficient, self.tensor, s, xi)  # (p, r)
         norms2 = self._rescale(s) ** 2 + np.sum(ov * ov, axis=1) + s**2 * self.noise_norm2
         cos = np.sqrt(np.sum(ov * ov, axis=1) / norms2)
         return PreprocessedSample(s, xi, ov, norms2, cos)
@@ -128,6 +127,17 @@ def _contract(T: np.ndarray, xi: np.ndarray) -> np.ndarray:
     while out.ndim > 2:
         out = np.einsum("pi,pi...->p...", xi, out)
     return np.array(out)
+
+
+def predicted_overlap_change(coefficient: float, tensor: np.ndarray, s: np.ndarray,
+                             xi: np.ndarray) -> np.ndarray:
+    """``W* (w_j¹ − w_j⁰) = A s_j C_ℓ[ξ_j^{⊗(ℓ−1)}, ·]`` per neuron (THEORY.md §5.2, mean part).
+
+    ``coefficient`` = A = η̃ μ_ℓ/(ℓ−1)!, ``tensor`` = C_ℓ(g*) (order ℓ), ``xi`` = the
+    neurons' initial overlaps ``√d W* w_j⁰`` (p × r), ``s`` the readout values (p,).
+    """
+    T = np.asarray(tensor, dtype=float)
+    return coefficient * np.asarray(s, dtype=float)[:, None] * _contract(T, np.asarray(xi, dtype=float))
 
 
 def _traces(T: np.ndarray, j: int) -> np.ndarray:

@@ -347,16 +347,11 @@ def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities, bm=N
 
 
 def _measure_preprocessed(sim: SimulationConfig, res, theory: dict) -> dict:
-    ell = theory["ell"]
-    C = np.asarray(theory["C"], dtype=float)
+    from giantstep.numerics.preprocessed import predicted_overlap_change
+
     nz = res.neurons
-    s = nz["s"]
     m0, m1 = nz["overlap"][0], nz["overlap"][1]
-    xi = math.sqrt(sim.d) * m0
-    P = np.broadcast_to(C, (m0.shape[0], *C.shape))
-    for _ in range(ell - 1):  # C_ℓ[ξ_j, …, ξ_j, ·]
-        P = np.einsum("pi,pi...->p...", xi, P)
-    pred = theory["coef"] * s[:, None] * P
+    pred = predicted_overlap_change(theory["coef"], theory["C"], nz["s"], math.sqrt(sim.d) * m0)
     delta = (m1 - m0).ravel()
     pv = pred.ravel()
     slope = float(pv @ delta / (pv @ pv)) if pv @ pv > 0 else float("nan")
