@@ -271,7 +271,7 @@ PARAMETERS: dict[str, Parameter] = {
                        "label-noise variance Δ ≥ 0 of the labels y = g*(z) + √Δ ε",
                        "Δ"),
     "lam": Parameter(_NONNEG, None, "ridge penalty λ ≥ 0 of the readout", "λ"),
-    "tol": Parameter(Interval(float, 1e-12, 0.1), None, "target accuracy of the solver"),
+    "tol": Parameter(Interval(float, 1e-12, 0.1), 1e-6, "target accuracy of the solver"),
     "seed": Parameter(Interval(int, 0, None), 0, "seed of every random draw (same seed, same numbers)"),
     "dtype": Parameter(Options(("float64", "float32")), "float64",
                        "floating-point type of the simulation"),

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._overlap_smoothing import interp_all
+
 N_CHUNKS = 64
 N_MOMENTS = 5
 PARALLEL_MIN_WORK = 2_000_000
@@ -46,27 +48,8 @@ def _accumulate_range(Y, w, g, coef, r, s, pi, x0s, hs, Gs, vals, ders, delta, s
             a = 0.0
             for j in range(dim):
                 a += coef[t, j] * Y[i, j]
-            # cubic Hermite interpolation of the 4 tabulated functions (shared basis)
-            h = hs[t]
-            G = Gs[t]
-            u = (a - x0s[t]) / h
-            if u <= 0.0 or u >= G - 1:
-                lo = 0 if u <= 0.0 else G - 1
-                dx = a - (x0s[t] + lo * h)
-                for k in range(4):
-                    fk[k] = vals[t, k, lo] + ders[t, k, lo] * dx
-            else:
-                ii = int(u)
-                tt = u - ii
-                t2 = tt * tt
-                t3 = t2 * tt
-                c00 = 2.0 * t3 - 3.0 * t2 + 1.0
-                c10 = (t3 - 2.0 * t2 + tt) * h
-                c01 = -2.0 * t3 + 3.0 * t2
-                c11 = (t3 - t2) * h
-                for k in range(4):
-                    fk[k] = (c00 * vals[t, k, ii] + c10 * ders[t, k, ii]
-                             + c01 * vals[t, k, ii + 1] + c11 * ders[t, k, ii + 1])
+            # the 4 tabulated functions at a (the library's one cubic Hermite interpolator)
+            interp_all(x0s[t], hs[t], Gs[t], vals[t], ders[t], a, fk)
             F += pi[t] * s[t] * fk[0]
             phi[t] = fk[1]
             phid[t] = fk[2]

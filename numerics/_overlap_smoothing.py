@@ -148,27 +148,40 @@ def build_table(activation: Activation, b: float, amax: float, tol: float) -> Ta
 
 
 @numba.njit(cache=True)
-def interp(x0: float, h: float, G: int, vals: np.ndarray, ders: np.ndarray, k: int, a: float) -> float:
-    """Cubic Hermite interpolation of function ``k`` of a table at ``a``.
+def interp_all(x0: float, h: float, G: int, vals: np.ndarray, ders: np.ndarray, a: float,
+               out: np.ndarray) -> None:
+    """Cubic Hermite interpolation of every tabulated function at ``a`` (one shared basis).
 
-    ``vals``/``ders`` have shape ``(4, ≥G)``; outside the grid the value is
-    extrapolated linearly (callers build the grid to cover every node).
+    ``vals``/``ders`` have shape ``(m, ≥G)`` (values and derivatives on the grid
+    ``x0 + i h``); ``out[k]`` receives function k. Outside the grid the value is
+    extrapolated linearly (callers build the grid to cover every node). The library's one
+    interpolator: the overlap kernel and :func:`interp` call it.
     """
     u = (a - x0) / h
-    if u <= 0.0:
-        return vals[k, 0] + ders[k, 0] * (a - x0)
-    if u >= G - 1:
-        return vals[k, G - 1] + ders[k, G - 1] * (a - x0 - (G - 1) * h)
+    if u <= 0.0 or u >= G - 1:
+        lo = 0 if u <= 0.0 else G - 1
+        dx = a - (x0 + lo * h)
+        for k in range(out.shape[0]):
+            out[k] = vals[k, lo] + ders[k, lo] * dx
+        return
     i = int(u)
     t = u - i
     t2 = t * t
     t3 = t2 * t
-    return (
-        (2.0 * t3 - 3.0 * t2 + 1.0) * vals[k, i]
-        + (t3 - 2.0 * t2 + t) * h * ders[k, i]
-        + (-2.0 * t3 + 3.0 * t2) * vals[k, i + 1]
-        + (t3 - t2) * h * ders[k, i + 1]
-    )
+    c00 = 2.0 * t3 - 3.0 * t2 + 1.0
+    c10 = (t3 - 2.0 * t2 + t) * h
+    c01 = -2.0 * t3 + 3.0 * t2
+    c11 = (t3 - t2) * h
+    for k in range(out.shape[0]):
+        out[k] = c00 * vals[k, i] + c10 * ders[k, i] + c01 * vals[k, i + 1] + c11 * ders[k, i + 1]
+
+
+@numba.njit(cache=True)
+def interp(x0: float, h: float, G: int, vals: np.ndarray, ders: np.ndarray, k: int, a: float) -> float:
+    """Function ``k`` of a table at ``a`` (:func:`interp_all`, one value)."""
+    out = np.empty(vals.shape[0])
+    interp_all(x0, h, G, vals, ders, a, out)
+    return out[k]
 
 
 def pack_tables(tables: list[Table]) -> tuple[np.ndarray, ...]:

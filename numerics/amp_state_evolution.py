@@ -293,7 +293,7 @@ def _solve_once(fmap: _SEMap, alpha: float, Q0: np.ndarray, tol: float, max_iter
                            residual=float(prev_step or np.nan), iterations=max_iter)
 
 
-def state_evolution(target, alphas, noise: float = 0.0, *, tol: float = 1e-5,
+def state_evolution(target, alphas, noise: float = 0.0, *, tol: float = 1e-6,
                     max_iter: int = 3000) -> StateEvolution:
     """Overlap of Bayes-optimal GAMP at the SE fixed point, for each α (docs/amp.md §4).
 

@@ -379,7 +379,7 @@ def one_step_learning_curve(
     spectrum_draws: int = 4,
     d: int | None = None,
     seed: int = 0,
-    tol: float = 1e-8,
+    tol: float = 1e-6,
     max_iter: int = 20_000,
     damping: float = 0.5,
     warn: bool = True,
@@ -411,10 +411,12 @@ def one_step_learning_curve(
         Label-noise variance Δ ≥ 0 (both batches and the test labels); None: 0.
     width_ratio : float
         ψ = p/d > 0.
-    readout : {"constant"}
-        Law of the second-layer signs during the step. Only ``"constant"`` is implemented;
-        ``"sign"`` and ``"gaussian"`` raise :class:`InputError` (they need several neuron
-        types in the equations, docs/test_error.md).
+    readout : {"constant", "sign"}
+        Law of the second layer during the step. ``"sign"`` is implemented for odd students
+        (tanh, erf, sin, …), where it gives exactly the constant-readout curve
+        (``params["readout_reduction"]``); for other students (relu) and for ``"gaussian"``
+        it raises :class:`InputError` (several neuron types with different coefficient
+        functions, docs/test_error.md).
     spectrum : {"auto", "limit", "sampled", "bulk"}
         ``"limit"``: d → ∞ Marchenko–Pastur inputs of the spiked model (Cui et al.);
         ``"sampled"``: the mean over ``spectrum_draws`` sampled spiked-model spectra (ψ = 1);
@@ -449,10 +451,25 @@ def one_step_learning_curve(
         teacher = as_activation(teacher)
     alpha0, eta, lam, psi = float(alpha0), float(eta), float(lam), float(width_ratio)
     noise = 0.0 if noise is None else float(noise)
+    if readout == "sign" and student.parity == "odd":
+        # exact reduction (docs/test_error.md, "Sign readout"): with W̃ = diag(s) W the step
+        # from W̃0 (same law) is the constant-readout step and ridge is invariant under the
+        # sign flips of the features, so every number equals the constant-readout one
+        curve = one_step_learning_curve(
+            student, teacher, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas, noise=noise,
+            width_ratio=psi, readout="constant", spectrum=spectrum, spectrum_draws=spectrum_draws,
+            d=d, seed=seed, tol=tol, max_iter=max_iter, damping=damping, warn=warn)
+        curve.params["readout"] = "sign"
+        curve.params["readout_reduction"] = ("odd student: the sign readout gives exactly the "
+                                             "constant-readout curve (W̃ = diag(s) W)")
+        return curve
     if readout != "constant":
-        raise InputError(f"readout '{readout}' is not implemented in the test-error "
-                         "equations (they assume one neuron type; sign/gaussian readouts "
-                         "need several); use readout 'constant'")
+        why = ("the student is not odd, so the two signs give two neuron types with different "
+               "coefficient functions" if readout == "sign" else
+               "a gaussian readout gives a continuum of spike strengths η̃|a_j|")
+        raise InputError(f"readout '{readout}' is not implemented in the test-error equations "
+                         f"for student '{student.name}': {why}; use readout 'constant'"
+                         + (" (or an odd student)" if readout == "sign" else ""))
     alphas = np.asarray(alphas, dtype=float)
     if d is not None:
         d = int(d)
@@ -525,7 +542,8 @@ def one_step_learning_curve(
     order = {name: main["states"][:, j] for j, name in enumerate(ORDER_PARAMETERS)}
     order.update({name: main["hats"][:, j] for j, name in enumerate(CONJUGATES)})
     params = {
-        "student": student.name, "teacher": teacher.name, "alpha0": alpha0, "eta": eta,
+        "student": student.name, "teacher": teacher.name, "readout": "constant", "alpha0": alpha0,
+        "eta": eta,
         "lam": lam, "noise": noise, "width_ratio": psi, "spectrum": mode, "r": prm.r,
         "gamma": prm.gamma, "c": prm.c, "tol": tol, "n_kappa": int(tabs.kappa.size),
         "n_inner": tabs.n_inner, "n_spectral": main["n_spectral"].astype(int).tolist(),
@@ -650,7 +668,8 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
         order[f"psi{k + 1}"] = st[:, 6 + k]
     r, g, c = main["rgc"]
     params = {
-        "student": student.name, "teacher": target.text, "alpha0": alpha0, "eta": eta,
+        "student": student.name, "teacher": target.text, "readout": "constant", "alpha0": alpha0,
+        "eta": eta,
         "lam": lam, "noise": noise, "width_ratio": psi, "spectrum": mode, "r": float(r),
         "gamma": float(np.linalg.norm(g)), "gamma_vector": [float(x) for x in g],
         "c": float(c), "C1": [float(x) for x in c1], "tol": tol, "student_family": family,

@@ -294,7 +294,7 @@ def overlap_trajectory(
     noise: float | None = None,
     n_types: int = 8,
     normalize: bool = False,
-    tol: float = 1e-4,
+    tol: float = 1e-6,
 ) -> OverlapTrajectory:
     """Overlaps of the first layer after each of T giant steps (THEORY.md §5.3).
 
@@ -346,7 +346,7 @@ def type_curve(
     noise: float | None = None,
     n_types: int = 8,
     normalize: bool = False,
-    tol: float = 1e-4,
+    tol: float = 1e-6,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Overlaps and squared norms of neurons with readout values ``s_values`` (THEORY.md §5.3).
 

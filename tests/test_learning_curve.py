@@ -107,13 +107,14 @@ def test_error_above_noise_and_train_below_test():
 
 def test_curve_is_continuous_in_alpha():
     alphas = np.linspace(0.2, 3.0, 57)
-    lc = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas)
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas, tol=1e-8)
     jumps = np.abs(np.diff(lc.test_error))
     # smooth curve: no jump bigger than a few times the typical step (interpolation peak incl.)
     assert jumps.max() < 0.02
     assert jumps.max() < 8 * np.median(jumps)
     # warm starts do not change the answer: reversed grid gives the same values
-    rev = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas[::-1])
+    rev = one_step_learning_curve("tanh", "tanh", alpha0=0.5, eta=1.0, lam=0.01, alphas=alphas[::-1],
+                                  tol=1e-8)
     np.testing.assert_allclose(rev.test_error[::-1], lc.test_error, rtol=1e-6)
 
 
@@ -184,7 +185,8 @@ def test_lazy_limit_accepts_relu_student():
         (dict(eta=-1.0), "eta"),
         (dict(noise=-0.1), "noise"),
         (dict(width_ratio=0.0), "width_ratio"),
-        (dict(readout="sign"), "not implemented"),
+        (dict(readout="sign", student="relu"), "not implemented"),
+        (dict(readout="gaussian"), "not implemented"),
         (dict(readout="uniform"), "readout"),
         (dict(width_ratio=-2.0), "width_ratio"),
         (dict(teacher="exp(x**2)"), "square-integrable"),
@@ -268,3 +270,30 @@ def test_numba_map_matches_simple_reference():
     np.testing.assert_allclose(new[:6], ref_new, rtol=1e-9)
     # and the closed-form resolvent: V2 = ⟨1/S⟩ = G((λ + V̂2)/V̂1)/V̂1
     assert new[3] == pytest.approx(mp_resolvent((lam + vh2) / vh1, s) / vh1, rel=1e-10)
+
+
+def test_sign_readout_of_an_odd_student_is_the_constant_curve_exactly():
+    # W̃ = diag(s) W: for odd σ the step from W̃0 is the constant-readout step, f is unchanged
+    # and ridge is invariant under sign flips of the features (docs/test_error.md)
+    kw = dict(alpha0=1.0, eta=2.0, lam=0.05, alphas=[0.5, 2.0], noise=0.1, warn=False)
+    for student, teacher in (("tanh", "tanh"), ("erf", "tanh(z1) + z1*z2")):
+        const = one_step_learning_curve(student, teacher, **kw)
+        sign = one_step_learning_curve(student, teacher, readout="sign", **kw)
+        np.testing.assert_array_equal(sign.test_error, const.test_error)
+        assert sign.params["readout"] == "sign" and const.params["readout"] == "constant"
+        assert "odd student" in sign.params["readout_reduction"]
+
+
+def test_sign_readout_against_the_simulator():
+    # the reduction checked on an independent simulation: sign readout, d = p = 500, 3 seeds
+    from giantstep.validation.simulator import simulate
+
+    alphas = [0.5, 2.0]
+    lc = one_step_learning_curve("tanh", "tanh", alpha0=1.0, eta=2.0, lam=0.05, alphas=alphas,
+                                 readout="sign", warn=False)
+    sims = np.array([[simulate(target="tanh(z1)", activation="tanh", d=500, p=500, alpha=1.0,
+                               eta=2.0, readout="sign", seed=s, steps=1, ridge_lambda=0.05,
+                               alpha_readout=a, n_test=20_000, measure_spike=False).test_error
+                      for a in alphas] for s in range(3)])
+    se = sims.std(axis=0, ddof=1) / np.sqrt(3)
+    assert np.all(np.abs(lc.test_error - sims.mean(axis=0)) < 0.01 + 2 * se)

@@ -122,7 +122,7 @@ def test_shared_names_have_shared_defaults():
     # the same thing has the same default in every public function
     for func, _ in registered():
         for pname, p in inspect.signature(func).parameters.items():
-            if pname in ("readout", "noise", "seed", "dtype") and p.default is not p.empty:
+            if pname in ("readout", "noise", "seed", "dtype", "tol") and p.default is not p.empty:
                 assert p.default == PARAMETERS[pname].default, (func.__name__, pname, p.default)
     assert DEFAULTS["readout"] == "constant" and PARAMETERS["noise"].default is None
 

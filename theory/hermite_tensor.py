@@ -10,7 +10,7 @@ How the coefficients are obtained:
 * polynomial targets: exactly, monomial by monomial
   (``x^n = Σ_j n!/(j! m! 2^m) He_j``, ``n - j = 2m``);
 * additive terms that are products of univariate factors (after
-  ``sign(ab) = sign(a) sign(b)``, ``relu(u) = u H(u)``, ``H(ab) = (1 + sign(ab))/2``):
+  ``sign(ab) = sign(a) sign(b)``, ``relu(u) = u H(u)``, ``|u| = u sign(u)``, ``H(ab) = (1 + sign(ab))/2``):
   products of the univariate coefficients of :mod:`giantstep.theory.hermite1d`
   (exact where those are);
 * ridge terms ``c·φ(⟨a, z⟩ + b)``: ``E[φ He_β] = μ_{|β|}(φ(|a|·+b)) Π (a_i/|a|)^{β_i}``;
@@ -33,8 +33,8 @@ from giantstep.errors import InputError
 
 from .evaluate import compile_numpy
 from .hermite1d import hermite_coefficients, hermite_table, monomial_to_hermite
-from .parsing import X, relu, zvar
-from .primitives import kinks
+from .parsing import X, zvar
+from .primitives import kinks, rewrite_kinks
 from .quadrature import gauss_hermite, second_moment
 
 DEFAULT_MAX_DEGREE = 8
@@ -205,8 +205,9 @@ def _polynomial_expansion(expr: sympy.Expr, variables) -> dict:
 
 
 def _rewrite(expr: sympy.Expr) -> sympy.Expr:
-    """Make products separable: relu(u)=u·H(u), H(ab)=(1+sign(ab))/2, sign(ab)=sign(a)sign(b)."""
-    expr = expr.replace(lambda e: isinstance(e, relu), lambda e: e.args[0] * sympy.Heaviside(e.args[0]))
+    """Make products separable: the registry's kink rewrites (relu(u) = u·H(u), |u| = u·sign(u)),
+    then H(ab) = (1+sign(ab))/2 and sign(ab) = sign(a)sign(b)."""
+    expr = rewrite_kinks(expr)
     expr = expr.replace(
         lambda e: isinstance(e, sympy.Heaviside) and isinstance(e.args[0], sympy.Mul),
         lambda e: (1 + sympy.sign(e.args[0])) / 2,
