@@ -34,6 +34,7 @@ from giantstep.errors import InputError
 __all__ = [
     "Rule", "Interval", "Options", "Expression", "Grid", "Boolean", "Noneable", "PARAMETERS",
     "validate_params", "registered", "cli_type", "cli_help", "check", "label", "DEFAULTS",
+    "markdown_table",
 ]
 
 
@@ -363,6 +364,17 @@ def validate_params(**rules: Rule | None) -> Callable[[Callable], Callable]:
 def registered() -> list[tuple[Callable, dict[str, Rule]]]:
     """The functions declared with :func:`validate_params` so far (import their modules first)."""
     return list(_REGISTRY)
+
+
+def markdown_table() -> str:
+    """The shared parameters as the markdown table of docs/api.md (a test keeps them equal)."""
+    rows = ["| name | symbol | rule | default | meaning |", "|---|---|---|---|---|"]
+    for name, p in PARAMETERS.items():
+        rule = p.rule.rule if isinstance(p.rule, Noneable) else p.rule
+        rule_text = rule.describe() + (" or None" if isinstance(p.rule, Noneable) else "")
+        default = "" if p.default is None else f"`{p.default!r}`"
+        rows.append(f"| `{name}` | {p.symbol} | {rule_text} | {default} | {p.help} |")
+    return "\n".join(rows)
 
 
 # --------------------------------------------------------------------------- command line

@@ -231,3 +231,12 @@ def test_validation_config_refuses_each_invalid_field_by_name(name, bad):
     with pytest.raises(InputError) as info:
         ValidationConfig(**{**base, name: bad})
     assert name in str(info.value)
+
+
+def test_docs_table_is_the_code():
+    from pathlib import Path
+
+    from giantstep.params import markdown_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    assert markdown_table() in text
