@@ -126,6 +126,36 @@ def apply_map(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, s
 
 
 @numba.njit(cache=True)
+def relative_residual(new, x):
+    """``max_i |new_i − x_i| / (1 + |x_i|)``: the stopping rule of the fixed-point solvers."""
+    residual = 0.0
+    for i in range(x.size):
+        r = abs(new[i] - x[i]) / (1.0 + abs(x[i]))
+        if r > residual:
+            residual = r
+    return residual
+
+
+@numba.njit(cache=True)
+def damping_control(residual, best, stall, delta):
+    """Adaptive damping of the fixed-point solvers: after 20 iterations without a new best
+    residual, move δ halfway to 1 (up to 0.95). Returns ``(best, stall, delta)``."""
+    if residual < best:
+        return residual, 0, delta
+    stall += 1
+    if stall > 20 and delta < 0.95:
+        return best, 0, 0.5 * (1.0 + delta)
+    return best, stall, delta
+
+
+@numba.njit(cache=True)
+def damp(x, new, delta):
+    """``x ← (1 − δ) new + δ x`` in place."""
+    for i in range(x.size):
+        x[i] = (1.0 - delta) * new[i] + delta * x[i]
+
+
+@numba.njit(cache=True)
 def solve_fixed_point(
     state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh, gg,
     tol, max_iter, damping,
@@ -152,23 +182,11 @@ def solve_fixed_point(
         new, hats, eg, et = apply_map_cross(
             x, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, sw, dd, ff, hh, gg
         )
-        residual = 0.0
-        for i in range(N_STATE):
-            r = abs(new[i] - x[i]) / (1.0 + abs(x[i]))
-            if r > residual:
-                residual = r
+        residual = relative_residual(new, x)
         if not np.isfinite(residual):
             break
         if residual < tol:
             return new, hats, eg, et, residual, it
-        if residual < best:
-            best = residual
-            stall = 0
-        else:
-            stall += 1
-            if stall > 20 and delta < 0.95:
-                delta = 0.5 * (1.0 + delta)
-                stall = 0
-        for i in range(N_STATE):
-            x[i] = (1.0 - delta) * new[i] + delta * x[i]
+        best, stall, delta = damping_control(residual, best, stall, delta)
+        damp(x, new, delta)
     return new, hats, eg, et, residual, it

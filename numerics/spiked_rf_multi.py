@@ -21,6 +21,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .spiked_rf import damp, damping_control, relative_residual
+
 
 @numba.njit(cache=True)
 def multi_hats(state, alpha, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2):
@@ -102,7 +104,6 @@ def multi_solve(state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2
                 sw, dd, ff, gg, hh, tol, max_iter, damping):
     """Damped iteration as :func:`giantstep.numerics.spiked_rf.solve_fixed_point`."""
     K = h1.shape[1]
-    n = 6 + K
     x = state0.copy()
     residual = np.inf
     best = np.inf
@@ -121,25 +122,13 @@ def multi_solve(state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2
         new[5] = m_new
         for k in range(K):
             new[6 + k] = ov[5 + k]
-        residual = 0.0
-        for i in range(n):
-            r = abs(new[i] - x[i]) / (1.0 + abs(x[i]))
-            if r > residual:
-                residual = r
+        residual = relative_residual(new, x)
         if not np.isfinite(residual):
             break
         if residual < tol:
             return new, hats, eg, et, residual, it
-        if residual < best:
-            best = residual
-            stall = 0
-        else:
-            stall += 1
-            if stall > 20 and delta < 0.95:
-                delta = 0.5 * (1.0 + delta)
-                stall = 0
-        for i in range(n):
-            x[i] = (1.0 - delta) * new[i] + delta * x[i]
+        best, stall, delta = damping_control(residual, best, stall, delta)
+        damp(x, new, delta)
     return new, hats, eg, et, residual, it
 
 
