@@ -95,17 +95,29 @@ def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.
         h1 = np.empty((kap.size, K))
         h2 = np.empty(kap.size)
         ax = x @ a.T
-        for j, k in enumerate(kap):
-            g = np.asarray(target.evaluate(gamma[None, :] * k + ax), dtype=float)
-            h[j] = w @ g
-            h1[j] = (w * g) @ x
-            h2[j] = w @ (g * g)
+        step = max(1, (1 << 21) // max(w.size, 1))  # κ nodes per vectorised chunk
+        for j0 in range(0, kap.size, step):
+            kk = kap[j0:j0 + step]
+            pts = gamma[None, None, :] * kk[:, None, None] + ax[None, :, :]
+            g = np.asarray(np.broadcast_to(target.evaluate(pts.reshape(-1, gamma.size)),
+                                           (pts.shape[0] * pts.shape[1],)),
+                           dtype=float).reshape(kk.size, w.size)
+            h[j0:j0 + step] = g @ w
+            h1[j0:j0 + step] = (g * w[None, :]) @ x
+            h2[j0:j0 + step] = (g * g) @ w
         return h, h1, h2
 
-    probe = np.asarray(gauss_hermite(16)[0])
-    m, _, _ = nodes_for_tolerance(lambda m: np.concatenate([v.ravel() for v in at(m, probe)]),
-                                  tol, n0=4 if K < 3 else 8, n_max=_n_max(K))
+    key = (target.text, gamma.tobytes(), a.tobytes(), float(tol))
+    m = _NODES_CACHE.get(key)
+    if m is None:  # nodes per axis, chosen once per geometry on 16 probe values of κ
+        probe = np.asarray(gauss_hermite(16)[0])
+        m, _, _ = nodes_for_tolerance(lambda m: np.concatenate([v.ravel() for v in at(m, probe)]),
+                                      tol, n0=4 if K < 3 else 8, n_max=_n_max(K))
+        _NODES_CACHE[key] = m
     return at(m, kappa)
+
+
+_NODES_CACHE: dict = {}
 
 
 def _student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
