@@ -267,3 +267,22 @@ def test_theory_6_1_tanh_tanh_test_error(d, seeds):
     assert a["theory"] == pytest.approx(0.285, abs=0.003)
     assert b["theory"] == pytest.approx(0.207, abs=0.003)
     _no_disagreement(rep)
+
+
+def test_error_kind_uses_the_width_ratio_readout_and_multi_index_teachers():
+    # issue 9: `validate error` compares the same protocol as the theory: p = ψ d, the readout
+    # law of the step, a teacher in z1..zr as it is
+    from giantstep.numerics import one_step_learning_curve
+    from giantstep.validation.compare import ValidationConfig, predict
+
+    cfg = ValidationConfig(kind="error", activation="tanh", teacher="tanh(z1) + 0.5*z2", alpha=1.0,
+                           eta=1.5, lam=0.05, alphas=[0.5, 2.0], ds=[300], seeds=2, p_ratio=2.0,
+                           readout="sign")
+    sims = cfg.simulations()
+    assert len(sims) == 4
+    assert all(s["p"] == 600 and s["d"] == 300 and s["readout"] == "sign" for _, s in sims)
+    assert all(s["target"] == "tanh(z1) + 0.5*z2" for _, s in sims)
+    th = predict(cfg)["test_error"]
+    lc = one_step_learning_curve("tanh", "tanh(z1) + 0.5*z2", alpha0=1.0, eta=1.5, lam=0.05,
+                                 alphas=[0.5, 2.0], width_ratio=2.0, warn=False)
+    np.testing.assert_allclose(th, lc.test_error, rtol=1e-12)

@@ -146,7 +146,8 @@ class ValidationConfig:
             if self.teacher is None:
                 raise InputError("kind 'error' needs a teacher activation")
             if self.p is not None:
-                raise InputError("kind 'error' compares with the p = d theory: do not set p")
+                raise InputError("kind 'error' sets the width by p_ratio (ψ = p/d, the theory's "
+                                 "width_ratio): do not set p")
         if self.kind == "preprocessed" and self.readout == "constant" and not self.symmetric:
             from giantstep.theory import as_activation
 
@@ -172,8 +173,8 @@ class ValidationConfig:
         return cls(**data)
 
     def width(self, d: int) -> int:
-        if self.kind == "error":
-            return d
+        if self.kind == "error":  # p = ψ d with ψ = p_ratio (the theory's width_ratio)
+            return max(1, int(round(self.p_ratio * d)))
         if self.p is not None:
             return int(self.p)
         p = max(2, int(round(self.p_ratio * d)))
@@ -182,6 +183,8 @@ class ValidationConfig:
     def sim_target(self) -> str:
         if self.kind != "error":
             return self.target
+        if re.search(r"\bz[0-9]+\b", str(self.teacher)):  # a multi-index teacher in z1..zr
+            return str(self.teacher)
         from giantstep.theory import as_activation
         from giantstep.theory.parsing import X, zvar
 
@@ -205,7 +208,7 @@ class ValidationConfig:
                                 measure_spike=False)
                     out.append((0, SimulationConfig(**base).to_dict()))
                 else:
-                    base.update(steps=1, readout="constant", ridge_lambda=self.lam,
+                    base.update(steps=1, ridge_lambda=self.lam,
                                 n_test=self.n_test, measure_spike=False)
                     for i, a in enumerate(self.alphas):
                         out.append((i, SimulationConfig(alpha_readout=a, **base).to_dict()))
@@ -239,8 +242,9 @@ def predict(cfg: ValidationConfig) -> dict:
         return {"ell": ell, "coef": float(pre.coefficient), "C": np.asarray(pre.tensor).tolist()}
     from giantstep.numerics import one_step_learning_curve
 
-    lc = one_step_learning_curve(cfg.activation, cfg.teacher, alpha0=cfg.alpha, eta=cfg.eta, lam=cfg.lam,
-                                 alphas=cfg.alphas, noise=cfg.noise or 0.0)
+    lc = one_step_learning_curve(cfg.activation, cfg.teacher, alpha0=cfg.alpha, eta=cfg.eta,
+                                 lam=cfg.lam, alphas=cfg.alphas, noise=cfg.noise or 0.0,
+                                 width_ratio=cfg.p_ratio, readout=cfg.readout, warn=False)
     return {"test_error": [float(v) for v in lc.test_error],
             "lazy_test_error": [float(v) for v in lc.lazy_test_error]}
 

@@ -71,12 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = kinds.add_parser("error", help="test error after one step + ridge readout (§6.1)")
     e.add_argument("--student", required=True, help="student activation σ")
-    e.add_argument("--teacher", required=True, help="teacher activation σ* (y = σ*(z1) + √Δ ε)")
+    e.add_argument("--teacher", required=True,
+                   help="teacher activation σ* (y = σ*(z1) + √Δ ε) or a target in z1..zr")
     shared(e, "--alpha0", "alpha0", required=True)
     shared(e, "--eta", "eta", required=True)
     shared(e, "--lam", "lam", required=True)
     e.add_argument("--alpha", required=True, help="readout ratios n/d: list or START:STOP:NUM")
     shared(e, "--noise", "noise", default=0.0)
+    shared(e, "--width-ratio", "width_ratio")
+    shared(e, "--readout", "readout", extra="sign: odd students only (exact reduction)")
     e.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
     _common(e)
     e.set_defaults(func=_validate)
@@ -106,9 +109,9 @@ def _config(args: argparse.Namespace):
                                 readout=args.readout, alpha=args.alpha, ell=args.ell, p=args.p,
                                 **common)
     return ValidationConfig(kind="error", activation=args.student, teacher=args.teacher,
-                            alpha=args.alpha0, lam=args.lam,
-                            alphas=parse_values(args.alpha, float, "alpha"), n_test=args.n_test,
-                            **common)
+                            alpha=args.alpha0, lam=args.lam, p_ratio=args.width_ratio,
+                            readout=args.readout, alphas=parse_values(args.alpha, float, "alpha"),
+                            n_test=args.n_test, **common)
 
 
 def _validate(args: argparse.Namespace) -> int:
