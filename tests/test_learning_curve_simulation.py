@@ -2,88 +2,62 @@
 
 One giant step on ``n0 = α0 d`` fresh samples (constant readout ``a = 1/√p``,
 ``η = η̃ p``, i.e. ``w_j ← w_j + η̃ (1/n0) Σ e σ'(⟨w_j,x⟩) x``), then the ridge readout
-``min_a Σ(y − f)² + λ‖a‖²`` on ``n = α d`` fresh samples, solved with
-``scipy.linalg.solve(..., assume_a="pos")`` in the smaller of the primal (p × p) and
-dual (n × n) forms, test error ``E[(y − f)²]`` on ``n_test`` fresh samples (label noise
-included). ``θ = e_1`` (W0 is isotropic, so this is no loss of generality).
+``min_a Σ(y − f)² + λ‖a‖²`` on ``n = α d`` fresh samples, solved on its normal equations,
+test error ``E[(y − f)²]`` on ``n_test`` fresh samples (label noise included).
+``θ = e_1`` (W0 is isotropic, so this is no loss of generality).
 
-Kept independent of :mod:`giantstep.validation` on purpose (written in parallel).
-Run as a script to print the comparison tables of ``docs/test_error.md``.
+The protocol is the tests' oracle (``tests/naive_protocol.py``), independent of
+:mod:`giantstep.validation` on purpose. Run as a script to print the comparison tables of
+``docs/test_error.md``.
 """
 
 from __future__ import annotations
 
+import naive_protocol as naive
 import numpy as np
 import pytest
-import scipy.linalg
 
 from giantstep.numerics import one_step_learning_curve
 from giantstep.theory import as_activation
 
 
-def ridge_readout(phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """``argmin_a ‖y − Φ a‖² + λ‖a‖²`` (primal if n ≥ p, dual otherwise)."""
-    n, p = phi.shape
-    if n >= p:
-        gram = phi.T @ phi
-        gram[np.diag_indices_from(gram)] += lam
-        return scipy.linalg.solve(gram, phi.T @ y, assume_a="pos")
-    gram = phi @ phi.T
-    gram[np.diag_indices_from(gram)] += lam
-    return phi.T @ scipy.linalg.solve(gram, y, assume_a="pos")
-
-
 def simulate_curve(
-    student, teacher, alpha0: float, eta: float, lam: float, alphas, *, d: int, p: int | None = None,
+    student, teacher, *, alpha0: float, eta: float, lam: float, alphas, d: int, p: int | None = None,
     noise: float = 0.0, seed: int = 0, n_test: int = 10_000, rows: str = "unit",
 ) -> dict[str, np.ndarray]:
-    """Test/train errors after one giant step and after none (lazy), one seed."""
+    """Test/train errors after one giant step and after none (lazy), one seed (the oracle's
+    protocol, :mod:`naive_protocol`)."""
     sig = as_activation(student)
     tea = as_activation(teacher)
     p = d if p is None else p
     rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal((p, d)) / np.sqrt(d)
-    if rows == "unit":
-        w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
+    w0, s = naive.draw_init(rng, p, d, readout="constant", rows=rows)
 
-    def labels(x):
-        y = tea.evaluate(x[:, 0])
-        if noise > 0:
-            y = y + np.sqrt(noise) * rng.standard_normal(x.shape[0])
-        return y
+    def batch(n):  # the recorded seeds draw no label noise when Δ = 0
+        return naive.draw_batch(rng, n, d, lambda x: tea.evaluate(x[:, 0]), noise, skip_eps_if_noiseless=True)
 
     w = w0
     if eta > 0:
-        n0 = int(round(alpha0 * d))
-        x0 = rng.standard_normal((n0, d))
-        pre = x0 @ w0.T
-        e = labels(x0) - sig.evaluate(pre).mean(axis=1)
-        g = sig.derivative(pre, 1) * e[:, None]
-        w = w0 + (eta / n0) * (g.T @ x0)
-    xt = rng.standard_normal((n_test, d))
-    yt = labels(xt)
+        x0, y0 = batch(int(round(alpha0 * d)))
+        w = naive.giant_step(w0, s, x0, y0, sig, lr=eta)
+    xt, yt = batch(n_test)
     out = {k: np.empty(len(alphas)) for k in ("test", "train", "lazy_test", "lazy_train")}
-    phit = sig.evaluate(xt @ w.T) / np.sqrt(p)
-    phit0 = sig.evaluate(xt @ w0.T) / np.sqrt(p) if eta > 0 else phit
+    phit = naive.features(w, xt, sig)
+    phit0 = naive.features(w0, xt, sig) if eta > 0 else phit
     for i, a in enumerate(alphas):
-        n = int(round(a * d))
-        x = rng.standard_normal((n, d))
-        y = labels(x)
+        x, y = batch(int(round(a * d)))
         for tag, ww, pt in (("", w, phit), ("lazy_", w0, phit0)):
             if tag and eta == 0:
                 out["lazy_test"][i], out["lazy_train"][i] = out["test"][i], out["train"][i]
                 continue
-            phi = sig.evaluate(x @ ww.T) / np.sqrt(p)
-            coef = ridge_readout(phi, y, lam)
-            out[tag + "train"][i] = np.mean((y - phi @ coef) ** 2)
-            out[tag + "test"][i] = np.mean((yt - pt @ coef) ** 2)
+            out[tag + "train"][i], out[tag + "test"][i] = naive.readout_errors(
+                naive.features(ww, x, sig), y, pt, yt, lam)
     return out
 
 
-def simulate_mean(student, teacher, alpha0, eta, lam, alphas, *, d, seeds, **kw):
+def simulate_mean(student, teacher, *, alphas, seeds, **kw):
     """Mean and standard error over seeds of :func:`simulate_curve`."""
-    runs = [simulate_curve(student, teacher, alpha0, eta, lam, alphas, d=d, seed=s, **kw)
-            for s in seeds]
+    runs = [simulate_curve(student, teacher, alphas=alphas, seed=s, **kw) for s in seeds]
     mean = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
     sem = {k: (np.std([r[k] for r in runs], axis=0, ddof=1) / np.sqrt(len(runs))
                if len(runs) > 1 else np.zeros(len(alphas))) for k in runs[0]}
@@ -98,21 +72,24 @@ CONFIGS = {
 
 
 def _compare(cfg, alphas, d, seeds, **kw):
-    th = one_step_learning_curve(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
-                                 cfg["lam"], alphas, cfg["noise"])
-    mean, sem = simulate_mean(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
-                              cfg["lam"], alphas, d=d, seeds=seeds, noise=cfg["noise"], **kw)
+    prm = dict(alpha0=cfg["alpha0"], eta=cfg["eta"], lam=cfg["lam"], alphas=alphas, noise=cfg["noise"])
+    th = one_step_learning_curve(cfg["student"], cfg["teacher"], **prm)
+    mean, sem = simulate_mean(cfg["student"], cfg["teacher"], d=d, seeds=seeds, **prm, **kw)
     return th, mean, sem
 
 
-def test_ridge_solver_primal_dual_agree():
+def test_ridge_readout_more_and_fewer_samples_than_features():
     rng = np.random.default_rng(0)
     for n, p in ((30, 12), (12, 30)):
         phi = rng.standard_normal((n, p))
         y = rng.standard_normal(n)
-        a = ridge_readout(phi, y, 0.3)
+        a = naive.ridge_readout(phi, y, 0.3)
         # normal equations of min ‖y − Φa‖² + λ‖a‖²
         np.testing.assert_allclose(phi.T @ (phi @ a - y) + 0.3 * a, 0, atol=1e-10)
+        # the same minimum as least squares on the stacked system [Φ; √λ I] a ≈ [y; 0]
+        stacked = np.linalg.lstsq(np.vstack([phi, np.sqrt(0.3) * np.eye(p)]),
+                                  np.concatenate([y, np.zeros(p)]), rcond=None)[0]
+        np.testing.assert_allclose(a, stacked, atol=1e-10)
 
 
 def test_reduced_simulation_config_a():
@@ -165,11 +142,7 @@ if __name__ == "__main__":  # pragma: no cover - produces the docs tables
     for name in names:
         cfg = CONFIGS[name]
         t0 = time.time()
-        th = one_step_learning_curve(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
-                                     cfg["lam"], alphas, cfg["noise"])
-        mean, sem = simulate_mean(cfg["student"], cfg["teacher"], cfg["alpha0"], cfg["eta"],
-                                  cfg["lam"], alphas, d=d, seeds=range(first, first + nseeds),
-                                  noise=cfg["noise"], rows=rows)
+        th, mean, sem = _compare(cfg, alphas, d, range(first, first + nseeds), rows=rows)
         print(f"config {name}: {cfg}, d=p={d}, seeds {first}..{first + nseeds - 1}, W0 rows {rows}, "
               f"{time.time() - t0:.0f}s")
         print("alpha  theory  sim(±sem)  diff | train th  sim | lazy th  sim(±sem)  diff")

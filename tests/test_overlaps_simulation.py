@@ -1,7 +1,7 @@
 """Overlap equations (THEORY.md §5.3) against a finite-d simulation of the protocol of §1.
 
-The simulation here is deliberately minimal and self-contained (the validation
-layer has its own simulator; this one only has to be obviously right):
+The simulation is the tests' oracle (``tests/naive_protocol.py``, deliberately minimal and
+independent of the validation layer's simulator; it only has to be obviously right):
 
 * ``x ~ N(0, I_d)``; by rotation invariance of x and of the initialisation we
   take ``W* = [I_r, 0]``, so ``z = x[:r]`` and the target overlaps of a row are
@@ -23,6 +23,7 @@ seed-to-seed spread measures.
 
 from __future__ import annotations
 
+import naive_protocol as naive
 import numpy as np
 import pytest
 
@@ -36,52 +37,22 @@ def simulate(target, activation, *, d, p, alpha, eta, steps, readout, seed, nois
              return_s=False):
     """Mean per-type overlaps and squared norms after each step: arrays (T+1, K, r), (T+1, K).
 
-    For the gaussian readout the "types" are GAUSSIAN_BINS quantile bins of s; with
-    ``return_s`` the readout values of each bin are returned as a third item."""
+    The protocol is the tests' oracle (:mod:`naive_protocol`), ℓ = 1 (learning rate η̃). For the
+    gaussian readout the "types" are GAUSSIAN_BINS quantile bins of s; with ``return_s`` the
+    readout values of each bin are returned as a third item."""
     tgt, act = as_target(target), as_activation(activation)
     r = tgt.r
     rng = np.random.default_rng(seed)
-    W = rng.standard_normal((p, d)) / np.sqrt(d)
-    if readout == "constant":
-        s = np.ones(p)
-        groups = [np.arange(p)]
-    elif readout == "sign":
-        s = np.where(np.arange(p) % 2 == 0, 1.0, -1.0)
-        groups = [np.flatnonzero(s > 0), np.flatnonzero(s < 0)]
-    elif readout == "gaussian":  # s ~ N(0,1); groups: GAUSSIAN_BINS quantile bins of s
-        s = rng.standard_normal(p)
-        order = np.argsort(s)
-        groups = np.array_split(order, GAUSSIAN_BINS)
-    else:
-        raise ValueError(readout)
-    n = int(round(alpha * d))
-
-    def measure(W):
-        ov = np.array([W[g, :r].mean(axis=0) for g in groups])
-        nr = np.array([np.mean(np.sum(W[g] ** 2, axis=1)) for g in groups])
-        return ov, nr
-
+    W, s = naive.draw_init(rng, p, d, readout=readout)
+    groups = naive.readout_types(s, readout, bins=GAUSSIAN_BINS)
+    batches = naive.fresh_batches(rng, int(round(alpha * d)), d, lambda X: tgt.evaluate(X[:, :r]), noise)
+    stats = [naive.type_means(W, groups, r)]
+    stats += [naive.type_means(Wt, groups, r)
+              for Wt, _ in naive.train(W, s, act, batches, steps=steps, lr=eta)]
+    ovs, nrs = np.array([o for o, _ in stats]), np.array([q for _, q in stats])
     if return_s:
-        measure_s = [s[g] for g in groups]
-
-    ovs, nrs = [], []
-    o, q = measure(W)
-    ovs.append(o)
-    nrs.append(q)
-    for _ in range(steps):
-        X = rng.standard_normal((n, d))
-        y = tgt.evaluate(X[:, :r]) + np.sqrt(noise) * rng.standard_normal(n)
-        H = X @ W.T
-        f = act.evaluate(H) @ s / p
-        e = y - f
-        D = act.derivative(H, 1) * e[:, None]
-        W = W + eta * s[:, None] * (D.T @ X) / n
-        o, q = measure(W)
-        ovs.append(o)
-        nrs.append(q)
-    if return_s:
-        return np.array(ovs), np.array(nrs), measure_s
-    return np.array(ovs), np.array(nrs)
+        return ovs, nrs, [s[g] for g in groups]
+    return ovs, nrs
 
 
 def compare(target, activation, readout, *, alpha, eta, steps, d, p, seeds):
@@ -150,7 +121,7 @@ def compare_gaussian(target, activation, *, alpha, eta, steps, d, p, seeds, n_ty
 
     grid = np.linspace(-4.5, 4.5, 15)
     th_ov, th_nr = type_curve(target, activation, grid, alpha=alpha, eta=eta, steps=steps,
-                              n_types=n_types)
+                              readout="gaussian", n_types=n_types)
     rows = []
     sims = [simulate(target, activation, d=d, p=p, alpha=alpha, eta=eta, steps=steps,
                      readout="gaussian", seed=sd, return_s=True) for sd in seeds]

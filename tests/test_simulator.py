@@ -1,9 +1,11 @@
-"""Tests of the finite-d simulator (THEORY.md §1) against naive loops and hand-derived facts."""
+"""Tests of the finite-d simulator (THEORY.md §1) against the tests' oracle (naive_protocol) and
+hand-derived facts."""
 
 from __future__ import annotations
 
 import math
 
+import naive_protocol as naive
 import numpy as np
 import pytest
 
@@ -14,69 +16,43 @@ from giantstep.validation.kernels import GENERIC, activation_code, residual_time
 from giantstep.validation.simulator import SimulationConfig, initial_weights, simulate
 
 
-def _naive_run(cfg: SimulationConfig) -> tuple[np.ndarray, list[float]]:
-    """The §1 protocol written with explicit loops over neurons and samples."""
+def _labelled(cfg: SimulationConfig, key: tuple, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The simulator's own draws of one batch (so that the oracle sees the same data), labelled."""
     target = Target(cfg.target)
-    act = Activation(cfg.activation)
-    r = target.r
+    X, eps = sampling.GaussianStream(cfg.seed, key, n, cfg.d).all()
+    return X, target.evaluate(X[:, :target.r]) + math.sqrt(cfg.noise or 0) * eps
+
+
+def _oracle_run(cfg: SimulationConfig) -> tuple[list[np.ndarray], list]:
+    """The §1 protocol by the tests' oracle, on the simulator's W0, s and batches: the weights
+    after each step 1..T and the steps' low-degree estimates."""
     W, s = initial_weights(cfg)
     p, d = W.shape
-    n = cfg.n
-    if cfg.eta_raw is not None:
-        mult = cfg.eta_raw / p
-    else:
-        mult = cfg.eta * d ** ((cfg.ell - 1) / 2)
-    lows = []
-    for t in range(1, cfg.steps + 1):
-        X, eps = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, t), n, d).all()
-        y = np.array([target.evaluate(X[i, :r]) for i in range(n)]) + math.sqrt(cfg.noise or 0) * eps
-        k = cfg.preprocess_degree
-        if k >= 1:
-            c0 = sum(y) / n
-            y = y - c0
-            low = (c0, None)
-            if k >= 2:
-                c1 = sum((y[i] + c0) * X[i] for i in range(n)) / n
-                y = y - X @ c1
-                low = (c0, c1)
-            lows.append(low)
-        G = np.zeros_like(W)
-        for i in range(n):
-            f = sum(s[j] / p * act.evaluate(np.array(W[j] @ X[i])) for j in range(p))
-            e = y[i] - f
-            for j in range(p):
-                G[j] += e * act.derivative(np.array(W[j] @ X[i])) * X[i] / n
-        for j in range(p):
-            W[j] = W[j] + mult * s[j] * G[j]
-        if cfg.normalize:
-            for j in range(p):
-                W[j] = W[j] / math.sqrt(sum(W[j] ** 2))
-    return W, lows
+    lr = cfg.eta_raw / p if cfg.eta_raw is not None else cfg.eta * d ** ((cfg.ell - 1) / 2)
+    batches = (_labelled(cfg, (sampling.STAGE_STEP, t), cfg.n) for t in range(1, cfg.steps + 1))
+    runs = list(naive.train(W, s, Activation(cfg.activation), batches, steps=cfg.steps, lr=lr,
+                            preprocess=cfg.preprocess_degree, normalize=cfg.normalize))
+    return [w for w, _ in runs], [est for _, est in runs if est is not None]
 
 
-def _naive_errors(cfg: SimulationConfig, W: np.ndarray, lows) -> tuple[float, float]:
-    target = Target(cfg.target)
+def _oracle_errors(cfg: SimulationConfig, W: np.ndarray, lows: list) -> tuple[float, float]:
+    """Ridge readout (training labels minus the averaged low-degree estimates, added back to the
+    predictor at test time): training and test error."""
     act = Activation(cfg.activation)
-    r, p, d = target.r, W.shape[0], W.shape[1]
+    low = naive.average_estimates(lows)
 
     def data(key, n):
-        X, eps = sampling.GaussianStream(cfg.seed, key, n, d).all()
-        y = target.evaluate(X[:, :r]) + math.sqrt(cfg.noise or 0) * eps
-        if lows:
-            c0 = np.mean([lw[0] for lw in lows])
-            y = y - c0
-            if lows[0][1] is not None:
-                y = y - X @ np.mean([lw[1] for lw in lows], axis=0)
-        return act.evaluate(X @ W.T) / math.sqrt(p), y
+        X, y = _labelled(cfg, key, n)
+        if low is not None:
+            y = y - naive.low_degree_value(X, low)
+        return naive.features(W, X, act), y
 
     if cfg.readout_on_step_batch:
-        Phi, y = data((sampling.STAGE_STEP, cfg.steps), cfg.n)
+        phi, y = data((sampling.STAGE_STEP, cfg.steps), cfg.n)
     else:
-        Phi, y = data((sampling.STAGE_READOUT,), cfg.n_readout)
-    a = np.linalg.solve(Phi.T @ Phi + cfg.ridge_lambda * np.eye(p), Phi.T @ y)
-    train = float(np.mean((y - Phi @ a) ** 2))
-    Phi_t, y_t = data((sampling.STAGE_TEST,), cfg.n_test)
-    return train, float(np.mean((y_t - Phi_t @ a) ** 2))
+        phi, y = data((sampling.STAGE_READOUT,), cfg.n_readout)
+    phi_t, y_t = data((sampling.STAGE_TEST,), cfg.n_test)
+    return naive.readout_errors(phi, y, phi_t, y_t, cfg.ridge_lambda)
 
 
 TINY = [
@@ -99,9 +75,10 @@ def test_simulator_matches_naive_loop(extra):
                   record_neurons=True, chunk_size=1)
     cfg = SimulationConfig(**{**params, **extra})
     res = simulate(cfg)
-    W_naive, lows = _naive_run(cfg)
+    weights, lows = _oracle_run(cfg)
+    W_naive = weights[-1]
     np.testing.assert_allclose(res.neurons["W"], W_naive, rtol=1e-11, atol=1e-12)
-    train, test = _naive_errors(cfg, W_naive, lows)
+    train, test = _oracle_errors(cfg, W_naive, lows)
     assert res.readout["train_error"] == pytest.approx(train, rel=1e-9)
     assert res.test_error == pytest.approx(test, rel=1e-9)
     # per-step records agree with the weights
@@ -109,6 +86,19 @@ def test_simulator_matches_naive_loop(extra):
     r = Target(cfg.target).r
     np.testing.assert_allclose(last["overlap_mean"], W_naive[:, :r].mean(axis=0), atol=1e-12)
     assert last["norm2_mean"] == pytest.approx(np.mean(np.sum(W_naive**2, axis=1)), rel=1e-12)
+
+
+def test_frozen_error_matches_oracle():
+    # measure_frozen: the error of the network as trained (a = s/√p, no refit) on the test set
+    cfg = SimulationConfig(target="z1 + z1*z2", activation="tanh", d=20, p=8, alpha=3.0, eta=1.5,
+                           steps=2, readout="sign", noise=0.2, n_test=300, seed=4, measure_frozen=True)
+    res = simulate(cfg)
+    weights, _ = _oracle_run(cfg)
+    W0, s = initial_weights(cfg)
+    X, y = _labelled(cfg, (sampling.STAGE_TEST,), cfg.n_test)
+    act = Activation(cfg.activation)
+    for t, W in enumerate([W0, *weights]):
+        assert res.steps[t]["frozen_error"] == pytest.approx(naive.frozen_error(W, s, act, X, y), rel=1e-10)
 
 
 def test_chunked_and_unchunked_agree():

@@ -103,3 +103,12 @@ def test_dask_local_cluster(tmp_path):
         out2 = tmp_path / "dask2.jsonl"
         run_sweep(_points(2), str(out2), scheduler=cluster.scheduler_address, progress=False)
         assert out2.read_bytes() == ref.read_bytes()
+
+
+def test_output_in_a_missing_directory_is_one_clear_error(tmp_path):
+    from giantstep.errors import InputError
+    from giantstep.validation.sweep import run_sweep
+
+    with pytest.raises(InputError, match="does not exist"):
+        run_sweep([{"target": "z1", "d": 16, "p": 8}], str(tmp_path / "nodir" / "x.jsonl"),
+                  progress=False)

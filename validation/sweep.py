@@ -231,6 +231,9 @@ def run_sweep(
     todo = [c for c, k in zip(unique, order) if k not in done]
     fh = None
     if out is not None:
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise InputError(f"cannot write {out!r}: the directory {parent!r} does not exist")
         # atomically rewrite the kept records (drops torn lines), then append to the file
         _write_atomic(out, [done[k] for k in sorted(done, key=order.__getitem__)])
         fh = open(out, "a", encoding="utf-8")  # noqa: SIM115
