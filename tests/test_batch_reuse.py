@@ -5,27 +5,25 @@ steps on one reused batch learn the direction, steps on fresh batches do not."""
 import math
 import statistics
 
+import naive_protocol as naive
 import numpy as np
 import pytest
 
 from giantstep.errors import InputError
+from giantstep.theory import Activation
 from giantstep.validation import sampling
 from giantstep.validation.simulator import SimulationConfig, initial_weights, simulate
 
 
 def _reference(cfg: SimulationConfig) -> np.ndarray:
-    """Plain numpy GD, THEORY §1 with ``⌈t/B⌉`` as the batch of step t (tanh student)."""
+    """The tests' naive oracle (tests/naive_protocol.py) fed the simulator's W0, signs and
+    batches, batch ``⌈t/B⌉`` at step t (each batch passed B times)."""
     W, s = initial_weights(cfg)
-    c = s / cfg.p
-    for t in range(1, cfg.steps + 1):
-        b = (t - 1) // cfg.batch_reuse + 1
-        x, eps = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, b), cfg.n, cfg.d).all(np.float64)
-        z = x[:, 0]
-        y = z**3 - 3 * z
-        h = x @ W.T
-        e = y - np.tanh(h) @ c
-        G = ((e[:, None] * (1 - np.tanh(h) ** 2)).T @ x) / cfg.n
-        W = W + cfg.eta * s[:, None] * G
+    batches = []
+    for b in range(1, (cfg.steps - 1) // cfg.batch_reuse + 2):
+        x, _ = sampling.GaussianStream(cfg.seed, (sampling.STAGE_STEP, b), cfg.n, cfg.d).all(np.float64)
+        batches += [(x, x[:, 0] ** 3 - 3 * x[:, 0])] * cfg.batch_reuse
+    *_, (W, _) = naive.train(W, s, Activation("tanh"), batches, steps=cfg.steps, lr=cfg.eta)
     return W
 
 
