@@ -34,6 +34,7 @@ _LAZY = {
     "preprocessed_overlaps": "giantstep.numerics",
     "overlap_trajectory": "giantstep.numerics",
     "one_step_learning_curve": "giantstep.numerics",
+    "multi_step_learning_curve": "giantstep.numerics",
     # validation
     "simulate": "giantstep.validation",
     "validate": "giantstep.validation",

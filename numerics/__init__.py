@@ -5,7 +5,8 @@ Public functions (imported lazily so that ``import giantstep.numerics`` is cheap
 * :func:`one_step_overlaps` — §5.1, one step with n = α d;
 * :func:`preprocessed_overlaps` — §5.2, one step with n = α d^ℓ, degrees < ℓ removed;
 * :func:`overlap_trajectory` — §5.3, several steps with neuron types and shared directions;
-* :func:`one_step_learning_curve` — §6.1, Gaussian-equivalence test error after one step.
+* :func:`one_step_learning_curve` — §6.1, Gaussian-equivalence test error after one step;
+* :func:`multi_step_learning_curve` — §6.2, ridge test error after each of several steps.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _LAZY = {
     "preprocessed_overlaps": "preprocessed",
     "overlap_trajectory": "multi_step",
     "one_step_learning_curve": "learning_curve",
+    "multi_step_learning_curve": "multi_step_curve",
 }
 
 __all__ = sorted(_LAZY)

@@ -83,21 +83,48 @@ def sample_step(
     n0 = max(1, int(round(alpha0 * d)))
     rng = np.random.default_rng([int(seed), 9, 1])
     w0 = rng.standard_normal((p, d)) / math.sqrt(d)
-    grad = np.zeros((p, d))
+    return w0, w0 + (eta / n0) * _batch_gradient(student, target, w0, n0, noise, rng)
+
+
+def _batch_gradient(student: Activation, target: Target, w: np.ndarray, n0: int, noise: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """``Σ_ν e_ν σ'(W x_ν) x_νᵀ`` on a fresh batch of n0 samples drawn from ``rng``
+    (constant readout: ``f = (1/p) Σ_j σ(⟨w_j, x⟩)``)."""
+    grad = np.zeros(w.shape)
     sd = math.sqrt(noise)
     done = 0
     while done < n0:
         m = min(CHUNK, n0 - done)
-        x = rng.standard_normal((m, d))
+        x = rng.standard_normal((m, w.shape[1]))
         y = np.asarray(target.evaluate(x[:, : target.r]), dtype=float)
         if sd:
             y = y + sd * rng.standard_normal(m)
-        h = x @ w0.T
+        h = x @ w.T
         f = np.asarray(student.evaluate(h), dtype=float).mean(axis=1)
         g = np.asarray(student.derivative(h, 1), dtype=float) * (y - f)[:, None]
         grad += g.T @ x
         done += m
-    return w0, w0 + (eta / n0) * grad
+    return grad
+
+
+def sample_steps(
+    student: Activation, target: Target, psi: float, alpha0: float, eta: float,
+    noise: float, d: int, seed: int, steps: int,
+) -> list[np.ndarray]:
+    """T giant steps of THEORY.md §1 on fresh batches (ℓ = 1, constant readout, W0 rows
+    ``N(0, I/d)``); returns ``[W0, W1, …, WT]``.
+
+    Step 1 is exactly :func:`sample_step` (same draws); batch t ≥ 2 comes from the seed
+    ``(seed, 9, t)``, so a trajectory of T steps extends the one of T − 1 steps.
+    """
+    n0 = max(1, int(round(alpha0 * d)))
+    w0, w1 = sample_step(student, target, psi, alpha0, eta, noise, d, seed)
+    out = [w0, w1]
+    for t in range(2, int(steps) + 1):
+        rng = np.random.default_rng([int(seed), 9, t])
+        w = out[-1]
+        out.append(w + (eta / n0) * _batch_gradient(student, target, w, n0, noise, rng))
+    return out
 
 
 def bulk_inputs(w0: np.ndarray, w1: np.ndarray, seconds: float = 0.0) -> BulkInputs:

@@ -84,9 +84,39 @@ def limit_geometry(student: Activation, target: Target, alpha0: float, eta: floa
     return eta * ms.mu1 * spread, gamma, a, math.sqrt(c2)
 
 
+def _polynomial_degree(target: Target) -> int | None:
+    """Total degree of a polynomial target (None otherwise)."""
+    import sympy
+
+    if not target.is_polynomial:
+        return None
+    try:
+        return int(sympy.Poly(target.expr, *sorted(target.expr.free_symbols, key=str)).total_degree())
+    except (sympy.PolynomialError, ValueError):
+        return None
+
+
+def _teacher_tables_exact(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
+                          degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``h, h1, h2`` of a polynomial target by the Gauss–Hermite product rule with
+    ``degree + 2`` nodes per axis: exact (the integrands have degree ≤ 2·degree + 1 in ξ),
+    vectorised over κ."""
+    K = a.shape[1]
+    x, w = hermite_product_rule(degree + 2, K)
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    ax = x @ a.T
+    pts = gamma[None, None, :] * kappa[:, None, None] + ax[None, :, :]
+    g = np.asarray(target.evaluate(pts.reshape(-1, gamma.size)), dtype=float).reshape(
+        kappa.size, w.size)
+    return g @ w, (g * w[None, :]) @ x, (g * g) @ w
+
+
 def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
                     tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     K = a.shape[1]
+    degree = _polynomial_degree(target)
+    if degree is not None and (degree + 2) ** K <= MAX_PRODUCT_NODES:
+        return _teacher_tables_exact(target, gamma, a, kappa, degree)
 
     def at(m, kap):
         x, w = product_rule(m, K)
@@ -254,3 +284,30 @@ def sampled_bulk_geometry(student: Activation, target: Target, psi: float, alpha
         geo = bulk_geometry(w0, w1, target.r)
         _GEOMETRY_CACHE[key] = (*geo, time.perf_counter() - t0)
     return _GEOMETRY_CACHE[key]
+
+
+_STEPS_GEOMETRY_CACHE: dict = {}
+
+
+def sampled_bulk_geometries(student: Activation, target: Target, psi: float, alpha0: float,
+                            eta: float, noise: float, d: int, seed: int, steps: int):
+    """:func:`bulk_geometry` of ``W_t`` (against ``W_0``) after each of t = 1..T sampled
+    real giant steps (:func:`giantstep.numerics.bulk_step_inputs.sample_steps`, constant
+    readout), cached per (student, target, ψ, α0, η̃, Δ, d, seed, T). Returns a list of T
+    tuples ``(r, γ, A, c, D, F, G, H, seconds)``; ``seconds`` is the cost of the whole
+    trajectory, reported on every step. Step 1 equals :func:`sampled_bulk_geometry`."""
+    import time
+
+    from .bulk_step_inputs import sample_steps
+
+    key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
+           float(noise), int(d), int(seed), int(steps))
+    if key not in _STEPS_GEOMETRY_CACHE:
+        if len(_STEPS_GEOMETRY_CACHE) > 32:
+            _STEPS_GEOMETRY_CACHE.pop(next(iter(_STEPS_GEOMETRY_CACHE)))
+        t0 = time.perf_counter()
+        ws = sample_steps(student, target, psi, alpha0, eta, noise, d, seed, steps)
+        geos = [bulk_geometry(ws[0], w, target.r) for w in ws[1:]]
+        secs = time.perf_counter() - t0
+        _STEPS_GEOMETRY_CACHE[key] = [(*g, secs) for g in geos]
+    return _STEPS_GEOMETRY_CACHE[key]

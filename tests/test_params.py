@@ -37,6 +37,7 @@ MODULES = [
     "giantstep.theory.hermite1d", "giantstep.theory.amp", "giantstep.numerics.one_step",
     "giantstep.numerics.preprocessed", "giantstep.numerics.multi_step",
     "giantstep.numerics.learning_curve", "giantstep.numerics.amp_state_evolution",
+    "giantstep.numerics.multi_step_curve",
 ]
 for _m in MODULES:
     importlib.import_module(_m)

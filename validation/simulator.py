@@ -41,6 +41,7 @@ import numpy as np
 import scipy.linalg.blas
 
 from giantstep.errors import InputError
+from giantstep.params import PARAMETERS, Boolean, Interval, Noneable, Options, check
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 from . import precision, sampling
@@ -48,9 +49,25 @@ from .kernels import activation_code, apply_sigma, residual_times_derivative
 from .measure import spike, type_statistics
 from .ridge import solve_dual, solve_primal
 
-READOUTS = ("constant", "sign", "gaussian")
 INITS = ("gaussian", "sphere")
 DTYPES = ("float64", "float32")
+_INT_POS = Interval(int, 1, None)
+_FLAG = Boolean()
+#: Declared rules of the configuration fields (:mod:`giantstep.params`; shared names —
+#: readout, noise, seed, dtype, alpha, eta — use the shared rule).
+_CONFIG_RULES: dict = {
+    "target": PARAMETERS["target"].rule, "activation": PARAMETERS["activation"].rule,
+    "d": _INT_POS, "p": _INT_POS, "steps": Interval(int, 0, None), "n_test": Interval(int, 0, None),
+    "seed": PARAMETERS["seed"].rule, "gaussian_bins": _INT_POS, "batch_reuse": _INT_POS,
+    "alpha": PARAMETERS["alpha"].rule, "ell": Interval(float, 0, None, closed="neither"),
+    "eta": Interval(float, None, None), "readout": PARAMETERS["readout"].rule,
+    "init": Options(INITS), "dtype": PARAMETERS["dtype"].rule, "noise": PARAMETERS["noise"].rule,
+    "ridge_lambda": Noneable(Interval(float, 0, None)), "alpha_readout": Noneable(PARAMETERS["alpha"].rule),
+    "chunk_size": Noneable(_INT_POS), "eta_raw": Noneable(Interval(float, None, None)),
+    "n_samples": Noneable(_INT_POS), "symmetric": _FLAG, "normalize": _FLAG,
+    "measure_spike": _FLAG, "record_neurons": _FLAG, "readout_on_step_batch": _FLAG,
+    "measure_frozen": _FLAG, "readout_every_step": _FLAG,
+}
 CHUNK_BYTES = 1 << 27  # memory budget of one chunk's inputs + preactivations (128 MiB)
 
 
@@ -115,6 +132,12 @@ class SimulationConfig:
         frozen at ``a = s/√p``, no refit, no low-degree add-back — on the ``n_test`` test
         samples: ``steps[t]["frozen_error"]`` (the quantity ``output_mse`` of THEORY §5.3 /
         :func:`giantstep.numerics.overlap_trajectory` predicts for p → ∞).
+    readout_every_step : bool
+        With ``ridge_lambda``: also refit the ridge readout after every step t = 0..T
+        (same readout and test samples at every t) and store it as
+        ``steps[t]["readout"]`` (the same dict as ``SimulationResult.readout``, which is
+        unchanged: the refit after the last step). Used for the several-step test error
+        (docs/multi_step_error.md).
     batch_reuse : int
         Consecutive giant steps taken on the same batch (default 1: a fresh batch
         per step, THEORY §1). With ``batch_reuse = B`` steps ``1..B`` use batch 1,
@@ -150,68 +173,27 @@ class SimulationConfig:
     readout_on_step_batch: bool = False
     batch_reuse: int = 1
     measure_frozen: bool = False
+    readout_every_step: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.target, Target):
             self.target = self.target.text
         if isinstance(self.activation, Activation):
             self.activation = self.activation.name
+        for name, rule in _CONFIG_RULES.items():
+            check(name, getattr(self, name), rule)
         for name in ("d", "p", "steps", "n_test", "seed", "gaussian_bins", "batch_reuse"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise InputError(f"{name} must be an integer, got {v!r}")
-            setattr(self, name, int(v))
-        if self.d < 1 or self.p < 1:
-            raise InputError(f"d and p must be ≥ 1, got d={self.d}, p={self.p}")
-        if self.steps < 0:
-            raise InputError(f"steps must be ≥ 0, got {self.steps}")
-        if self.n_test < 0:
-            raise InputError(f"n_test must be ≥ 0, got {self.n_test}")
-        if self.seed < 0:
-            raise InputError(f"seed must be ≥ 0, got {self.seed}")
-        if self.gaussian_bins < 1:
-            raise InputError("gaussian_bins must be ≥ 1")
-        if self.batch_reuse < 1:
-            raise InputError(f"batch_reuse must be ≥ 1 (steps per batch), got {self.batch_reuse}")
+            setattr(self, name, int(getattr(self, name)))
         for name in ("alpha", "ell", "eta"):
-            v = float(getattr(self, name))
-            if not math.isfinite(v):
-                raise InputError(f"{name} must be finite, got {v}")
-            setattr(self, name, v)
-        if self.alpha <= 0:
-            raise InputError(f"alpha must be > 0, got {self.alpha}")
-        if self.ell <= 0:
-            raise InputError(f"ell must be > 0, got {self.ell}")
-        if self.readout not in READOUTS:
-            raise InputError(f"readout must be one of {READOUTS}, got {self.readout!r}")
-        if self.init not in INITS:
-            raise InputError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.dtype not in DTYPES:
-            raise InputError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+            setattr(self, name, float(getattr(self, name)))
         if self.symmetric and self.p % 2:
             raise InputError(f"symmetric pairs need an even p, got p={self.p}")
-        if self.noise is not None:
-            self.noise = float(self.noise)
-            if not math.isfinite(self.noise) or self.noise < 0:
-                raise InputError(f"noise Δ must be ≥ 0, got {self.noise}")
-        if self.ridge_lambda is not None:
-            self.ridge_lambda = float(self.ridge_lambda)
-            if not math.isfinite(self.ridge_lambda) or self.ridge_lambda < 0:
-                raise InputError(f"ridge_lambda must be ≥ 0, got {self.ridge_lambda}")
-        if self.alpha_readout is not None:
-            self.alpha_readout = float(self.alpha_readout)
-            if not self.alpha_readout > 0:
-                raise InputError(f"alpha_readout must be > 0, got {self.alpha_readout}")
-        if self.chunk_size is not None:
-            if int(self.chunk_size) < 1:
-                raise InputError(f"chunk_size must be ≥ 1, got {self.chunk_size}")
-            self.chunk_size = int(self.chunk_size)
-        if self.eta_raw is not None:
-            self.eta_raw = float(self.eta_raw)
-        if self.n_samples is not None:
-            if int(self.n_samples) < 1:
-                raise InputError(f"n_samples must be ≥ 1, got {self.n_samples}")
-            self.n_samples = int(self.n_samples)
+        for name in ("noise", "ridge_lambda", "alpha_readout", "eta_raw"):
+            if getattr(self, name) is not None:
+                setattr(self, name, float(getattr(self, name)))
+        for name in ("chunk_size", "n_samples"):
+            if getattr(self, name) is not None:
+                setattr(self, name, int(getattr(self, name)))
         if self.preprocess is not False and self.preprocess_degree > 3:
             raise InputError("preprocessing removes at most the degrees 0, 1, 2 (k ≤ 3)")
         n = self.n
@@ -263,7 +245,8 @@ class SimulationConfig:
         (``--resume``).
         """
         out = asdict(self)
-        for name, default in (("batch_reuse", 1), ("measure_frozen", False)):
+        for name, default in (("batch_reuse", 1), ("measure_frozen", False),
+                              ("readout_every_step", False)):
             if out.get(name) == default:
                 del out[name]
         return out
@@ -753,6 +736,9 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
     records = [_step_record(0, W, s, prob)]
     if cfg.measure_frozen:
         records[0]["frozen_error"] = _frozen_error(prob, W, c, mapper, parts)
+    every = cfg.readout_every_step and cfg.ridge_lambda is not None
+    if every:
+        records[0]["readout"] = _readout(prob, W, None, mapper, parts)
     rec_neurons = None
     if cfg.record_neurons:
         rec_neurons = {"s": s.copy(), "overlap": [W[:, : prob.r].copy()], "grad_cosine": [],
@@ -781,6 +767,9 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
             rec["frozen_error"] = _frozen_error(prob, W, c, mapper, parts)
         if cfg.measure_spike:
             rec["spike"] = spike(update, prob.r, s)
+        if every:
+            rec["readout"] = _readout(prob, W, LowDegree.average(estimates) if estimates else None,
+                                      mapper, parts)
         records.append(rec)
         if rec_neurons is not None:
             un = np.linalg.norm(update, axis=1)

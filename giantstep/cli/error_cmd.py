@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dimension of the sampled spectra (default 2000; bulk: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled spectra")
     p.add_argument("--tol", type=float, default=1e-8, help="fixed-point tolerance")
+    p.add_argument("--steps", type=int, default=None, metavar="T",
+                   help="several giant steps on fresh batches of n0 = α0 d (THEORY §6.2): test "
+                   "and training error of the ridge readout refit after each step t = 1..T and "
+                   "the frozen-readout error (JSON key 'steps'); spectrum auto/limit/bulk only")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="FILE.png", help="write test error vs α with the lazy baseline")
     p.set_defaults(func=_error)
@@ -77,8 +81,10 @@ def _error(args: argparse.Namespace) -> int:
     from giantstep.numerics.learning_curve import one_step_learning_curve
 
     alphas = parse_alpha_grid(args.alpha)
+    if args.steps is not None:
+        return _error_steps(args, alphas)
     curve = one_step_learning_curve(
-        args.student, args.teacher, args.alpha0, args.eta, args.lam, alphas, args.noise,
+        args.student, args.teacher, alpha0=args.alpha0, eta=args.eta, lam=args.lam, alphas=alphas, noise=args.noise,
         width_ratio=args.width_ratio, readout=args.readout, spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
         d=args.d, seed=args.seed, tol=args.tol, warn=False,
     )
@@ -116,3 +122,49 @@ def _error(args: argparse.Namespace) -> int:
             row.insert(2, float(curve.test_error_std[i]))
     print(format_table(headers, rows))
     return code
+
+
+def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
+    """``giantstep error --steps T``: several giant steps (THEORY.md §6.2)."""
+    import sys
+
+    from giantstep.numerics.multi_step_curve import multi_step_learning_curve
+
+    if args.spectrum == "sampled":
+        raise InputError("--spectrum sampled is a one-step option; with --steps use auto, limit "
+                         "or bulk")
+    curve = multi_step_learning_curve(
+        args.student, args.teacher, alpha0=args.alpha0, eta=args.eta, steps=args.steps,
+        lam=args.lam, alphas=alphas, noise=args.noise, width_ratio=args.width_ratio,
+        readout=args.readout, spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
+        d=args.d, seed=args.seed, tol=args.tol, warn=False,
+    )
+    for note in curve.params.get("notes", []):
+        print(f"giantstep: warning: {note}", file=sys.stderr)
+    if args.plot:
+        save_figure(curve.plot(), args.plot)
+    if args.json:
+        print_json(curve.to_dict())
+        return 0
+    prm = curve.params
+    print(f"student σ = {prm['student']}, target g* = {prm['teacher']}, readout = "
+          f"{prm['readout']}, α0 = {prm['alpha0']:g} per step, η̃ = {prm['eta']:g}, "
+          f"λ = {prm['lam']:g}, Δ = {prm['noise']:g}, ψ = p/d = {prm['width_ratio']:g}, "
+          f"spectrum = {prm['spectrum']}")
+    if prm.get("reduction"):
+        print(prm["reduction"])
+    if prm["spectrum"] == "bulk":
+        print(f"exact bulk model: {prm['spectrum_draws']} sampled {prm['steps']}-step "
+              f"trajectories at d = {prm['d']} (seeds {prm['seed']}…), sampling cost "
+              f"{sum(prm['bulk_sampling_seconds']):.1f} s; std_over_draws is their spread")
+    headers = ["step", "alpha", "test_error", "train_error", "frozen_error", "validated"]
+    rows = [[0, float(a), float(curve.lazy_test_error[i]), float(curve.lazy_train_error[i]),
+             float(prm["frozen_error_at_init"]), True] for i, a in enumerate(curve.alpha)]
+    for st in curve.steps:
+        for i, a in enumerate(curve.alpha):
+            rows.append([st["step"], float(a), float(st["test_error"][i]),
+                         float(st["train_error"][i]), float(st["frozen_error"]),
+                         bool(st["validated"][i])])
+    print(format_table(headers, rows))
+    print("step 0 = lazy (random features); frozen_error = readout kept as trained (no refit)")
+    return 0
