@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     d = args.d
     base = dict(target="z1 + z1*z2", activation="relu", d=d, p=d, alpha=2.0, steps=2, readout="sign",
-                ridge_lambda=0.1, n_test=20_000, eta=1.0, measure_spike=False)
+                lam=0.1, n_test=20_000, eta=1.0, measure_spike=False)
     for dt in ("float64", "float32"):
         simulate(**dict(base, d=32, p=32), dtype=dt)  # compile / warm up
     runs = {"float64": [], "float32": []}

@@ -71,7 +71,7 @@ def naive(d: int, p: int, n: int, seed: int = 0) -> float:
 
 def ours(d: int, p: int, n: int, seed: int = 0, dtype: str = "float64", client=None) -> float:
     cfg = SimulationConfig(target=TARGET, activation="relu", d=d, p=p, n_samples=n, ell=2.0,
-                           eta=ETA, steps=1, readout="constant", ridge_lambda=LAM,
+                           eta=ETA, steps=1, readout="constant", lam=LAM,
                            alpha_readout=ALPHA_R, n_test=N_TEST, seed=seed, dtype=dtype,
                            measure_spike=False)
     return float(simulate(cfg, client=client).test_error)

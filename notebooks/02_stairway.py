@@ -93,7 +93,7 @@ for key in ("random_features", "one_step", "one_step_preprocessed", "multi_step"
 def run(target, kappa, seed, **kw):
     n = int(round(D ** kappa))
     res = gs.simulate(target=target, activation="relu", d=D, p=P, alpha=1.0, ell=float(kappa),
-                      readout="gaussian", ridge_lambda=LAM, alpha_readout=n / D, n_test=N_TEST,
+                      readout="gaussian", lam=LAM, alpha_readout=n / D, n_test=N_TEST,
                       seed=seed, measure_spike=False, **kw)
     return res.test_error
 
@@ -224,7 +224,7 @@ def fs_config(d, kappa, seed):
     n = int(round(d ** kappa))
     p = 2 * d
     return dict(target=HERMITE, activation="relu", d=d, p=p, alpha=1.0, ell=float(kappa), steps=1,
-                eta=ETA, preprocess=int(np.floor(kappa)), readout="gaussian", ridge_lambda=LAM,
+                eta=ETA, preprocess=int(np.floor(kappa)), readout="gaussian", lam=LAM,
                 alpha_readout=min(n, 8 * p) / d, n_test=N_TEST, seed=seed, measure_spike=False,
                 dtype="float32")
 

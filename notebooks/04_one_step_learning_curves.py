@@ -81,7 +81,7 @@ for name, c in CONFIGS.items():
 def simulate_point(c, alpha, seed, steps):
     res = gs.simulate(target=f"{c['teacher']}(z1)", activation=c["student"], d=D, p=D, alpha=c["alpha0"],
                       eta=c["eta"], steps=steps, readout="constant", init="sphere",
-                      ridge_lambda=c["lam"], alpha_readout=alpha, n_test=N_TEST, seed=seed,
+                      lam=c["lam"], alpha_readout=alpha, n_test=N_TEST, seed=seed,
                       measure_spike=False)
     return res.test_error
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from giantstep.errors import InputError
-from giantstep.theory.amp import amp_analysis, sym_basis
+from giantstep.theory.amp import amp_analysis, linear_forms, sym_basis
 from giantstep.theory.amp_channel import LabelChannel, gaussian_grid
 
 
@@ -166,6 +166,43 @@ def test_rotated_hierarchy_rotates_subspaces():
     assert _span_equal(res.stages[0].directions, [[-0.8, 0.6, 0], [0, 0, 1]])
 
 
+@pytest.mark.parametrize("form", ["product", "expanded"])
+def test_rotated_hierarchy_with_a_jump_keeps_two_stages(form):
+    # sign(v·z z3)(1 + (u·z)²), u = (3, 4, 0)/5, v = (−4, 3, 0)/5: the rotation of
+    # sign(z2 z3)(1 + z1²) (test above), so the same thresholds 1/2 and π²/4 and the rotated
+    # subspaces; the jump along v·z = 0 must not leak into the first stage (docs/amp.md §7)
+    u = "(3*z1/5 + 4*z2/5)"
+    arg = "(-4*z1/5 + 3*z2/5)*z3" if form == "product" else "-4*z1*z3/5 + 3*z2*z3/5"
+    res = amp_analysis(f"sign({arg})*(1 + {u}**2)")
+    assert [s.alpha_c for s in res.stages] == pytest.approx([0.5, np.pi**2 / 4], rel=2e-3)
+    assert _span_equal(res.stages[0].directions, [[0.6, 0.8, 0]])
+    assert _span_equal(res.stages[1].directions, [[-0.8, 0.6, 0], [0, 0, 1]])
+    assert res.stages[1].conditioned_on == 1
+    assert res.hard == [] and res.trivial == []
+
+
+def test_fully_rotated_hierarchy_gives_rotated_subspaces():
+    # an orthogonal R (rows u, v, w) mixing all three axes; y = sign((v·z)(w·z))(1 + (u·z)²)
+    u = np.array([0.6, 0.8, 0.0])
+    v = np.array([-0.8, 0.6, 0.0])
+    e3 = np.array([0.0, 0.0, 1.0])
+    u, w = 12 / 13 * u - 5 / 13 * e3, 5 / 13 * u + 12 / 13 * e3
+
+    def lin(a):  # exact rationals (denominators 65)
+        return "(" + " + ".join(f"({round(c * 65)}/65)*z{i + 1}" for i, c in enumerate(a)) + ")"
+
+    res = amp_analysis(f"sign({lin(v)}*{lin(w)})*(1 + {lin(u)}**2)")
+    assert [s.alpha_c for s in res.stages] == pytest.approx([0.5, np.pi**2 / 4], rel=2e-3)
+    assert _span_equal(res.stages[0].directions, [u])
+    assert _span_equal(res.stages[1].directions, [v, w])
+
+
+def test_linear_forms_are_the_maximal_linear_subexpressions():
+    F = linear_forms("sign((-4*z1/5 + 3*z2/5)*z3)*(1 + (3*z1/5 + 4*z2/5)**2)")
+    got = {tuple(np.round(np.abs(c), 12)) for c in F.T}
+    assert got == {(0.6, 0.8, 0.0), (0.8, 0.6, 0.0), (0.0, 0.0, 1.0)}
+
+
 # ------------------------------------------------------------------ bad input
 def test_negative_noise_is_rejected():
     with pytest.raises(InputError, match="Δ"):
@@ -224,3 +261,13 @@ def test_tridiagonal_solver_matches_scipy_banded():
         ab = np.zeros((2, J))
         ab[1], ab[0, 1:] = diag, off
         assert np.allclose(solve_tridiagonal_spd(diag, off, b), solveh_banded(ab, b), rtol=1e-13, atol=1e-14)
+
+
+def test_amp_kernel_is_in_the_warmup_list():
+    # `giantstep warmup` lists and compiles the kernels of these modules (docs/amp.md §7)
+    from giantstep.numerics.compile_cache import NUMERICS_KERNEL_MODULES, _dispatchers
+
+    assert "giantstep.numerics.amp_kernel" in NUMERICS_KERNEL_MODULES
+    import giantstep.numerics.amp_kernel as kernel
+
+    assert [name for name, _ in _dispatchers(kernel)] == ["accumulate_reweighted"]

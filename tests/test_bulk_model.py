@@ -164,7 +164,7 @@ def test_relu_curve_against_the_validation_simulator():
                                  d=600, warn=False)
     assert lc.params["spectrum"] == "bulk" and all(lc.validated)
     sims = np.array([[simulate(target="tanh(z1)", activation="relu", d=600, p=600, alpha=2.0,
-                               eta=2.0, seed=s, steps=1, ridge_lambda=0.05, alpha_readout=a,
+                               eta=2.0, seed=s, steps=1, lam=0.05, alpha_readout=a,
                                n_test=20_000, measure_spike=False).test_error for a in alphas]
                      for s in range(3)])
     se = sims.std(axis=0, ddof=1) / math.sqrt(3)
@@ -287,7 +287,7 @@ def test_issue9_table_against_simulation(row):
     d = 1500
     sims = np.array([[simulate(target=target, activation=student, d=d, p=int(round(psi * d)),
                                alpha=alpha0, eta=eta, seed=s, steps=1 if eta > 0 else 0,
-                               ridge_lambda=lam, alpha_readout=a, n_test=20_000, noise=noise,
+                               lam=lam, alpha_readout=a, n_test=20_000, noise=noise,
                                measure_spike=False).test_error for a in alphas]
                      for s in range(4)])
     se = sims.std(axis=0, ddof=1) / 2.0

@@ -61,11 +61,11 @@ def test_rows_of_a_partition_are_the_rows_of_the_batch(n, parts):
 
 CONFIGS = [
     dict(target="z1 + z1*z2", activation="relu", d=96, p=64, alpha=2.0, steps=2, readout="sign",
-         ridge_lambda=0.1, n_test=3000, chunk_size=256),
+         lam=0.1, n_test=3000, chunk_size=256),
     dict(target="He2(z1)", activation="tanh", d=32, p=24, alpha=1.0, ell=2.0, steps=1, preprocess=3,
-         readout="sign", ridge_lambda=0.1, n_test=1000, chunk_size=256, noise=0.2),
+         readout="sign", lam=0.1, n_test=1000, chunk_size=256, noise=0.2),
     dict(target="tanh(z1)", activation="x + x**2/2", d=40, p=300, alpha=3.0, steps=1,
-         alpha_readout=2.0, ridge_lambda=0.05, n_test=700),
+         alpha_readout=2.0, lam=0.05, n_test=700),
 ]
 
 
@@ -91,7 +91,7 @@ def cluster():
 
 
 BIG = dict(target="z1 + z1*z2", activation="relu", d=256, p=128, alpha=1.0, ell=2.0, steps=1,
-           readout="sign", ridge_lambda=0.1, alpha_readout=2.0, n_test=4096)
+           readout="sign", lam=0.1, alpha_readout=2.0, n_test=4096)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

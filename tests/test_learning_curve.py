@@ -292,7 +292,7 @@ def test_sign_readout_against_the_simulator():
     lc = one_step_learning_curve("tanh", "tanh", alpha0=1.0, eta=2.0, lam=0.05, alphas=alphas,
                                  readout="sign", warn=False)
     sims = np.array([[simulate(target="tanh(z1)", activation="tanh", d=500, p=500, alpha=1.0,
-                               eta=2.0, readout="sign", seed=s, steps=1, ridge_lambda=0.05,
+                               eta=2.0, readout="sign", seed=s, steps=1, lam=0.05,
                                alpha_readout=a, n_test=20_000, measure_spike=False).test_error
                       for a in alphas] for s in range(3)])
     se = sims.std(axis=0, ddof=1) / np.sqrt(3)

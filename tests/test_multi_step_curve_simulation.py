@@ -55,7 +55,7 @@ def simulation(cfg: dict, d: int, seeds: int, n_test: int = 20_000) -> np.ndarra
         for s in range(seeds):
             res = simulate(target=cfg["target"], activation=cfg["activation"], d=d, p=p,
                            steps=STEPS, alpha=cfg["alpha0"], eta=cfg["eta"],
-                           readout=cfg["readout"], noise=cfg["noise"], ridge_lambda=cfg["lam"],
+                           readout=cfg["readout"], noise=cfg["noise"], lam=cfg["lam"],
                            alpha_readout=a, n_test=n_test, seed=s, readout_every_step=True,
                            measure_spike=False)
             out[i, s] = [st["readout"]["test_error"] for st in res.steps]

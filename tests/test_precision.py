@@ -18,7 +18,7 @@ from giantstep.validation import simulate
 from giantstep.validation.precision import UNIT_ROUNDOFF_FLOAT32, rounding_level, unresolved
 
 BASE = dict(target="z1 + z1*z2", activation="relu", d=512, p=256, alpha=1.0, steps=2, readout="sign",
-            ridge_lambda=0.1, alpha_readout=1.0, n_test=8192, eta=1.0)
+            lam=0.1, alpha_readout=1.0, n_test=8192, eta=1.0)
 
 
 def test_rounding_level_is_four_sqrt_d_unit_roundoffs():

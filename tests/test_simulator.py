@@ -52,7 +52,7 @@ def _oracle_errors(cfg: SimulationConfig, W: np.ndarray, lows: list) -> tuple[fl
     else:
         phi, y = data((sampling.STAGE_READOUT,), cfg.n_readout)
     phi_t, y_t = data((sampling.STAGE_TEST,), cfg.n_test)
-    return naive.readout_errors(phi, y, phi_t, y_t, cfg.ridge_lambda)
+    return naive.readout_errors(phi, y, phi_t, y_t, cfg.lam)
 
 
 TINY = [
@@ -71,7 +71,7 @@ TINY = [
 
 @pytest.mark.parametrize("extra", TINY)
 def test_simulator_matches_naive_loop(extra):
-    params = dict(d=6, p=4, alpha=3.0, eta=1.5, ridge_lambda=0.2, n_test=50, seed=3,
+    params = dict(d=6, p=4, alpha=3.0, eta=1.5, lam=0.2, n_test=50, seed=3,
                   record_neurons=True, chunk_size=1)
     cfg = SimulationConfig(**{**params, **extra})
     res = simulate(cfg)
@@ -103,7 +103,7 @@ def test_frozen_error_matches_oracle():
 
 def test_chunked_and_unchunked_agree():
     base = dict(target="z1 + z1*z2", activation="relu", d=40, p=24, alpha=20.0, eta=2.0,
-                steps=2, readout="sign", ridge_lambda=0.1, n_test=700, seed=11,
+                steps=2, readout="sign", lam=0.1, n_test=700, seed=11,
                 record_neurons=True, noise=0.1)
     whole = simulate(SimulationConfig(chunk_size=10**6, **base))
     chunked = simulate(SimulationConfig(chunk_size=130, **base))  # → 256 rows, 4 chunks
@@ -114,7 +114,7 @@ def test_chunked_and_unchunked_agree():
 
 def test_float32_close_to_float64():
     base = dict(target="z1", activation="tanh", d=64, p=32, alpha=4.0, eta=2.0, steps=2,
-                ridge_lambda=0.1, n_test=500, record_neurons=True)
+                lam=0.1, n_test=500, record_neurons=True)
     r64 = simulate(SimulationConfig(**base))
     r32 = simulate(SimulationConfig(dtype="float32", **base))
     np.testing.assert_allclose(r32.neurons["W"], r64.neurons["W"], atol=2e-5)
@@ -123,7 +123,7 @@ def test_float32_close_to_float64():
 
 def test_same_seed_same_numbers_and_different_seed_differs():
     cfg = SimulationConfig(target="z1", activation="relu", d=32, p=16, readout="gaussian",
-                           ridge_lambda=0.1, n_test=200, seed=5)
+                           lam=0.1, n_test=200, seed=5)
     a, b = simulate(cfg).to_dict(), simulate(cfg).to_dict()
     a.pop("timings"), b.pop("timings")
     assert a == b
@@ -206,7 +206,7 @@ def test_fused_kernel_matches_numpy():
     "bad",
     [dict(d=0), dict(readout="bimodal"), dict(init="uniform"), dict(alpha=-1.0),
      dict(symmetric=True, p=5), dict(dtype="float16"), dict(noise=-0.1), dict(steps=-1),
-     dict(ridge_lambda=-1.0), dict(preprocess=5)],
+     dict(lam=-1.0), dict(preprocess=5)],
 )
 def test_bad_configuration_raises_input_error(bad):
     with pytest.raises(InputError):

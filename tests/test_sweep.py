@@ -15,7 +15,7 @@ import pytest
 from giantstep.validation.sweep import grid, point_key, read_records, run_sweep
 
 BASE = dict(target="z1 + z1*z2", activation="relu", d=24, p=12, alpha=2.0, eta=2.0, steps=2,
-            readout="sign", ridge_lambda=0.1, n_test=200)
+            readout="sign", lam=0.1, n_test=200)
 
 
 def _points(n_seeds=3):
@@ -60,7 +60,7 @@ _KILL_SCRIPT = textwrap.dedent(
     import sys
     from giantstep.validation.sweep import grid, run_sweep
     base = dict(target="z1 + z1*z2", activation="relu", d=64, p=48, alpha=30.0, eta=2.0,
-                steps=3, readout="sign", ridge_lambda=0.1, n_test=2000)
+                steps=3, readout="sign", lam=0.1, n_test=2000)
     pts = grid(base, seeds=range(int(sys.argv[2])), alpha=[20.0, 30.0])
     run_sweep(pts, sys.argv[1], resume=sys.argv[3] == "1", workers=1, progress=False)
     """

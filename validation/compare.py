@@ -208,7 +208,7 @@ class ValidationConfig:
                                 measure_spike=False)
                     out.append((0, SimulationConfig(**base).to_dict()))
                 else:
-                    base.update(steps=1, ridge_lambda=self.lam,
+                    base.update(steps=1, lam=self.lam,
                                 n_test=self.n_test, measure_spike=False)
                     for i, a in enumerate(self.alphas):
                         out.append((i, SimulationConfig(alpha_readout=a, **base).to_dict()))

@@ -5,8 +5,11 @@
   ``y_μ = g*(W*ᵀ x_μ) + √Δ ε_μ``, ``x_μ ~ N(0, I_d/d)``... in the normalisation
   ``X_μi ~ N(0, 1/d)``, ``W*`` with columns of norm ``√d`` (orthogonal), prior
   ``N(0, I_r)`` on the rows of W. ``g_out`` and its Jacobian are computed per
-  sample by Gauss–Hermite quadrature over ``z = ω + L u``, so the label noise Δ
-  must be > 0. Returns the overlap matrix ``M = Ŵᵀ W*/d``; the scalar reported
+  sample by quadrature over ``z = ω + L u``, so the label noise Δ must be > 0.
+  The iteration is damped with exact Onsager terms (a linear memory of Ŵ, of the
+  Onsager term and of V, docs/amp.md §5 (C3)): undamped GAMP oscillates with growing
+  amplitude at the Bayes-optimal fixed point of these even channels (C4).
+  Returns the overlap matrix ``M = Ŵᵀ W*/d``; the scalar reported
   is ``‖M‖_*/m`` (m = dim of the relevant subspace; nuclear norm: invariant under the symmetries ``W ↦ W O`` of the
   target), to be compared with ``tr(Q)/m`` of the state evolution.
 * :func:`monte_carlo_operator` — seeded Monte-Carlo estimate of ``T = E[E[z|y]E[z|y]ᵀ]``
@@ -34,6 +37,7 @@ from .sampling import rng
 _KEY_TEACHER, _KEY_DATA, _KEY_INIT, _KEY_MC = 11, 12, 13, 14
 _GAMP_GRID = {1: (12, 8), 2: (3, 6), 3: (2, 5)}
 _PRUNE = 1e-12  # inner nodes with smaller weight are dropped (their mass is < 1e-8 in total)
+DAMPING = 0.5  # β of run_gamp (C3): damps an eigenvalue λ ≥ −3 of the undamped iteration into (−1, 1]
 
 
 @dataclass
@@ -58,6 +62,13 @@ class GAMPResult:
     converged : bool
         True if ``‖Ŵ_t − Ŵ_{t−1}‖_F/√d`` fell below the tolerance.
     seconds : float
+    precision : np.ndarray
+        The last ``A = −α mean ∂_ω g_out`` (r × r).
+    precision_nishimori : np.ndarray
+        The last ``α mean g_out g_outᵀ``; equal to ``precision`` at a Bayes-consistent
+        state (Nishimori), so their difference is a diagnostic.
+    history_matrix, history_self_overlap : np.ndarray
+        ``M`` and ``Q`` after each iteration, shape ``(iterations, r, r)``.
     """
 
     d: int
@@ -72,6 +83,10 @@ class GAMPResult:
     iterations: int
     converged: bool
     seconds: float
+    precision: np.ndarray
+    precision_nishimori: np.ndarray
+    history_matrix: np.ndarray
+    history_self_overlap: np.ndarray
 
 
 def _gout(t, R, y, omega, V, noise, u, wu):
@@ -80,22 +95,45 @@ def _gout(t, R, y, omega, V, noise, u, wu):
     Linv = np.linalg.inv(L)
     z = omega[:, None, :] + (u @ L.T)[None, :, :]  # (n, K, m)
     vals = np.broadcast_to(t.evaluate(z @ R.T), z.shape[:2])
-    logp = -0.5 * (y[:, None] - vals) ** 2 / noise + np.log(wu)[None, :]
+    logp = y[:, None] - vals
+    logp *= logp
+    logp *= -0.5 / noise
+    logp += np.log(wu)[None, :]
     logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
+    p = np.exp(logp, out=logp)
     p /= p.sum(axis=1, keepdims=True)
     mu = p @ u  # E[u | y, ω]
-    second = np.einsum("nk,ka,kb->nab", p, u, u)
+    n, m = mu.shape
+    second = (p @ (u[:, :, None] * u[:, None, :]).reshape(len(u), m * m)).reshape(n, m, m)
     cov = second - mu[:, :, None] * mu[:, None, :]
     g = mu @ Linv  # L⁻ᵀ E[u]  (row form)
-    m = u.shape[1]
     dg = np.einsum("ab,nbc,cd->nad", Linv.T, cov - np.eye(m)[None], Linv)
     return g, dg
 
 
-def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter: int = 200,
-             tol: float = 1e-6, init: float = 1e-3, damping: float = 0.0) -> GAMPResult:
-    """Bayes-optimal GAMP at finite d (see the module docstring).
+def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter: int = 300,
+             tol: float = 1e-6, init: float = 1e-3, damping: float = DAMPING) -> GAMPResult:
+    """Bayes-optimal GAMP at finite d, damped with exact Onsager terms (docs/amp.md §5, (C1)–(C4)).
+
+    One iteration (row form, ``Ŵ`` is d × m, ``g`` is n × m, β = ``damping``):
+
+    * (C1) ``ω = X Ŵ − S``;  ``g, ∂g = g_out(y, ω, V)`` per sample (posterior of
+      ``z ~ N(ω, V)`` given ``y``, quadrature);
+    * (C2) ``A = −α mean_μ ∂_ω g_μ`` (symmetrised), ``C = (I + A)⁻¹``,
+      ``B = Xᵀ g + Ŵ A``;
+    * (C3) ``Ŵ ← β Ŵ + (1 − β) B C``, ``S ← β S + (1 − β) g C``, ``V ← β V + (1 − β) C``.
+
+    With β = 0 this is the committee-machine GAMP of Aubin et al. 2018 (``S = g_old V``,
+    ``V = C``). The damping is a linear memory: the Onsager term ``S`` is damped with the
+    same weights as ``Ŵ``, so ``∂ω_μ/∂X_μi`` is still ``Ŵ_i`` and ``B`` keeps its exact
+    reaction term ``Ŵ A``; every fixed point is one of undamped GAMP (``Ŵ = Xᵀ g``,
+    ``ω = X Ŵ − g V``, ``V = (I + A)⁻¹``). Damping ``Ŵ`` and ``V`` while keeping
+    ``ω = XŴ − V g_old`` (the usual recipe) breaks the Onsager cancellation.
+    Why damping is needed (C4): the full state evolution of the undamped iteration,
+    in ``(M, Q, V)`` off the Nishimori line, has an eigenvalue below −1 at the
+    Bayes-optimal fixed point for these even channels (period-two oscillation),
+    e.g. −1.5 for ``z1² + z2²`` at α = 2.2, and ``−α J`` with ``J = ∂E[−∂g]/∂V ≈ 1``
+    at the uninformative point; β damps an eigenvalue λ to ``β + (1 − β)λ``.
 
     Parameters
     ----------
@@ -113,18 +151,29 @@ def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter:
         Iteration cap and stopping rule on ``‖ΔŴ‖_F/√d``.
     init : float
         Scale of the random initialisation ``Ŵ₀ ~ N(0, init² I)`` (uninformative).
+    damping : float
+        β ∈ [0, 1) of (C3).
+
     The posterior of ``g_out`` is computed on the piecewise Gauss–Legendre grid of
     :func:`giantstep.theory.amp_channel.gaussian_grid` (192 nodes for r = 1, 36² for
-    r = 2, 20³ for r = 3, weights below 1e-12 dropped): a coarse Gauss–Hermite rule under-resolves the likelihood
-    ``φ_Δ(y − g*(z))`` for small Δ and breaks the Onsager consistency of GAMP.
-    damping : float
-        Fraction of the previous ``Ŵ`` kept at each step (0 = none).
+    r = 2, 20³ for r = 3, weights below 1e-12 dropped): a coarse Gauss–Hermite rule
+    under-resolves the likelihood ``φ_Δ(y − g*(z))`` for small Δ.
+
+    Raises
+    ------
+    InputError
+        d < 2, α ≤ 0, Δ ≤ 0 or β outside [0, 1).
+    ConvergenceError
+        If ``I + A`` stops being positive definite (no valid ``C``) or the estimates
+        become non-finite; the message carries the iteration and the eigenvalues.
     """
     start = time.perf_counter()
     if d < 2 or alpha <= 0:
         raise InputError(f"need d ≥ 2 and α > 0, got d = {d}, α = {alpha}")
     if noise <= 0:
         raise InputError("finite-d GAMP needs label noise Δ > 0 (its g_out integrates the noise)")
+    if not 0.0 <= damping < 1.0:
+        raise InputError(f"damping β must lie in [0, 1), got {damping}")
     from giantstep.theory.amp_channel import gaussian_grid
     from giantstep.theory.subspaces import relevant_subspace
 
@@ -143,29 +192,36 @@ def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter:
     keep = wu > _PRUNE
     u, wu = u[keep], wu[keep] / wu[keep].sum()
     W = init * rng(seed, _KEY_INIT).standard_normal((d, m))
-    C = np.eye(m)
-    g = np.zeros((n, m))
+    V = np.eye(m)
+    S = np.zeros((n, m))
+    beta = float(damping)
     converged = False
     it = 0
+    overlaps, selfs = [], []
+    A = np.zeros((m, m))
+    gg = np.zeros((m, m))
     for it in range(1, max_iter + 1):
-        V = C
-        omega = X @ W - g @ V
+        omega = X @ W - S
         g, dg = _gout(t, R, y, omega, V, noise, u, wu)
         A = -alpha * dg.mean(axis=0)
-        # the channel precision can be indefinite for non-log-concave channels at finite d:
-        # keep its PSD part so that the posterior covariance (I + A)⁻¹ stays valid
-        wA, UA = np.linalg.eigh(0.5 * (A + A.T))
-        A = (UA * np.clip(wA, 0.0, None)) @ UA.T
+        A = 0.5 * (A + A.T)
+        lam = np.linalg.eigvalsh(np.eye(m) + A)
+        if lam[0] <= 1e-10:
+            raise ConvergenceError(f"GAMP: I + A is not positive definite (eigenvalues {lam.tolist()})",
+                                   residual=float(lam[0]), iterations=it)
+        C = np.linalg.inv(np.eye(m) + A)
         B = X.T @ g + W @ A
-        Cn = np.linalg.inv(np.eye(m) + A)
-        Wn = B @ Cn
+        Wn = beta * W + (1 - beta) * (B @ C)
+        S = beta * S + (1 - beta) * (g @ C)
+        V = beta * V + (1 - beta) * C
         if not np.all(np.isfinite(Wn)):
             raise ConvergenceError("GAMP produced non-finite estimates", residual=float("nan"),
                                    iterations=it)
-        if damping:
-            Wn = damping * W + (1 - damping) * Wn
         step = float(np.linalg.norm(Wn - W) / np.sqrt(d))
-        W, C = Wn, Cn
+        W = Wn
+        overlaps.append(W.T @ Wstar / d)
+        selfs.append(W.T @ W / d)
+        gg = alpha * (g.T @ g) / n
         if step < tol:
             converged = True
             break
@@ -173,8 +229,11 @@ def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter:
     Q = W.T @ W / d
     nuc = float(np.sum(np.linalg.svd(M, compute_uv=False)))
     cos = nuc / np.sqrt(m * max(float(np.trace(Q)), 1e-300))
+    hist_M = np.array([R @ x @ R.T for x in overlaps])
+    hist_Q = np.array([R @ x @ R.T for x in selfs])
     return GAMPResult(d, n, float(alpha), float(noise), int(seed), nuc / m, R @ M @ R.T, R @ Q @ R.T,
-                      float(cos), it, converged, time.perf_counter() - start)
+                      float(cos), it, converged, time.perf_counter() - start,
+                      R @ A @ R.T, R @ gg @ R.T, hist_M, hist_Q)
 
 
 def monte_carlo_operator(target, noise: float = 0.0, n_samples: int = 1_000_000, seed: int = 0,
@@ -245,11 +304,13 @@ def monte_carlo_state_evolution_map(target, alpha: float, Q: np.ndarray, noise: 
     return Qhat @ np.linalg.inv(np.eye(m) + Qhat)
 
 
-def gamp_versus_state_evolution(target, noise: float, alphas, ds, seeds, *, max_iter: int = 100) -> list[dict]:
+def gamp_versus_state_evolution(target, noise: float, alphas, ds, seeds, *, max_iter: int = 300) -> list[dict]:
     """GAMP at each (α, d, seed) next to the deterministic state evolution (docs/amp.md §5).
 
     Returns one row per (α, d): ``alpha, d, seeds, se_overlap, mean, sem, cosine_mean,
-    converged`` (number of seeds whose iteration met the tolerance).
+    converged`` (number of seeds whose iteration met the tolerance), ``self_max`` (largest
+    eigenvalue of ``ŴᵀŴ/d`` over the seeds; ≤ 1 for a Bayes-consistent state) and
+    ``overlaps`` (per seed).
     """
     from giantstep.numerics.amp_state_evolution import state_evolution
 
@@ -264,5 +325,7 @@ def gamp_versus_state_evolution(target, noise: float, alphas, ds, seeds, *, max_
                          if len(ov) > 1 else float("nan"),
                          "cosine_mean": float(np.mean([r.cosine for r in runs])),
                          "converged": int(sum(r.converged for r in runs)),
+                         "self_max": float(max(np.linalg.eigvalsh(r.self_overlap)[-1] for r in runs)),
+                         "overlaps": ov.tolist(),
                          "seconds": float(sum(r.seconds for r in runs))})
     return rows

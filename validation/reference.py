@@ -62,7 +62,7 @@ def stairway(
         for seed in range(seeds):
             cfg = SimulationConfig(target=H_TEACHER, activation="relu", d=d, p=p, n_samples=n,
                                    eta_raw=10.0 * math.sqrt(n * p), steps=1, readout="gaussian",
-                                   preprocess=2, ridge_lambda=lam, readout_on_step_batch=True,
+                                   preprocess=2, lam=lam, readout_on_step_batch=True,
                                    n_test=n_test, seed=seed, dtype=dtype, measure_spike=False)
             errs.append(simulate(cfg).test_error)
         e = np.array(errs)

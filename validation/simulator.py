@@ -62,7 +62,7 @@ _CONFIG_RULES: dict = {
     "alpha": PARAMETERS["alpha"].rule, "ell": Interval(float, 0, None, closed="neither"),
     "eta": Interval(float, None, None), "readout": PARAMETERS["readout"].rule,
     "init": Options(INITS), "dtype": PARAMETERS["dtype"].rule, "noise": PARAMETERS["noise"].rule,
-    "ridge_lambda": Noneable(Interval(float, 0, None)), "alpha_readout": Noneable(PARAMETERS["alpha"].rule),
+    "lam": Noneable(Interval(float, 0, None)), "alpha_readout": Noneable(PARAMETERS["alpha"].rule),
     "chunk_size": Noneable(_INT_POS), "eta_raw": Noneable(Interval(float, None, None)),
     "n_samples": Noneable(_INT_POS), "symmetric": _FLAG, "normalize": _FLAG,
     "measure_spike": _FLAG, "record_neurons": _FLAG, "readout_on_step_batch": _FLAG,
@@ -100,7 +100,7 @@ class SimulationConfig:
         ``True`` → k = ⌈ℓ⌉, an int gives k (k ≤ 3 supported), ``False`` → none.
     noise : float or None
         Label-noise variance Δ (None → 0).
-    ridge_lambda : float or None
+    lam : float or None
         Ridge penalty λ of the readout refit; None → no readout, no test error.
     alpha_readout : float or None
         Readout samples ``n_r = round(α_r d)`` (None → α).
@@ -133,7 +133,7 @@ class SimulationConfig:
         samples: ``steps[t]["frozen_error"]`` (the quantity ``output_mse`` of THEORY §5.3 /
         :func:`giantstep.numerics.overlap_trajectory` predicts for p → ∞).
     readout_every_step : bool
-        With ``ridge_lambda``: also refit the ridge readout after every step t = 0..T
+        With ``lam``: also refit the ridge readout after every step t = 0..T
         (same readout and test samples at every t) and store it as
         ``steps[t]["readout"]`` (the same dict as ``SimulationResult.readout``, which is
         unchanged: the refit after the last step). Used for the several-step test error
@@ -159,7 +159,7 @@ class SimulationConfig:
     normalize: bool = False
     preprocess: bool | int = False
     noise: float | None = None
-    ridge_lambda: float | None = None
+    lam: float | None = None
     alpha_readout: float | None = None
     n_test: int = 10_000
     seed: int = 0
@@ -188,7 +188,7 @@ class SimulationConfig:
             setattr(self, name, float(getattr(self, name)))
         if self.symmetric and self.p % 2:
             raise InputError(f"symmetric pairs need an even p, got p={self.p}")
-        for name in ("noise", "ridge_lambda", "alpha_readout", "eta_raw"):
+        for name in ("noise", "lam", "alpha_readout", "eta_raw"):
             if getattr(self, name) is not None:
                 setattr(self, name, float(getattr(self, name)))
         for name in ("chunk_size", "n_samples"):
@@ -255,6 +255,8 @@ class SimulationConfig:
     def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
         """Inverse of :meth:`to_dict` (unknown keys are an error)."""
         names = {f.name for f in fields(cls)}
+        if "ridge_lambda" in data and "lam" not in data:  # files written before the rename
+            data = {("lam" if k == "ridge_lambda" else k): v for k, v in data.items()}
         unknown = set(data) - names
         if unknown:
             raise InputError(f"unknown simulation parameters: {sorted(unknown)}")
@@ -565,7 +567,7 @@ def _readout(prob: _Problem, W: np.ndarray, low: LowDegree | None, mapper: Mappe
     """Ridge refit of the second layer and test error (§1)."""
     cfg = prob.cfg
     p = cfg.p
-    lam = float(cfg.ridge_lambda)
+    lam = float(cfg.lam)
     scale = 1.0 / math.sqrt(p)
     if cfg.readout_on_step_batch and cfg.steps > 0:
         n_r = cfg.n
@@ -701,7 +703,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
     SimulationResult
         Per step and per readout type: overlap mean/std (r entries), squared norms,
         cosines; spike of each step's update; after the readout (if
-        ``ridge_lambda`` is not None) test and train errors.
+        ``lam`` is not None) test and train errors.
 
     Examples
     --------
@@ -736,7 +738,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
     records = [_step_record(0, W, s, prob)]
     if cfg.measure_frozen:
         records[0]["frozen_error"] = _frozen_error(prob, W, c, mapper, parts)
-    every = cfg.readout_every_step and cfg.ridge_lambda is not None
+    every = cfg.readout_every_step and cfg.lam is not None
     if every:
         records[0]["readout"] = _readout(prob, W, None, mapper, parts)
     rec_neurons = None
@@ -778,7 +780,7 @@ def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, 
             rec_neurons["norm2"].append(np.einsum("ij,ij->i", W, W))
         timings[f"step{t}"] = time.perf_counter() - t1
     readout = None
-    if cfg.ridge_lambda is not None:
+    if cfg.lam is not None:
         t2 = time.perf_counter()
         low = LowDegree.average(estimates) if estimates else None
         readout = _readout(prob, W, low, mapper, parts)

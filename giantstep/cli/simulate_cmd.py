@@ -111,7 +111,7 @@ def _configs(args: argparse.Namespace) -> list[dict]:
                         steps=args.steps, readout=args.readout, init=args.init,
                         symmetric=args.symmetric, normalize=args.normalize,
                         preprocess=args.preprocess if args.preprocess is not None else False,
-                        noise=args.noise, ridge_lambda=args.lam, alpha_readout=args.alpha_readout,
+                        noise=args.noise, lam=args.lam, alpha_readout=args.alpha_readout,
                         n_test=args.n_test if args.lam is not None else 0, seed=seed,
                         dtype=args.dtype, chunk_size=args.chunk_size,
                         batch_reuse=args.batch_reuse)

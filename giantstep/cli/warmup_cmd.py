@@ -53,7 +53,7 @@ def _workloads() -> list[tuple[str, object]]:
         for act in ("relu", "tanh", "erf"):
             for dtype in ("float64", "float32"):
                 simulate(SimulationConfig(target="z1", activation=act, d=32, p=32, alpha=1.0, steps=1,
-                                          ridge_lambda=0.1, n_test=64, dtype=dtype))
+                                          lam=0.1, n_test=64, dtype=dtype))
 
     def amp():
         import giantstep as gs
