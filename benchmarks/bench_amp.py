@@ -44,10 +44,10 @@ def main() -> None:
 
     expr2 = "z1**2 + z2**2"
     alphas = np.linspace(0.1, 2.0, 20)
-    state_evolution(expr2, alphas[:2])  # warm (numba kernel, channel)
-    t_se, se = timed(lambda: state_evolution(expr2, alphas))
-    state_evolution(expr2, alphas[:2], 0.5)
-    t_sen, sen = timed(lambda: state_evolution(expr2, alphas, 0.5))
+    state_evolution(expr2, alphas=alphas[:2])  # warm (numba kernel, channel)
+    t_se, se = timed(lambda: state_evolution(expr2, alphas=alphas))
+    state_evolution(expr2, alphas=alphas[:2], noise=0.5)
+    t_sen, sen = timed(lambda: state_evolution(expr2, alphas=alphas, noise=0.5))
 
     def mc_curve():
         out = []

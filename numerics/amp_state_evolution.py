@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.params import Interval, validate_params
 from giantstep.theory.amp import MAX_R
 from giantstep.theory.amp_channel import LabelChannel, gaussian_grid
 from giantstep.theory.subspaces import relevant_subspace
@@ -293,7 +294,8 @@ def _solve_once(fmap: _SEMap, alpha: float, Q0: np.ndarray, tol: float, max_iter
                            residual=float(prev_step or np.nan), iterations=max_iter)
 
 
-def state_evolution(target, alphas, noise: float = 0.0, *, tol: float = 1e-6,
+@validate_params(max_iter=Interval(int, 1, None))
+def state_evolution(target, *, alphas, noise: float | None = None, tol: float = 1e-6,
                     max_iter: int = 3000) -> StateEvolution:
     """Overlap of Bayes-optimal GAMP at the SE fixed point, for each α (docs/amp.md §4).
 
@@ -303,8 +305,8 @@ def state_evolution(target, alphas, noise: float = 0.0, *, tol: float = 1e-6,
         ``g*(z1..zr)`` with r ≤ 3.
     alphas : sequence of float
         Sample ratios ``α = n/d > 0`` (solved in increasing order, warm-started).
-    noise : float
-        Label-noise variance Δ ≥ 0.
+    noise : float or None
+        Label-noise variance Δ ≥ 0 (None: the target's own Δ, 0 for text).
     tol : float
         Target bound on the distance of ``Q`` to the fixed point (iteration error).
 
@@ -327,10 +329,8 @@ def state_evolution(target, alphas, noise: float = 0.0, *, tol: float = 1e-6,
         raise InputError("give at least one α")
     if not np.all(np.isfinite(al)) or np.any(al <= 0):
         raise InputError(f"α must be > 0, got {al[al <= 0][0] if np.any(al <= 0) else al}")
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise InputError(f"label noise Δ must be a finite number ≥ 0, got {noise}")
-    t = as_target(target, noise=noise)
+    t = as_target(target, noise=None if noise is None else float(noise))
+    noise = float(t.noise)
     if t.r > MAX_R:
         raise InputError(
             f"the deterministic GAMP state evolution handles r ≤ {MAX_R} latent variables, got "

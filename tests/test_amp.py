@@ -106,7 +106,7 @@ def test_noisy_phase_retrieval_matches_one_dimensional_integral():
         return (dens(y, 2) / p - 1) ** 2 * p if p > 1e-300 else 0.0
 
     lam = quad(integrand, -6 * s, 150, limit=400, points=[0.0, 1.0, 5.0])[0]
-    res = amp_analysis("z1**2", 0.5)
+    res = amp_analysis("z1**2", noise=0.5)
     assert res.channel == "noisy"
     assert res.stages[0].alpha_c == pytest.approx(1 / lam, rel=1e-4)
 
@@ -206,7 +206,7 @@ def test_linear_forms_are_the_maximal_linear_subexpressions():
 # ------------------------------------------------------------------ bad input
 def test_negative_noise_is_rejected():
     with pytest.raises(InputError, match="Δ"):
-        amp_analysis("z1**2", -0.1)
+        amp_analysis("z1**2", noise=-0.1)
 
 
 def test_too_many_latent_variables_names_the_limit_and_monte_carlo():

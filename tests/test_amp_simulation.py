@@ -26,8 +26,8 @@ def test_gamp_is_seeded():
 
 
 def test_gamp_small_below_and_above_threshold():
-    ac = amp_analysis("z1**2", 0.1).stages[0].alpha_c
-    se = state_evolution("z1**2", [2 * ac], 0.1).points[0].overlap
+    ac = amp_analysis("z1**2", noise=0.1).stages[0].alpha_c
+    se = state_evolution("z1**2", alphas=[2 * ac], noise=0.1).points[0].overlap
     below = [run_gamp("z1**2", 400, 0.5 * ac, 0.1, seed=s, max_iter=100).overlap for s in (0, 1)]
     above = [run_gamp("z1**2", 400, 2 * ac, 0.1, seed=s, max_iter=150).overlap for s in (0, 1)]
     assert max(below) < 3 / np.sqrt(400)
@@ -38,8 +38,8 @@ def test_gamp_small_below_and_above_threshold():
 def test_gamp_two_index_above_threshold_is_bayes_consistent():
     # the regression test of the multi-index failure (docs/amp.md §5, §7): before the fix
     # the self-overlap reached ≈ 1.4 per direction and the overlap stayed far below the SE
-    ac = amp_analysis("z1**2+z2**2", 0.5).stages[0].alpha_c
-    se = state_evolution("z1**2+z2**2", [2 * ac], 0.5).points[0].overlap
+    ac = amp_analysis("z1**2+z2**2", noise=0.5).stages[0].alpha_c
+    se = state_evolution("z1**2+z2**2", alphas=[2 * ac], noise=0.5).points[0].overlap
     runs = [run_gamp("z1**2+z2**2", 400, 2 * ac, 0.5, seed=s, max_iter=100) for s in (0, 1, 2)]
     for r in runs:
         Q = r.self_overlap
@@ -72,7 +72,7 @@ def test_monte_carlo_operator_agrees_with_quadrature():
 @pytest.mark.slow
 def test_gamp_tables(expr, noise):
     # the 0.6 α_c and 2 α_c rows of the tables of docs/amp.md §5 (8 seeds, d = 1000, 2000)
-    ac = amp_analysis(expr, noise).stages[0].alpha_c
+    ac = amp_analysis(expr, noise=noise).stages[0].alpha_c
     rows = gamp_versus_state_evolution(expr, noise, [0.6 * ac, 2.0 * ac], [1000, 2000], range(8))
     for row in rows:
         assert row["self_max"] <= 1.0  # Nishimori: ŴᵀŴ/d ≈ ŴᵀW*/d ≤ I

@@ -21,12 +21,12 @@ from giantstep.numerics.amp_state_evolution import _SEMap, state_evolution
 
 @pytest.mark.parametrize("alpha", [0.3, 0.6])
 def test_noiseless_linear_overlap_equals_alpha(alpha):
-    se = state_evolution("z1", [alpha])
+    se = state_evolution("z1", alphas=[alpha])
     assert se.points[0].overlap == pytest.approx(alpha, abs=3e-3)
 
 
 def test_phase_retrieval_transition_at_one_half():
-    se = state_evolution("z1**2", [0.4, 0.47, 0.55, 0.7])
+    se = state_evolution("z1**2", alphas=[0.4, 0.47, 0.55, 0.7])
     ov = [p.overlap for p in se.points]
     assert ov[0] == 0.0 and ov[1] == 0.0
     assert se.points[0].status == "decayed"
@@ -34,7 +34,7 @@ def test_phase_retrieval_transition_at_one_half():
 
 
 def test_two_index_transition_at_one():
-    se = state_evolution("z1**2+z2**2", [0.9, 1.15])
+    se = state_evolution("z1**2+z2**2", alphas=[0.9, 1.15])
     assert se.points[0].overlap == 0.0
     assert se.points[1].overlap > 0.01
     Q = se.points[1].matrix
@@ -49,17 +49,17 @@ def test_small_q_map_is_the_linear_operator():
 
 
 def test_trivial_direction_learned_at_small_alpha():
-    se = state_evolution("tanh(z1)", [0.05])
+    se = state_evolution("tanh(z1)", alphas=[0.05])
     assert se.points[0].overlap > 0.01
 
 
 def test_bad_input():
-    with pytest.raises(InputError, match="α must be > 0"):
-        state_evolution("z1**2", [0.0, 1.0])
+    with pytest.raises(InputError, match=r"alphas \(α\) must be .* each number > 0"):
+        state_evolution("z1**2", alphas=[0.0, 1.0])
     with pytest.raises(InputError, match="Δ"):
-        state_evolution("z1**2", [1.0], noise=-1)
+        state_evolution("z1**2", alphas=[1.0], noise=-1)
     with pytest.raises(InputError, match="r ≤ 3"):
-        state_evolution("z1*z2*z3*z4", [1.0])
+        state_evolution("z1*z2*z3*z4", alphas=[1.0])
 
 
 def test_kernel_matches_reference():
@@ -85,6 +85,6 @@ def test_kernel_matches_reference():
 def test_saddle_with_unlearned_direction_is_escaped():
     # y = z1 + z2² + noise: z1 trivial; given z1, z2 is phase retrieval; at α = 1.5 the point
     # with Q22 = 0 is a saddle (one SE step doubles a small Q22), so both are learned
-    se = state_evolution("z1 + z2**2", [1.5], 0.25)
+    se = state_evolution("z1 + z2**2", alphas=[1.5], noise=0.25)
     Q = se.points[0].matrix
     assert Q[0, 0] > 0.4 and Q[1, 1] > 0.3

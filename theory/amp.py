@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.params import Interval, Noneable, validate_params
 
 from .amp_channel import LabelChannel, gaussian_grid
 from .subspaces import _canonical, relevant_subspace
@@ -194,9 +195,83 @@ def complement_in(V: np.ndarray, S: np.ndarray) -> np.ndarray:
     return _join(np.zeros((S.shape[0], 0)), R)
 
 
+FORM_TOL = 1e-9  # a linear form lies in a subspace / is orthogonal to another within this
+
+
+def linear_forms(target) -> np.ndarray:
+    """Unit vectors (columns, r × k) of the maximal linear sub-expressions ``a·z`` of the target.
+
+    The expression tree is walked from the root; a sub-expression that is a polynomial
+    of degree one in ``z`` (``z3``, ``3z1/5 + 4z2/5``, ``z1 − 2``) is recorded and not
+    entered further, so ``3z1/5 + 4z2/5`` gives one form, not ``e1`` and ``e2``. The
+    forms rotate with the coordinates in which the target is written, so grids aligned
+    with them (:func:`grid_basis`) resolve a jump along ``a·z = c`` in any basis
+    (docs/amp.md §2, quadrature). Duplicates up to sign are dropped; order of first visit.
+    """
+    import sympy
+
+    t = as_target(target)
+    zs = t.variables
+    zset = set(zs)
+    out: list = []
+
+    def visit(node) -> None:
+        if not isinstance(node, sympy.Expr):
+            return
+        free = node.free_symbols
+        if not free or not free <= zset:
+            for arg in node.args:
+                visit(arg)
+            return
+        if node.is_polynomial(*zs):
+            try:
+                poly = sympy.Poly(node, *zs)
+            except sympy.PolynomialError:
+                poly = None
+            if poly is not None and poly.total_degree() == 1:
+                c = np.array([float(poly.coeff_monomial(z)) for z in zs])
+                c = c / np.linalg.norm(c)
+                if not any(abs(abs(float(c @ o)) - 1.0) < FORM_TOL for o in out):
+                    out.append(c)
+                return
+        for arg in node.args:
+            visit(arg)
+
+    visit(t.expr)
+    return np.array(out).T if out else np.zeros((t.r, 0))
+
+
+def aligned_basis(S: np.ndarray, forms: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of span(S) that contains the linear forms lying in it, where possible.
+
+    Forms inside span(S) are taken in order if orthogonal to those already taken; the
+    rest of span(S) completes the basis (deterministically). Quadrature grids in this
+    basis have the jumps of the label along those forms on grid lines.
+    """
+    S = _join(np.zeros((S.shape[0], 0)), S) if S.shape[1] else S
+    if S.shape[1] == 0 or forms.shape[1] == 0:
+        return S
+    chosen: list = []
+    for c in forms.T:
+        if len(chosen) == S.shape[1]:
+            break
+        if np.linalg.norm(c - S @ (S.T @ c)) < FORM_TOL and all(abs(float(c @ q)) < FORM_TOL for q in chosen):
+            chosen.append(c)
+    if not chosen:
+        return S
+    Cm = np.stack(chosen, axis=1)
+    rest = complement_in(Cm, S) if Cm.shape[1] < S.shape[1] else np.zeros((S.shape[0], 0))
+    return np.concatenate([Cm, rest], axis=1)
+
+
+def grid_basis(V: np.ndarray, space: np.ndarray, forms: np.ndarray) -> np.ndarray:
+    """The basis of ``V^⊥ ∩ space`` on which :func:`conditional_operators` puts its inner grid."""
+    return aligned_basis(complement_in(V, space), forms)
+
+
 def conditional_operators(target, V: np.ndarray, noise: float = 0.0, level: str = "fine",
-                          space: np.ndarray | None = None):
-    """``(T, F, channel_kind)`` on ``V^⊥ ∩ space`` given ``z_V``, in the basis ``complement_in(V, space)``.
+                          space: np.ndarray | None = None, forms: np.ndarray | None = None):
+    """``(T, F, channel_kind)`` on ``V^⊥ ∩ space`` given ``z_V``, in the basis ``grid_basis(V, space, forms)``.
 
     ``space`` (default ``R^r``) must contain every direction the target depends on
     (the relevant subspace); the others are integrated out exactly.
@@ -205,13 +280,19 @@ def conditional_operators(target, V: np.ndarray, noise: float = 0.0, level: str 
     ``M ↦ E[G M G]`` in the basis :func:`sym_basis` of ``Sym(m)``, with
     ``G = E[z_⊥z_⊥ᵀ − I | y, z_V]`` (docs/amp.md, eqs. (A1)–(A3)). Conditional
     expectations are ratios of sums over the inner grid weighted by the cell
-    probabilities of the discretised label channel (:mod:`.amp_channel`).
+    probabilities of the discretised label channel (:mod:`.amp_channel`). The inner
+    grid (over ``V^⊥``) and the outer grid (over ``z_V``) are laid out in bases that
+    contain the target's linear forms (default :func:`linear_forms`) where possible.
     """
     t = as_target(target)
     r = t.r
-    Bp = complement_in(V, np.eye(r) if space is None else space)
+    if forms is None:
+        forms = linear_forms(t)
+    Bp = grid_basis(V, np.eye(r) if space is None else space, forms)
     m = Bp.shape[1]
     v = V.shape[1]
+    if v:
+        V = aligned_basis(V, forms)  # the outer grid: T and F do not depend on this basis
     if m == 0:
         raise InputError("nothing left to condition on: V spans R^r")
     panels, nodes, bins = (_INNER if v == 0 else _INNER_COND)[level][m]
@@ -281,16 +362,17 @@ def _check(r: int) -> None:
         )
 
 
-def amp_analysis(target, noise: float = 0.0, *, r: int | None = None) -> AMPAnalysis:
+@validate_params(r=Noneable(Interval(int, 1, None)))
+def amp_analysis(target, *, noise: float | None = None, r: int | None = None) -> AMPAnalysis:
     """Trivial subspace, weak-recovery thresholds and hard directions of Bayes-optimal GAMP.
 
     Parameters
     ----------
     target : str, sympy.Expr or Target
         The target ``g*(z1..zr)``, r ≤ 3.
-    noise : float
-        Label-noise variance Δ ≥ 0 (``y = g*(z) + √Δ ε``). Δ = 0 is handled without
-        regularisation: atoms of the label law exactly, its continuous part through a
+    noise : float or None
+        Label-noise variance Δ ≥ 0 (``y = g*(z) + √Δ ε``; None: the target's own Δ, 0 for
+        text). Δ = 0 is handled without regularisation: atoms of the label law exactly, its continuous part through a
         soft quantisation (docs/amp.md §3).
     r : int, optional
         Number of latent variables (default: the largest index used).
@@ -307,13 +389,12 @@ def amp_analysis(target, noise: float = 0.0, *, r: int | None = None) -> AMPAnal
         Δ < 0, r > 3, or a target that is not finite on the quadrature grid.
     """
     start = time.perf_counter()
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise InputError(f"label noise Δ must be a finite number ≥ 0, got {noise}")
-    t = as_target(target, r=r, noise=noise)
+    t = as_target(target, r=r, noise=None if noise is None else float(noise))
+    noise = float(t.noise)
     r = t.r
     _check(r)
     rel = relevant_subspace(t)
+    forms = linear_forms(t)
     warnings: list[str] = []
     V = np.zeros((r, 0))
     kind = None
@@ -324,14 +405,15 @@ def amp_analysis(target, noise: float = 0.0, *, r: int | None = None) -> AMPAnal
         while True:
             if V.shape[1] >= rel.shape[1]:
                 return V, None, None, None
-            Tf, Ff, k = conditional_operators(t, V, noise, "fine", rel)
-            Tc, Fc, _ = conditional_operators(t, V, noise, "coarse", rel)
+            Tf, Ff, k = conditional_operators(t, V, noise, "fine", rel, forms)
+            Tc, Fc, _ = conditional_operators(t, V, noise, "coarse", rel, forms)
             kind = kind or k
             ev, U, err = _eig_with_error(Tf, Tc)
             new = ev > np.maximum(ZERO_FLOOR, 10 * err)
+            Bp = grid_basis(V, rel, forms)
             if not np.any(new):
-                return V, (Ff, Fc), complement_in(V, rel), None
-            found = complement_in(V, rel) @ U[:, new]
+                return V, (Ff, Fc), Bp, None
+            found = Bp @ U[:, new]
             if V.shape[1] == 0:
                 found = _snap_trivial(t, found)
             V = _join(V, found)

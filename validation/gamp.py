@@ -37,7 +37,7 @@ from .sampling import rng
 _KEY_TEACHER, _KEY_DATA, _KEY_INIT, _KEY_MC = 11, 12, 13, 14
 _GAMP_GRID = {1: (12, 8), 2: (3, 6), 3: (2, 5)}
 _PRUNE = 1e-12  # inner nodes with smaller weight are dropped (their mass is < 1e-8 in total)
-DAMPING = 0.5  # β of run_gamp (C3): damps an eigenvalue λ ≥ −3 of the undamped iteration into (−1, 1]
+DAMPING = 0.5  # β of run_gamp (C3): maps an eigenvalue λ ∈ (−3, 1] of the undamped iteration to β + (1 − β)λ ∈ (−1, 1]
 
 
 @dataclass
@@ -90,7 +90,7 @@ class GAMPResult:
 
 
 def _gout(t, R, y, omega, V, noise, u, wu):
-    """Per-sample ``g_out`` (n × m) and ``∂_ω g_out`` (n × m × m) by quadrature (docs/amp.md (C2))."""
+    """Per-sample ``g_out`` (n × m) and ``∂_ω g_out`` (n × m × m) by quadrature (docs/amp.md §5 (C1))."""
     L = np.linalg.cholesky(V)
     Linv = np.linalg.inv(L)
     z = omega[:, None, :] + (u @ L.T)[None, :, :]  # (n, K, m)
@@ -314,7 +314,7 @@ def gamp_versus_state_evolution(target, noise: float, alphas, ds, seeds, *, max_
     """
     from giantstep.numerics.amp_state_evolution import state_evolution
 
-    se = state_evolution(target, alphas, noise)
+    se = state_evolution(target, alphas=alphas, noise=noise)
     rows = []
     for p in se.points:
         for d in ds:

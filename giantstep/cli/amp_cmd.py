@@ -63,13 +63,13 @@ def _amp(args: argparse.Namespace) -> int:
         raise InputError("--plot draws the state-evolution curve: give --alpha START:STOP:NUM")
     from giantstep.theory.amp import amp_analysis
 
-    res = amp_analysis(args.expr, args.noise, r=args.r)
+    res = amp_analysis(args.expr, noise=args.noise, r=args.r)
     se = None
     if alphas is not None:
         from giantstep.numerics.amp_state_evolution import state_evolution
         from giantstep.theory.target import Target
 
-        se = state_evolution(Target(args.expr, r=args.r, noise=args.noise), alphas, args.noise)
+        se = state_evolution(Target(args.expr, r=args.r, noise=args.noise), alphas=alphas, noise=args.noise)
     # checked against finite-d GAMP only for single-index targets (docs/amp.md §5)
     se_validated = se is not None and len(res.trivial) + sum(len(st.directions) for st in res.stages) <= 1
     extra = []

@@ -58,7 +58,7 @@ def _workloads() -> list[tuple[str, object]]:
     def amp():
         import giantstep as gs
 
-        gs.gamp_state_evolution("z1**2", [0.6])
+        gs.gamp_state_evolution("z1**2", alphas=[0.6])
 
     return [("overlap equations (§5)", overlaps), ("test error (§6.1)", learning_curve),
             ("simulator (§1)", simulator), ("GAMP state evolution (§7)", amp)]
