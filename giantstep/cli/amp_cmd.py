@@ -75,7 +75,8 @@ def _amp(args: argparse.Namespace) -> int:
     extra = []
     if se is not None and not se_validated:
         extra.append("the state-evolution curve of a multi-index target is not validated: finite-d GAMP "
-                     "stays below it above α_c (docs/amp.md §5)")
+                     "approaches it as d grows but z1²+z2² at 2 α_c stays 0.035 below at d = 4000 "
+                     "(docs/amp.md §5)")
     for w in res.warnings + (se.warnings if se else []) + extra:
         print(f"warning: {w}", file=sys.stderr)
     if args.plot:
