@@ -45,6 +45,8 @@ from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.theory import Activation, Target, as_activation, as_target
 
+from .learning_curve import _is_target_expression, _teacher_target
+
 MAX_STEPS = 12
 
 # Region checked against simulation (docs/multi_step_error.md, "Checked region"): per mode
@@ -362,7 +364,7 @@ def multi_step_learning_curve(
     from .spiked_rf_inputs import activation_moments
 
     student = as_activation(student)
-    if isinstance(teacher, str) and not _has_latent(teacher):
+    if isinstance(teacher, str) and not _is_target_expression(teacher):
         teacher = _teacher_target(as_activation(teacher))
     elif isinstance(teacher, Activation):
         teacher = _teacher_target(teacher)
@@ -461,19 +463,3 @@ def multi_step_learning_curve(
             print(f"giantstep: warning: {note}", file=sys.stderr)
     return MultiStepCurve(alpha=alphas, steps=records, lazy_test_error=lazy["test"],
                           lazy_train_error=lazy["train"], params=params)
-
-
-def _teacher_target(teacher: Activation) -> str:
-    """The one-direction teacher σ*(⟨θ, x⟩) as a target expression in z1."""
-    import sympy
-
-    syms = sorted(teacher.expr.free_symbols, key=str)
-    if not syms:
-        return str(teacher.expr)
-    return str(teacher.expr.subs(syms[0], sympy.Symbol("z1")))
-
-
-def _has_latent(text: str) -> bool:
-    import re
-
-    return re.search(r"\bz\d+\b", text) is not None
