@@ -26,8 +26,12 @@ Every draw takes a seed; results are cached per (student, teacher, ψ, α0, η̃
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,6 +42,74 @@ from giantstep.errors import InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 CHUNK = 4096
+# Version of the sampled draw: bump whenever a change here (seeds, order of the draws, the
+# arithmetic of the steps) changes the bits of sample_step / sample_steps. It is part of the
+# key of the on-disk cache of the sampled several-step inputs (numerics/step_cache.py).
+SAMPLER_VERSION = 1
+# BLAS threads while the bulk inputs are sampled (env GIANTSTEP_SAMPLER_THREADS; 0 = leave
+# the BLAS libraries alone). Measured on the shared 2-core machine (load average ≈ 7): the
+# p = 1000 eigendecomposition of the geometry takes 0.38 s on one OpenBLAS thread and
+# 1.0–3.6 s on two (thread oversubscription); one trajectory of 4 steps at d = 1000:
+# 1.4 s instead of 42 s for the four eigendecompositions, the steps themselves unchanged.
+SAMPLER_THREADS_ENV = "GIANTSTEP_SAMPLER_THREADS"
+DEFAULT_SAMPLER_THREADS = 1
+_OPENBLAS_SYMBOLS = (
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads"),
+)
+
+
+def sampler_threads() -> int:
+    """BLAS threads for the sampling (``$GIANTSTEP_SAMPLER_THREADS``, default 1; 0 = leave
+    the libraries' own setting). A malformed value falls back to the default."""
+    try:
+        return max(0, int(os.environ.get(SAMPLER_THREADS_ENV, DEFAULT_SAMPLER_THREADS)))
+    except ValueError:
+        return DEFAULT_SAMPLER_THREADS
+
+
+def _openblas_controls() -> list[tuple]:
+    """(set, get) thread-count functions of every OpenBLAS loaded in this process (numpy's
+    and scipy's bundled copies; Linux, via /proc/self/maps); empty elsewhere."""
+    import scipy.linalg  # noqa: F401 - load scipy's OpenBLAS before looking for it
+
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower()
+                            and ".so" in ln.split()[-1]})
+    except OSError:
+        return []
+    out = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _OPENBLAS_SYMBOLS:
+            if hasattr(lib, set_name) and hasattr(lib, get_name):
+                setter, getter = getattr(lib, set_name), getattr(lib, get_name)
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                getter.argtypes, getter.restype = [], ctypes.c_int
+                out.append((setter, getter))
+                break
+    return out
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` OpenBLAS threads (n = 0: unchanged), restoring the previous
+    counts afterwards. A no-op where no OpenBLAS control is found."""
+    controls = _openblas_controls() if n > 0 else []
+    previous = [get() for _, get in controls]
+    try:
+        for setter, _ in controls:
+            setter(int(n))
+        yield
+    finally:
+        for (setter, _), k in zip(controls, previous):
+            setter(int(k))
 
 
 @dataclass(frozen=True)

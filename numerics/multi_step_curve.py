@@ -335,7 +335,11 @@ def multi_step_learning_curve(
         ``"limit"``: §5.3 state and the idealised Marchenko–Pastur bulk; ``"bulk"``:
         spike and spectral inputs of ``spectrum_draws`` sampled real t-step trajectories of
         size ``d`` (default 1000; seeds ``seed, seed+1, …``), their spread in
-        ``test_error_std``; ``"auto"`` (default): ``"bulk"`` when η̃ > 0 (the idealised
+        ``test_error_std``; the sampled inputs are cached on disk (``.npz`` per trajectory
+        in ``$GIANTSTEP_CACHE_DIR`` or ``~/.cache/giantstep``, keyed by a hash of every
+        input of the draw; :mod:`giantstep.numerics.step_cache`), so only the first call
+        with given inputs pays the sampling; ``params["bulk_inputs_source"]`` says, per
+        draw, ``"sampled"``, ``"disk"`` or ``"memory"``; ``"auto"`` (default): ``"bulk"`` when η̃ > 0 (the idealised
         bulk is not accurate after several steps, even for odd students: the private parts
         get the shared random-matrix term ``Φd``; docs/multi_step_error.md).
     tol : float
@@ -359,9 +363,10 @@ def multi_step_learning_curve(
         A fixed point or the §5.3 quadrature did not converge.
     """
     from .learning_curve import check_domain, student_family
-    from .multi_index_curve import sampled_bulk_geometries, target_moments
+    from .multi_index_curve import target_moments
     from .multi_step import overlap_trajectory
     from .spiked_rf_inputs import activation_moments
+    from .step_cache import cached_step_geometries
 
     student = as_activation(student)
     if isinstance(teacher, str) and not _is_target_expression(teacher):
@@ -409,6 +414,7 @@ def multi_step_learning_curve(
                         alphas, lam, noise, psi, quad_tol, tol, max_iter, damping, "lazy")
     records = []
     costs: list[float] = []
+    sources: list[str] = []
     for t in range(1, steps + 1):
         if mode == "limit":
             geo = state_geometry(traj.steps[t].types[0], target.r)
@@ -419,10 +425,12 @@ def multi_step_learning_curve(
         else:
             runs = []
             for k in range(spectrum_draws):
-                geos = sampled_bulk_geometries(student, target, psi, alpha0, eta, noise, d_run,
-                                               int(seed) + k, steps)
+                # the sampler draws constant-readout steps (sign + odd σ is reduced to them)
+                geos, source = cached_step_geometries(student, target, psi, alpha0, eta, noise,
+                                                      d_run, int(seed) + k, steps, "constant")
                 if t == 1:
                     costs.append(float(geos[0][-1]))
+                    sources.append(source)
                 runs.append((geos[t - 1], _solve_bulk(student, target, geos[t - 1], alphas, lam,
                                                       noise, psi, quad_tol, tol, max_iter,
                                                       damping, f"step {t}, draw {k}")))
@@ -457,7 +465,7 @@ def multi_step_learning_curve(
     }
     if mode == "bulk":
         params.update({"spectrum_draws": int(spectrum_draws), "d": d_run, "seed": int(seed),
-                       "bulk_sampling_seconds": costs})
+                       "bulk_sampling_seconds": costs, "bulk_inputs_source": sources})
     if warn:
         for note in notes:
             print(f"giantstep: warning: {note}", file=sys.stderr)

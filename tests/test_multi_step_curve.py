@@ -20,6 +20,13 @@ from giantstep.numerics.learning_curve import one_step_learning_curve
 from giantstep.numerics.multi_step import overlap_trajectory
 from giantstep.numerics.multi_step_curve import multi_step_learning_curve, state_geometry
 
+
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path, monkeypatch):
+    """Keep the sampled inputs of these tests out of the user's cache (~/.cache/giantstep)."""
+    monkeypatch.setenv("GIANTSTEP_CACHE_DIR", str(tmp_path / "giantstep-cache"))
+
+
 STAIR = "z1 + (z1**2 - 1)*z2"  # tanh learns z2 at step 2 (He2(z1) z2: even σ'' term)
 PARITY = "z1 + z1*z2"  # tanh never learns z2 (THEORY §3)
 
@@ -269,3 +276,144 @@ def test_unlearned_nonlinear_part_is_flagged_below_alpha_2():
     cur = multi_step_learning_curve("erf", "z1 + z2*z3", alpha0=2.0, eta=1.5, steps=2, lam=0.05,
                                     alphas=[0.5, 2.0], d=120, spectrum_draws=2, warn=False)
     assert cur.validated.tolist() == [[False, True], [False, True]]
+
+
+# --- on-disk cache of the sampled several-step inputs (numerics/step_cache.py) -------------
+
+CACHE_KW = dict(alpha0=2.0, eta=1.5, steps=2, lam=0.05, alphas=[0.5, 2.0], noise=0.05,
+                spectrum="bulk", spectrum_draws=2, d=100, seed=7, warn=False)
+
+
+def _forget_in_process_copies():
+    """Drop both in-process caches, so that the next call reads the disk or samples."""
+    from giantstep.numerics import multi_index_curve, step_cache
+
+    step_cache.clear_memory()
+    multi_index_curve._STEPS_GEOMETRY_CACHE.clear()
+
+
+def _curve_arrays(cur):
+    return [cur.test_error, cur.train_error, cur.frozen_error,
+            np.array([s["test_error_std"] for s in cur.steps]),
+            np.array([s["r"] for s in cur.steps]), np.array([s["c"] for s in cur.steps]),
+            np.array([s["gamma"] for s in cur.steps])]
+
+
+def test_disk_cache_is_bit_identical_and_respects_the_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIANTSTEP_CACHE_DIR", str(tmp_path / "cache"))
+    _forget_in_process_copies()
+    fresh = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    assert fresh.params["bulk_inputs_source"] == ["sampled", "sampled"]
+    files = sorted((tmp_path / "cache" / "bulk_steps").glob("*.npz"))
+    assert len(files) == 2  # one per draw, nowhere else, no temporary left behind
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [f.name for f in files]
+    again = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    assert again.params["bulk_inputs_source"] == ["memory", "memory"]
+    _forget_in_process_copies()  # a new process: only the disk is left
+    cached = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    assert cached.params["bulk_inputs_source"] == ["disk", "disk"]
+    for a, b in zip(_curve_arrays(fresh), _curve_arrays(cached)):
+        assert a.dtype == b.dtype == np.float64
+        np.testing.assert_array_equal(a, b)  # bit-identical
+    # the stored inputs themselves equal a fresh sampling, array by array
+    from giantstep.numerics.multi_index_curve import sampled_bulk_geometries
+    from giantstep.numerics.step_cache import cached_step_geometries
+    from giantstep.theory import as_activation, as_target
+
+    args = (as_activation("tanh"), as_target(PARITY), 1.0, 2.0, 1.5, 0.05, 100, 7, 2)
+    _forget_in_process_copies()
+    from_disk, source = cached_step_geometries(*args)
+    assert source == "disk"
+    _forget_in_process_copies()
+    sampled = sampled_bulk_geometries(*args)
+    for g_disk, g_new in zip(from_disk, sampled):
+        for x, y in zip(g_disk[:8], g_new[:8]):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign", "empty"])
+def test_corrupt_cache_file_is_resampled(tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("GIANTSTEP_CACHE_DIR", str(tmp_path))
+    _forget_in_process_copies()
+    fresh = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    files = sorted((tmp_path / "bulk_steps").glob("*.npz"))
+    bad, good = files
+    if damage == "garbage":
+        bad.write_bytes(b"not an npz file at all")
+    elif damage == "truncated":
+        bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    elif damage == "foreign":  # a valid file stored under the wrong name (another key)
+        bad.write_bytes(good.read_bytes())
+    else:
+        bad.write_bytes(b"")
+    _forget_in_process_copies()
+    cur = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    sources = cur.params["bulk_inputs_source"]
+    assert sorted(sources) == ["disk", "sampled"]
+    for a, b in zip(_curve_arrays(fresh), _curve_arrays(cur)):
+        np.testing.assert_array_equal(a, b)
+    # the damaged file was replaced by a good one
+    _forget_in_process_copies()
+    cur = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    assert cur.params["bulk_inputs_source"] == ["disk", "disk"]
+
+
+def test_cache_location_and_key(tmp_path, monkeypatch):
+    from giantstep.numerics import bulk_step_inputs
+    from giantstep.numerics.step_cache import cache_dir, cache_inputs, cache_key
+    from giantstep.theory import as_activation, as_target
+
+    monkeypatch.delenv("GIANTSTEP_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / ".cache" / "giantstep" / "bulk_steps"
+    monkeypatch.setenv("GIANTSTEP_CACHE_DIR", "")
+    assert cache_dir() is None  # empty: disk cache off
+    _forget_in_process_copies()
+    cur = multi_step_learning_curve("tanh", PARITY, **CACHE_KW)
+    assert cur.params["bulk_inputs_source"] == ["sampled", "sampled"]
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    # every input of the draw changes the key
+    base = dict(student=as_activation("tanh"), target=as_target(PARITY), psi=1.0, alpha0=2.0,
+                eta=1.5, noise=0.0, d=100, seed=0, steps=2, readout="constant")
+    k0 = cache_key(cache_inputs(**base))
+    changes = dict(student=as_activation("erf"), target=as_target("z1 + z2"), psi=0.5,
+                   alpha0=1.0, eta=1.0, noise=0.1, d=101, seed=1, steps=3, readout="sign")
+    keys = {name: cache_key(cache_inputs(**{**base, name: val})) for name, val in changes.items()}
+    assert k0 not in keys.values() and len(set(keys.values())) == len(keys)
+    # the same inputs written differently give the same key (canonical sympy text)
+    assert cache_key(cache_inputs(**{**base, "target": as_target("z1*z2 + z1")})) == k0
+    monkeypatch.setattr(bulk_step_inputs, "SAMPLER_VERSION", bulk_step_inputs.SAMPLER_VERSION + 1)
+    assert cache_key(cache_inputs(**base)) != k0
+
+
+def test_sampler_blas_threads_are_set_and_restored(monkeypatch):
+    """The sampling runs on one OpenBLAS thread (faster on the shared machine, module
+    docstring of bulk_step_inputs) and gives the same inputs as the libraries' default to
+    rounding; the previous thread counts are restored, also after an exception."""
+    from giantstep.numerics import bulk_step_inputs as bsi
+    from giantstep.numerics.multi_index_curve import sampled_bulk_geometries
+    from giantstep.theory import as_activation, as_target
+
+    controls = bsi._openblas_controls()
+    before = [get() for _, get in controls]
+    with bsi.blas_threads(1):
+        assert all(get() == 1 for _, get in controls)
+    assert [get() for _, get in controls] == before
+    with pytest.raises(RuntimeError), bsi.blas_threads(1):
+        raise RuntimeError
+    assert [get() for _, get in controls] == before
+    with bsi.blas_threads(0):
+        assert [get() for _, get in controls] == before
+    monkeypatch.setenv(bsi.SAMPLER_THREADS_ENV, "0")
+    assert bsi.sampler_threads() == 0
+    monkeypatch.setenv(bsi.SAMPLER_THREADS_ENV, "many")
+    assert bsi.sampler_threads() == bsi.DEFAULT_SAMPLER_THREADS
+    args = (as_activation("tanh"), as_target(PARITY), 1.0, 2.0, 1.5, 0.0, 300, 4, 2)
+    _forget_in_process_copies()
+    with bsi.blas_threads(1):
+        one = sampled_bulk_geometries(*args)
+    _forget_in_process_copies()
+    default = sampled_bulk_geometries(*args)
+    for g1, g2 in zip(one, default):
+        for x, y in zip(g1[:8], g2[:8]):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-9, atol=1e-12)
