@@ -375,6 +375,7 @@ def one_step_learning_curve(
     noise: float | None = None,
     width_ratio: float = 1.0,
     readout: str = "constant",
+    n_types: int = 8,
     spectrum: str = "auto",
     spectrum_draws: int = 4,
     d: int | None = None,
@@ -411,12 +412,15 @@ def one_step_learning_curve(
         Label-noise variance Δ ≥ 0 (both batches and the test labels); None: 0.
     width_ratio : float
         ψ = p/d > 0.
-    readout : {"constant", "sign"}
-        Law of the second layer during the step. ``"sign"`` is implemented for odd students
-        (tanh, erf, sin, …), where it gives exactly the constant-readout curve
-        (``params["readout_reduction"]``); for other students (relu) and for ``"gaussian"``
-        it raises :class:`InputError` (several neuron types with different coefficient
-        functions, docs/test_error.md).
+    readout : {"constant", "sign", "gaussian"}
+        Law of the second layer during the step (THEORY.md §1). ``"sign"`` with an odd
+        student (tanh, erf, sin, …) gives exactly the constant-readout curve
+        (``params["readout_reduction"]``); ``"sign"`` with any other student (relu) and
+        ``"gaussian"`` use the several-type equations of
+        :mod:`giantstep.numerics.typed_readout` (derived here, docs/test_error.md "Several
+        neuron types"), always on sampled real steps (``spectrum`` "auto" or "bulk").
+    n_types : int
+        Quantile bins of s that make the neuron types of the ``"gaussian"`` readout.
     spectrum : {"auto", "limit", "sampled", "bulk"}
         ``"limit"``: d → ∞ Marchenko–Pastur inputs of the spiked model (Cui et al.);
         ``"sampled"``: the mean over ``spectrum_draws`` sampled spiked-model spectra (ψ = 1);
@@ -464,12 +468,9 @@ def one_step_learning_curve(
                                              "constant-readout curve (W̃ = diag(s) W)")
         return curve
     if readout != "constant":
-        why = ("the student is not odd, so the two signs give two neuron types with different "
-               "coefficient functions" if readout == "sign" else
-               "a gaussian readout gives a continuum of spike strengths η̃|a_j|")
-        raise InputError(f"readout '{readout}' is not implemented in the test-error equations "
-                         f"for student '{student.name}': {why}; use readout 'constant'"
-                         + (" (or an odd student)" if readout == "sign" else ""))
+        return _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noise, psi,
+                                     readout, int(n_types), spectrum, int(spectrum_draws), d,
+                                     int(seed), tol, int(max_iter), damping, warn)
     alphas = np.asarray(alphas, dtype=float)
     if d is not None:
         d = int(d)
@@ -687,4 +688,107 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
         order_parameters=order, params=params, iterations=main["iterations"].astype(int),
         residual=main["residual"], test_error_std=main["test_std"],
         lazy_train_error=lazy["train"], validated=validated,
+    )
+
+
+# Checked region of the several-type equations (docs/test_error.md, "Several neuron types"):
+# (readout, family) → α0 range, η̃ max, ψ range, α range, where the curve agreed with
+# simulations of THEORY.md §1 (d = 1500, 4 seeds, 2·10⁴ test points) within 0.01 + 2 s.e.
+CHECKED_REGION_TYPES = {
+    ("sign", "mu2"): ((0.5, 1.0), 3.0, (1.0, 2.0), (0.5, 2.0)),
+    ("gaussian", "mu2"): ((1.0, 1.0), 2.0, (1.0, 1.0), (0.5, 2.0)),
+    ("gaussian", "odd"): ((1.0, 1.0), 2.0, (1.0, 1.0), (0.5, 2.0)),
+}
+TYPED_D = 1000  # default size of the sampled steps of the several-type equations
+
+
+def checked_points_typed(readout: str, family: str, alpha0: float, eta: float, psi: float,
+                         alphas: np.ndarray) -> tuple[np.ndarray, str]:
+    """Per-point ``validated`` flags of the several-type curve (:data:`CHECKED_REGION_TYPES`)."""
+    region = CHECKED_REGION_TYPES.get((readout, family))
+    if region is None:
+        return (np.zeros(alphas.size, dtype=bool),
+                f"readout '{readout}' with {family} students is not checked against simulation")
+    (a0lo, a0hi), eta_max, (plo, phi), (alo, ahi) = region
+    if not (a0lo <= alpha0 <= a0hi and eta <= eta_max and plo <= psi <= phi):
+        return (np.zeros(alphas.size, dtype=bool),
+                f"(α0 = {alpha0:g}, η̃ = {eta:g}, ψ = {psi:g}) lies outside the region checked "
+                f"against simulation for readout '{readout}', {family} students (α0 in "
+                f"[{a0lo:g}, {a0hi:g}], η̃ ≤ {eta_max:g}, ψ in [{plo:g}, {phi:g}])")
+    ok = (alphas >= alo) & (alphas <= ahi)
+    return ok, ("" if ok.all() else f"α outside the checked range [{alo:g}, {ahi:g}]")
+
+
+def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noise, psi, readout,
+                          n_types, spectrum, draws, d, seed, tol, max_iter, damping,
+                          warn) -> LearningCurve:
+    """:func:`one_step_learning_curve` for readouts with several neuron types
+    (:mod:`giantstep.numerics.typed_readout`)."""
+    from giantstep.theory import as_target
+
+    from .typed_readout import typed_curve
+
+    alphas = np.asarray(alphas, dtype=float)
+    lazy = one_step_learning_curve(
+        student, teacher, alpha0=alpha0, eta=0.0, lam=lam, alphas=alphas, noise=noise,
+        width_ratio=psi, readout="constant", tol=tol, max_iter=max_iter, damping=damping,
+        warn=False)
+    name = teacher if multi else _teacher_target(teacher)
+    target = as_target(name)
+    from .multi_index_curve import target_moments
+
+    c1 = target_moments(target)[1]
+    if eta == 0.0 or float(np.linalg.norm(c1)) < 1e-12:
+        # the lazy network does not depend on the readout law; with C_1 = 0 the step learns
+        # no target direction (the constant-readout path says so and returns the lazy curve)
+        curve = one_step_learning_curve(
+            student, teacher, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas, noise=noise,
+            width_ratio=psi, readout="constant", tol=tol, max_iter=max_iter, damping=damping,
+            warn=warn)
+        curve.params["readout"] = readout
+        return curve
+    if spectrum not in ("auto", "bulk"):
+        raise InputError(f"readout '{readout}' with student '{student.name}' is computed on "
+                         "sampled real steps only (several neuron types have no "
+                         "Marchenko–Pastur limit here): use spectrum 'auto' or 'bulk'")
+    check_domain(student, student, eta)
+    family = student_family(activation_moments(student))
+    d_run = int(d) if d is not None else TYPED_D
+    res = typed_curve(student, target, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas,
+                      noise=noise, psi=psi, readout=readout, n_types=n_types, draws=draws,
+                      d=d_run, seed=seed, tol=tol, max_iter=max_iter, damping=damping)
+    notes = []
+    validated, why = checked_points_typed(readout, family, alpha0, eta, psi, alphas)
+    if why:
+        notes.append(f"{int((~validated).sum())} of {alphas.size} points not validated: {why}")
+    geos = res["geometries"]
+    states = [r["states"] for r in res["runs"]]
+    order = {}
+    T = geos[0].r.size
+    for key in ("V2", "theta", "m", "q2"):
+        for t in range(T):
+            order[f"{key}_{t + 1}"] = np.mean([[st[key][t] for st in run] for run in states],
+                                              axis=0)
+    params = {
+        "student": student.name, "teacher": target.text if multi else teacher.name,
+        "readout": readout, "alpha0": alpha0, "eta": eta, "lam": lam, "noise": noise,
+        "width_ratio": psi, "spectrum": "bulk", "equations": "several neuron types",
+        "n_types": int(T),
+        "type_r": np.mean([g.r for g in geos], axis=0).tolist(),
+        "type_c": np.mean([g.c for g in geos], axis=0).tolist(),
+        "type_fraction": np.mean([g.fraction for g in geos], axis=0).tolist(),
+        "gamma": float(np.mean([np.linalg.norm(g.gamma) for g in geos])),
+        "tol": tol, "student_family": family, "step_learns_target": True,
+        "spectrum_draws": int(draws), "d": d_run, "seed": int(seed),
+        "bulk_sampling_seconds": [float(g.seconds) for g in geos], "notes": notes,
+    }
+    if warn:
+        for note in notes:
+            print(f"giantstep: warning: {note}", file=sys.stderr)
+    return LearningCurve(
+        alpha=alphas, test_error=res["test"], train_error=res["train"],
+        lazy_test_error=lazy.test_error, converged=np.ones(alphas.size, dtype=bool),
+        order_parameters=order, params=params, iterations=res["iterations"].astype(int),
+        residual=res["residual"], test_error_std=res["test_std"],
+        lazy_train_error=lazy.lazy_train_error, validated=validated,
     )

@@ -6,6 +6,7 @@ import argparse
 
 from giantstep.errors import InputError
 
+from .options import shared
 from .output import format_table, print_json, save_figure
 
 
@@ -33,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="readout sample ratios n/d, e.g. 0.2:3:8 (or a single value)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
     p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="constant",
-                   help="second-layer law during the step (only constant is implemented)")
+                   help="second-layer law during the step (default constant; sign with an odd "
+                   "student equals constant exactly; sign with relu and gaussian use the "
+                   "several-type equations on sampled real steps)")
+    shared(p, "--n-types", "n_types", extra="quantile bins of s for --readout gaussian")
     p.add_argument("--width-ratio", type=float, default=1.0,
                    help="ψ = p/d, width over input dimension (default 1)")
     p.add_argument("--spectrum", choices=["auto", "limit", "sampled", "bulk"], default="auto",
@@ -85,7 +89,8 @@ def _error(args: argparse.Namespace) -> int:
         return _error_steps(args, alphas)
     curve = one_step_learning_curve(
         args.student, args.teacher, alpha0=args.alpha0, eta=args.eta, lam=args.lam, alphas=alphas, noise=args.noise,
-        width_ratio=args.width_ratio, readout=args.readout, spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
+        width_ratio=args.width_ratio, readout=args.readout, n_types=args.n_types,
+        spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
         d=args.d, seed=args.seed, tol=args.tol, warn=False,
     )
     # a teacher without linear part: the curve printed is the lazy one, exit code 2
@@ -102,9 +107,16 @@ def _error(args: argparse.Namespace) -> int:
     print(f"student σ = {prm['student']}, teacher σ* = {prm['teacher']}, α0 = {prm['alpha0']:g}, "
           f"η̃ = {prm['eta']:g}, λ = {prm['lam']:g}, Δ = {prm['noise']:g}, "
           f"ψ = p/d = {prm['width_ratio']:g}, spectrum = {prm['spectrum']}")
-    print(f"spike r = {prm['r']:.6g}, alignment γ = {prm['gamma']:.6g}, bulk c = {prm['c']:.6g} "
-          "(THEORY.md §5.1" + (", measured on the sampled steps)" if prm["spectrum"] == "bulk"
-                               else ")"))
+    if "type_r" in prm:
+        def fmt(xs):
+            return "[" + ", ".join(f"{x:.4g}" for x in xs) + "]"
+        print(f"{prm['n_types']} neuron types (readout {prm['readout']}, several-type "
+              f"equations): spike r_t = {fmt(prm['type_r'])}, bulk c_t = {fmt(prm['type_c'])}, "
+              f"alignment γ = {prm['gamma']:.6g} (measured on the sampled steps)")
+    else:
+        print(f"spike r = {prm['r']:.6g}, alignment γ = {prm['gamma']:.6g}, bulk c = "
+              f"{prm['c']:.6g} (THEORY.md §5.1" + (", measured on the sampled steps)"
+                                                   if prm["spectrum"] == "bulk" else ")"))
     if prm["spectrum"] == "bulk":
         cost = sum(prm["bulk_sampling_seconds"])
         print(f"exact bulk model: {prm['spectrum_draws']} sampled steps at d = {prm['d']} "
