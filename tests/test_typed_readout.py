@@ -184,8 +184,48 @@ def test_bad_input_names_the_problem():
 
 
 def test_typed_curve_flags_points_outside_the_checked_region(capsys):
-    cur = one_step_learning_curve("relu", "tanh", alpha0=4.0, eta=2.0, lam=0.05,
+    from giantstep.numerics.learning_curve import checked_points_typed
+
+    alphas = np.array([0.3, 1.0, 2.0])
+    ok, why = checked_points_typed("sign", "mu2", 1.0, 2.0, 1.0, alphas)
+    assert ok.tolist() == [False, True, True] and "α outside" in why
+    ok, why = checked_points_typed("sign", "mu2", 4.0, 2.0, 1.0, alphas)
+    assert not ok.any() and "α0 = 4" in why
+    ok, why = checked_points_typed("gaussian", "mu2", 1.0, 2.0, 2.0, alphas)
+    assert not ok.any() and "ψ = 2" in why
+    # a step sampled below the checked size is flagged even inside the box
+    cur = one_step_learning_curve("relu", "tanh", alpha0=1.0, eta=2.0, lam=0.05,
                                   alphas=[1.0], readout="sign", spectrum_draws=1, d=120)
     assert not cur.validated[0]
-    assert "not validated" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not validated" in err and "d = 120" in err
     assert cur.to_dict()["validated"] == [False]
+
+
+def _naive_one_step(student, target, readout, d, p, alpha0, eta, lam, alpha, seed, noise=0.0):
+    """Test error of one giant step + ridge readout by the tests' plain oracle
+    (tests/naive_protocol.py: its own draws, normal equations)."""
+    import naive_protocol as npr
+
+    act, tg = as_activation(student), as_target(target)
+    rng = np.random.default_rng(seed)
+    labels = lambda x: np.asarray(tg.evaluate(x[:, : tg.r]), dtype=float)  # noqa: E731
+    w0, s = npr.draw_init(rng, p, d, readout=readout)
+    batch = npr.draw_batch(rng, int(round(alpha0 * d)), d, labels, noise)
+    (w1, _), = npr.train(w0, s, act, [batch], steps=1, lr=eta)
+    x, y = npr.draw_batch(rng, int(round(alpha * d)), d, labels, noise)
+    xt, yt = npr.draw_batch(rng, 20_000, d, labels, noise)
+    return npr.readout_errors(npr.features(w1, x, act), y, npr.features(w1, xt, act), yt, lam)[1]
+
+
+@pytest.mark.parametrize("student, readout", [("relu", "sign"), ("tanh", "gaussian")])
+def test_against_the_naive_protocol_reduced(student, readout):
+    # the reduced CI version of the docs table: d = p = 400, 4 seeds of the plain oracle
+    # against the equations on sampled steps of the same size (2 draws)
+    alphas = [0.5, 2.0]
+    cur = one_step_learning_curve(student, "tanh", alpha0=1.0, eta=2.0, lam=0.05, alphas=alphas,
+                                  readout=readout, spectrum_draws=2, d=400, warn=False)
+    sims = np.array([[_naive_one_step(student, "tanh(z1)", readout, 400, 400, 1.0, 2.0, 0.05, a,
+                                      seed) for a in alphas] for seed in range(4)])
+    se = np.hypot(sims.std(axis=0, ddof=1) / 2.0, cur.test_error_std / np.sqrt(2))
+    assert np.all(np.abs(cur.test_error - sims.mean(axis=0)) < 0.01 + 2 * se)
