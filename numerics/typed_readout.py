@@ -209,6 +209,13 @@ def sampled_typed_geometry(student: Activation, target: Target, psi: float, alph
             _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
         t0 = time.perf_counter()
         w0, w1, s = sample_typed_step(student, target, psi, alpha0, eta, noise, d, seed, readout)
+        if student.parity == "odd" and readout != "constant":
+            # exact reduction (docs/test_error.md, "Sign readout"): for odd σ the rows
+            # sign(s_j) w_j follow the step of the readout |s| and ridge is invariant under
+            # the sign flips of the features, so the types are bins of |s|, all with positive
+            # spikes (no mirror pairs with collinear mean functions)
+            sg = np.where(s < 0, -1.0, 1.0)
+            w0, w1, s = sg[:, None] * w0, sg[:, None] * w1, np.abs(s)
         groups = type_groups(s, readout, n_types)
         geo = typed_geometry(w0, w1, s, target.r, groups)
         _GEOMETRY_CACHE[key] = TypedGeometry(**{**geo.__dict__,

@@ -229,3 +229,24 @@ def test_against_the_naive_protocol_reduced(student, readout):
                                       seed) for a in alphas] for seed in range(4)])
     se = np.hypot(sims.std(axis=0, ddof=1) / 2.0, cur.test_error_std / np.sqrt(2))
     assert np.all(np.abs(cur.test_error - sims.mean(axis=0)) < 0.01 + 2 * se)
+
+
+def test_odd_student_gaussian_readout_reduces_to_positive_types():
+    # the identity behind the reduction: for odd σ the rows sign(s_j) w_j after a step with
+    # readout s equal the rows after a step from sign(s_j) w_j⁰ with readout |s| (same batch)
+    import naive_protocol as npr
+
+    rng = np.random.default_rng(3)
+    w0, s = npr.draw_init(rng, 60, 40, readout="gaussian")
+    x = rng.standard_normal((80, 40))
+    y = np.tanh(x[:, 0])
+    sg = np.sign(s)
+    w1 = npr.giant_step(w0, s, x, y, TANH, lr=2.0)
+    w1_flipped = npr.giant_step(sg[:, None] * w0, np.abs(s), x, y, TANH, lr=2.0)
+    np.testing.assert_allclose(sg[:, None] * w1, w1_flipped, rtol=1e-12, atol=1e-14)
+    # so the gaussian readout of an odd student has types with positive spikes only
+    cur = one_step_learning_curve("tanh", "tanh", alpha0=1.0, eta=2.0, lam=0.05, alphas=[1.0],
+                                  readout="gaussian", n_types=4, spectrum_draws=1, d=150,
+                                  warn=False)
+    r = np.array(cur.params["type_r"])
+    assert r.size == 4 and np.all(r > 0) and np.all(np.diff(r) > 0)
