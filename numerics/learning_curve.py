@@ -66,9 +66,6 @@ class LearningCurve:
         mean squared error, after the giant step.
     lazy_test_error : ndarray
         The same ridge readout on the network at initialisation (η̃ = 0, random features).
-    converged : ndarray of bool
-        Kept for old callers; True everywhere (a failed point raises
-        :class:`ConvergenceError`), so it is *not* in :meth:`to_dict` — see ``residual``.
     validated : ndarray of bool
         Inside the region checked against simulation (docs/test_error.md).
     order_parameters : dict of ndarray
@@ -83,7 +80,6 @@ class LearningCurve:
     test_error: np.ndarray
     train_error: np.ndarray
     lazy_test_error: np.ndarray
-    converged: np.ndarray
     order_parameters: dict[str, np.ndarray] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     iterations: np.ndarray | None = None
@@ -564,7 +560,6 @@ def one_step_learning_curve(
         test_error=main["test"],
         train_error=main["train"],
         lazy_test_error=lazy["test"],
-        converged=np.ones(alphas.size, dtype=bool),
         order_parameters=order,
         params=params,
         iterations=main["iterations"].astype(int),
@@ -685,7 +680,7 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
             print(f"giantstep: warning: {note}", file=sys.stderr)
     return LearningCurve(
         alpha=alphas, test_error=main["test"], train_error=main["train"],
-        lazy_test_error=lazy["test"], converged=np.ones(alphas.size, dtype=bool),
+        lazy_test_error=lazy["test"],
         order_parameters=order, params=params, iterations=main["iterations"].astype(int),
         residual=main["residual"], test_error_std=main["test_std"],
         lazy_train_error=lazy["train"], validated=validated,
@@ -792,7 +787,7 @@ def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noi
             print(f"giantstep: warning: {note}", file=sys.stderr)
     return LearningCurve(
         alpha=alphas, test_error=res["test"], train_error=res["train"],
-        lazy_test_error=lazy.test_error, converged=np.ones(alphas.size, dtype=bool),
+        lazy_test_error=lazy.test_error,
         order_parameters=order, params=params, iterations=res["iterations"].astype(int),
         residual=res["residual"], test_error_std=res["test_std"],
         lazy_train_error=lazy.lazy_train_error, validated=validated,
