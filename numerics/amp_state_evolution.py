@@ -142,7 +142,8 @@ class _SEMap:
         vals = self.t.evaluate(self.z @ self.R.T)
         vals = np.broadcast_to(vals, (len(self.z),))
         if noise > 0 and refine > 1:
-            self.channel = _noisy_channel(vals, self.wz, noise, 4 * refine, refine * SE_NOISE_GRID)
+            self.channel = LabelChannel.noisy(vals, self.wz, noise, refine * SE_NOISE_GRID,
+                                                 per_sigma=4 * refine)
         else:
             self.channel = LabelChannel.build(vals, self.wz, noise=noise, bins=bins,
                                               max_noise_grid=SE_NOISE_GRID, nodes=self.z)
@@ -183,32 +184,6 @@ class _SEMap:
         Qhat = 0.5 * (Qhat + Qhat.T)
         Qn = Qhat @ np.linalg.inv(np.eye(m) + Qhat)
         return _clean(0.5 * (Qn + Qn.T))
-
-
-def _noisy_channel(values: np.ndarray, weights: np.ndarray, noise: float, per_sigma: int,
-                   max_grid: int) -> LabelChannel:
-    """The Δ > 0 channel of ``LabelChannel.build`` with the y-spacing ``√Δ/per_sigma``.
-
-    Same construction as ``LabelChannel._noisy`` (which fixes ``per_sigma = 4``): linear
-    deposit on a uniform y-grid, then the Gaussian kernel of variance ``Δ − h²/6``. Used
-    by the finer level of the quadrature check, so that the y-discretisation is part of
-    the stated error.
-    """
-    s = float(np.sqrt(noise))
-    order = np.argsort(values)
-    cdf = np.cumsum(weights[order])
-    lo = values[order][np.searchsorted(cdf, 1e-12 * cdf[-1])] - 8 * s
-    hi = values[order][min(np.searchsorted(cdf, (1 - 1e-12) * cdf[-1]), len(values) - 1)] + 8 * s
-    h = s / per_sigma
-    n = int(np.ceil((hi - lo) / h)) + 1
-    if n > max_grid:
-        n = max_grid
-        h = (hi - lo) / (n - 1)
-    y = lo + h * np.arange(n)
-    se = np.sqrt(max(noise - h * h / 6, 0.25 * noise))
-    diff = (y[:, None] - y[None, :]) / se
-    kernel = np.exp(-0.5 * diff * diff) * (h / (se * np.sqrt(2 * np.pi)))
-    return LabelChannel(np.zeros(0), np.zeros(0), np.zeros(0), 0, float(noise), y, kernel, "noisy")
 
 
 def _clean(Q: np.ndarray) -> np.ndarray:

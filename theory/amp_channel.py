@@ -149,7 +149,7 @@ class LabelChannel:
         if not np.all(np.isfinite(values)):
             raise InputError("the target is not finite on the quadrature grid (a singularity?)")
         if noise > 0:
-            return cls._noisy(values, weights, noise, max_noise_grid)
+            return cls.noisy(values, weights, noise, max_noise_grid)
         if np.ptp(values) <= flat:
             mean = np.array([float(np.dot(values, weights) / weights.sum())])
             return cls(mean, np.zeros(0), np.zeros(0), int(bins), 0.0, None, None, "discrete")
@@ -185,14 +185,16 @@ class LabelChannel:
         return cls(atoms, qv, ql, int(bins), 0.0, None, None, kind)
 
     @classmethod
-    def _noisy(cls, values: np.ndarray, weights: np.ndarray, noise: float,
-               max_grid: int = MAX_NOISE_GRID) -> LabelChannel:
+    def noisy(cls, values: np.ndarray, weights: np.ndarray, noise: float,
+               max_grid: int = MAX_NOISE_GRID, per_sigma: int = 4) -> LabelChannel:
+        """Δ > 0: linear deposit on a uniform y-grid of spacing ``√Δ/per_sigma`` (at most
+        ``max_grid`` points), then the Gaussian kernel of variance ``Δ − h²/6``."""
         s = float(np.sqrt(noise))
         order = np.argsort(values)
         cdf = np.cumsum(weights[order])
         lo = values[order][np.searchsorted(cdf, 1e-12 * cdf[-1])] - 8 * s
         hi = values[order][min(np.searchsorted(cdf, (1 - 1e-12) * cdf[-1]), len(values) - 1)] + 8 * s
-        h = s / 4
+        h = s / per_sigma
         n = int(np.ceil((hi - lo) / h)) + 1
         if n > max_grid:
             n = max_grid
