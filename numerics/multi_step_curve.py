@@ -22,9 +22,12 @@ the one-step multi-index spiked random-features model of
 Sign readout and an odd student (exact reduction, derived): with ``W̃ = diag(s) W`` the
 update of W̃ is the constant-readout update from ``W̃0`` (same law; σ' is even), the
 network is ``(1/p) Σ σ(⟨w̃_j, x⟩)`` and a ridge readout is invariant under sign flips of
-its features, so every error equals the constant-readout one. Other multi-type cases
-(relu with a sign readout, any gaussian readout) would need a multi-type conditional
-Gaussian equivalence, which is not implemented: :class:`InputError`.
+its features, so every error equals the constant-readout one. The other multi-type cases (relu, or any
+non-odd student, with a sign readout; every gaussian readout) use the several-type
+equations with K spike directions of :mod:`giantstep.numerics.multi_step_typed` on
+sampled real trajectories with the readout law (derived there; docs/multi_step_error.md,
+"Several neuron types after several steps"); their checked region is
+:data:`CHECKED_REGION_TYPED_MULTI`.
 
 Per step t the curve also carries ``frozen_error`` = ``output_mse`` of the §5.3 state
 (the readout kept as trained, validated in docs/overlaps.md); t = 1 is the one-step curve
@@ -58,6 +61,14 @@ CHECKED_REGION_MULTI = {
     ("bulk", "odd"): ((1.0, 2.0), 2.0, (1.0, 2.0), (0.5, 2.0), 4),
     ("bulk", "mu2"): ((1.0, 2.0), 1.0, (0.5, 1.0), (0.5, 2.0), 4),
 }
+# Several neuron types (multi_step_typed, K spike directions): (readout, family) → the same
+# box, spanned by the configurations compared with simulations of THEORY.md §1 (d = 1024,
+# 8–12 seeds; docs/multi_step_error.md, "Several neuron types after several steps"): relu
+# with a sign readout SR1–SR3 (α0 = 1, η̃ = 1.5, ψ ∈ {0.5, 1}), gaussian readout GT1 (tanh).
+CHECKED_REGION_TYPED_MULTI = {
+    ("sign", "mu2"): ((1.0, 1.0), 1.5, (0.5, 1.0), (0.5, 2.0), 4),
+    ("gaussian", "odd"): ((1.0, 1.0), 1.5, (1.0, 1.0), (0.5, 2.0), 4),
+}
 
 
 @dataclass
@@ -73,7 +84,11 @@ class MultiStepCurve:
         over α, ridge readout refit after step t), ``frozen_error`` (float, the network as
         trained, readout ``s/√p`` kept: ``output_mse`` of §5.3), ``validated`` (bool array),
         ``test_error_std`` (spread over sampled draws, bulk mode, else None), ``r``,
-        ``gamma`` (vector of target overlaps of the spike), ``c``.
+        ``gamma`` (vector of target overlaps of the spike), ``c``. Several neuron types
+        (sign readout with a non-odd student, gaussian readout): ``r`` and ``c`` are the
+        fraction-weighted RMS of the per-type ``‖r_t‖`` and ``c_t``, ``gamma_k`` the norm
+        of target direction k's projection on the K spike directions; the per-type values
+        are in ``params["typed_steps"]``.
     lazy_test_error, lazy_train_error : ndarray
         The same readout on the network at initialisation (random features, η̃ = 0).
     params : dict
@@ -203,15 +218,25 @@ def unlearned_nonlinear_energy(target: Target, gamma: np.ndarray) -> float:
 
 
 def checked_points_multi(mode: str, family: str, alpha0: float, eta: float, psi: float,
-                         step: int, alphas: np.ndarray,
-                         unlearned_nonlinear: bool = False) -> tuple[np.ndarray, str]:
+                         step: int, alphas: np.ndarray, unlearned_nonlinear: bool = False,
+                         typed_readout: str | None = None) -> tuple[np.ndarray, str]:
     """Per-point ``validated`` flags from :data:`CHECKED_REGION_MULTI` and the reason for False
     (η̃ = 0 is the lazy curve, exact Mei–Montanari: always validated). With
     ``unlearned_nonlinear`` (see :func:`unlearned_nonlinear_energy`) only
-    α ≥ :data:`UNLEARNED_NONLINEAR_ALPHA_MIN` is validated."""
+    α ≥ :data:`UNLEARNED_NONLINEAR_ALPHA_MIN` is validated. ``typed_readout`` (``"sign"``
+    with a non-odd student, ``"gaussian"``): the several-type equations, region
+    :data:`CHECKED_REGION_TYPED_MULTI`."""
     if eta == 0.0:
         return np.ones(alphas.size, dtype=bool), ""
-    region = CHECKED_REGION_MULTI.get((mode, family))
+    if typed_readout is not None:
+        region = CHECKED_REGION_TYPED_MULTI.get((typed_readout, family))
+        if region is None:
+            return (np.zeros(alphas.size, dtype=bool),
+                    f"readout '{typed_readout}' with {family} students (several neuron types) "
+                    "is not checked against simulation after several steps")
+        mode = f"bulk, readout '{typed_readout}'"
+    else:
+        region = CHECKED_REGION_MULTI.get((mode, family))
     if region is None:
         return (np.zeros(alphas.size, dtype=bool),
                 f"spectrum '{mode}' (idealised bulk) is not validated against simulation after "
@@ -277,7 +302,7 @@ def _solve_bulk(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, ma
     spectrum=Options(("auto", "limit", "bulk")), spectrum_draws=Interval(int, 1, None),
     d=Noneable(Interval(int, 2, None)), tol=Interval(float, 1e-12, 1e-2),
     overlap_tol=Interval(float, 1e-10, 0.1), damping=Interval(float, 0, 1, closed="left"),
-    warn=Boolean(),
+    n_types=Interval(int, 1, None), warn=Boolean(),
 )
 def multi_step_learning_curve(
     student: str | Activation,
@@ -291,6 +316,7 @@ def multi_step_learning_curve(
     noise: float | None = None,
     width_ratio: float = 1.0,
     readout: str = "constant",
+    n_types: int = 8,
     spectrum: str = "auto",
     spectrum_draws: int = 4,
     d: int | None = None,
@@ -328,9 +354,15 @@ def multi_step_learning_curve(
     width_ratio : float
         ψ = p/d > 0.
     readout : {"constant", "sign", "gaussian"}
-        Second-layer law during the steps. ``"sign"`` only with an odd student (exact
-        reduction to ``"constant"``); ``"gaussian"`` and sign with a non-odd student raise
-        :class:`InputError` (multi-type equations not implemented).
+        Second-layer law during the steps. ``"sign"`` with an odd student: exact reduction
+        to ``"constant"``; ``"sign"`` with a non-odd student (relu; two neuron types, K = 2
+        spike directions) and ``"gaussian"`` (``n_types`` quantile bins of s, the top
+        K = 2 principal spike directions): the several-type equations of
+        :mod:`giantstep.numerics.multi_step_typed` on ``spectrum_draws`` sampled real
+        trajectories with that readout law (bulk mode only; cached in memory, not on disk).
+    n_types : int
+        Neuron types of the gaussian readout (quantile bins of s; default 8) and of its
+        §5.3 frozen error.
     spectrum : {"auto", "limit", "bulk"}
         ``"limit"``: §5.3 state and the idealised Marchenko–Pastur bulk; ``"bulk"``:
         spike and spectral inputs of ``spectrum_draws`` sampled real t-step trajectories of
@@ -379,16 +411,14 @@ def multi_step_learning_curve(
     noise = 0.0 if noise is None else float(noise)
     steps = int(steps)
     alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
-    if readout == "gaussian":
-        raise InputError("readout 'gaussian' is not implemented in the several-step test-error "
-                         "equations (it needs a multi-type conditional Gaussian equivalence); "
-                         "its frozen-readout error is `giantstep overlaps --readout gaussian`'s "
-                         "output_mse")
-    if readout == "sign" and student.parity != "odd":
-        raise InputError(f"readout 'sign' with the non-odd student '{student.name}' is not "
-                         "implemented (two neuron types with different spikes need a multi-type "
-                         "conditional Gaussian equivalence); use an odd student (exact reduction "
-                         "to the constant readout) or readout 'constant'")
+    if readout not in ("constant", "sign", "gaussian"):
+        raise InputError(f"readout must be constant, sign or gaussian, got {readout!r}")
+    # several neuron types with different spikes: the K-direction several-type equations
+    typed = readout == "gaussian" or (readout == "sign" and student.parity != "odd")
+    if typed and eta > 0 and spectrum == "limit":
+        raise InputError(f"readout '{readout}' with student '{student.name}' is computed on "
+                         "sampled real trajectories only (several neuron types have no "
+                         "Marchenko–Pastur limit here): use spectrum 'auto' or 'bulk'")
     check_domain(student, student, eta)
     ms = activation_moments(student)
     family = student_family(ms)
@@ -408,15 +438,39 @@ def multi_step_learning_curve(
     traj = overlap_trajectory(target, student, alpha=alpha0, eta=eta, steps=steps,
                               readout="constant", noise=noise, tol=overlap_tol)
     # sign readout, odd σ: the frozen network is the constant-readout one too (reduction;
-    # the §5.3 sign-law output_mse agrees with it, tests/test_multi_step_curve.py)
+    # the §5.3 sign-law output_mse agrees with it, tests/test_multi_step_curve.py); several
+    # types: the §5.3 recursion with the readout law's types (validated in docs/overlaps.md)
     frozen_traj = traj
+    typed_steps = None
+    if typed:
+        frozen_traj = overlap_trajectory(target, student, alpha=alpha0, eta=eta, steps=steps,
+                                         readout=readout, noise=noise, n_types=int(n_types),
+                                         tol=overlap_tol)
+        if eta > 0:
+            from .multi_step_typed import multi_typed_step_curves
+
+            typed_steps = multi_typed_step_curves(
+                student, target, alpha0=alpha0, eta=eta, steps=steps, lam=lam, alphas=alphas,
+                noise=noise, psi=psi, readout=readout, n_types=int(n_types),
+                draws=int(spectrum_draws), d=d_run, seed=int(seed), tol=tol,
+                max_iter=max_iter, damping=damping)
     lazy = _solve_limit(student, target, (0.0, np.zeros(target.r), np.eye(target.r), 1.0),
                         alphas, lam, noise, psi, quad_tol, tol, max_iter, damping, "lazy")
     records = []
     costs: list[float] = []
     sources: list[str] = []
     for t in range(1, steps + 1):
-        if mode == "limit":
+        if typed_steps is not None:
+            ts = typed_steps[t - 1]
+            test, train, std = ts["test"], ts["train"], ts["test_std"]
+            frac = ts["fraction"]
+            r_t = math.sqrt(float(frac @ np.sum(ts["r"] ** 2, axis=1)))
+            g_t = np.sqrt(np.sum(ts["gamma"] ** 2, axis=1))
+            c_t = math.sqrt(float(frac @ ts["c"] ** 2))
+            if t == 1:
+                costs.extend(ts["seconds"])
+                sources.extend(["sampled"] * len(ts["seconds"]))
+        elif mode == "limit":
             geo = state_geometry(traj.steps[t].types[0], target.r)
             res = _solve_limit(student, target, geo, alphas, lam, noise, psi, quad_tol, tol,
                                max_iter, damping, f"step {t}")
@@ -441,10 +495,12 @@ def multi_step_learning_curve(
             r_t = float(np.mean([x[0][0] for x in runs]))
             g_t = np.mean([x[0][1] for x in runs], axis=0)
             c_t = float(np.mean([x[0][3] for x in runs]))
+        learned = (g_t if typed_steps is not None
+                   else state_geometry(traj.steps[t].types[0], target.r)[1])
         unl = (eta > 0 and mode in ("bulk", "limit")
-               and unlearned_nonlinear_energy(
-                   target, state_geometry(traj.steps[t].types[0], target.r)[1]) > 1e-6)
-        ok, why = checked_points_multi(mode, family, alpha0, eta, psi, t, alphas, unl)
+               and unlearned_nonlinear_energy(target, learned) > 1e-6)
+        ok, why = checked_points_multi(mode, family, alpha0, eta, psi, t, alphas, unl,
+                                       readout if typed else None)
         if why:
             notes.append(f"step {t}: {int((~ok).sum())} of {alphas.size} points not validated: "
                          f"{why}")
@@ -459,13 +515,23 @@ def multi_step_learning_curve(
         "steps": steps, "lam": lam, "noise": noise, "width_ratio": psi, "readout": readout,
         "spectrum": mode, "student_family": family, "tol": tol, "overlap_tol": overlap_tol,
         "reduction": ("sign readout with an odd student = constant readout (exact)"
-                      if readout == "sign" else None),
+                      if readout == "sign" and not typed else None),
         "frozen_error_at_init": float(frozen_traj.steps[0].output_mse),
         "notes": notes,
     }
     if mode == "bulk":
         params.update({"spectrum_draws": int(spectrum_draws), "d": d_run, "seed": int(seed),
                        "bulk_sampling_seconds": costs, "bulk_inputs_source": sources})
+    if typed:
+        params["equations"] = "several neuron types, K spike directions (multi_step_typed)"
+        params["n_types"] = int(n_types) if readout == "gaussian" else 2
+        if typed_steps is not None:
+            params["spike_dims"] = int(typed_steps[0]["K"])
+            params["typed_steps"] = [
+                {"step": k + 1, "type_r": ts["r"].tolist(), "type_c": ts["c"].tolist(),
+                 "type_fraction": ts["fraction"].tolist(), "gamma_matrix": ts["gamma"].tolist(),
+                 "discarded_spike_norm": float(ts["discarded"])}
+                for k, ts in enumerate(typed_steps)]
     if warn:
         for note in notes:
             print(f"giantstep: warning: {note}", file=sys.stderr)

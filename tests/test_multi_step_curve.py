@@ -183,8 +183,10 @@ def test_large_width_and_samples_approach_the_one_type_plateau():
 
 
 @pytest.mark.parametrize("kw, word", [
-    (dict(readout="gaussian"), "gaussian"),
-    (dict(student="relu", readout="sign"), "non-odd"),
+    (dict(readout="gaussian", spectrum="limit"), "sampled real trajectories"),
+    (dict(student="relu", readout="sign", spectrum="limit"), "sampled real trajectories"),
+    (dict(readout="binary"), "readout"),
+    (dict(readout="gaussian", n_types=0), "n_types"),
     (dict(steps=0), "steps"),
     (dict(steps=2.5), "steps"),
     (dict(lam=0.0), "lam"),
@@ -233,8 +235,10 @@ def test_cli_steps_json_and_flags(tmp_path, capsys):
     assert code == 0 and "frozen_error" in out
 
 
-@pytest.mark.parametrize("extra", [["--steps", "0"], ["--readout", "gaussian"],
-                                   ["--student", "relu", "--readout", "sign"],
+@pytest.mark.parametrize("extra", [["--steps", "0"],
+                                   ["--readout", "gaussian", "--spectrum", "limit"],
+                                   ["--student", "relu", "--readout", "sign", "--spectrum",
+                                    "limit"],
                                    ["--spectrum", "sampled"]])
 def test_cli_bad_input_one_line_exit_2(extra, capsys):
     args = ["--student", "tanh", "--teacher", PARITY, "--alpha0", "2", "--eta", "1", "--lam",

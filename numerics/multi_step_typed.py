@@ -1,0 +1,603 @@
+"""Test error after several giant steps with several neuron types (issue 13, multi-type).
+
+A readout law whose values differ between neurons — ``sign`` with a student that is not odd
+(relu), ``gaussian`` — splits the neurons into types (:func:`typed_readout.type_groups`:
+``s > 0`` / ``s < 0``, or quantile bins of s). After one step every type moves along the
+same spike direction (:mod:`giantstep.numerics.typed_readout`); after several steps the
+types' mean displacements
+
+    Δ_t = mean_{j∈t} (W_t − W_0)_j
+
+point along *different* directions (a relu neuron with a positive spike learns a different
+part of the target than one with a negative spike). The one-step several-type equations are
+generalised here from one spike direction v̂ to K directions (derived here,
+docs/multi_step_error.md, "Several neuron types after several steps"):
+
+* an orthonormal basis V (d × K) of span{Δ_t} (sign: K = 2; gaussian: the top K ≤ 3
+  principal directions of the fraction-weighted Δ_t, the discarded part reported as
+  ``discarded``, relative norm), per-type coefficients ``r_t = Vᵀ Δ_t ∈ R^K``, the bulk
+  ``B_j = W_j − V r_{t(j)}``, ``f = B V`` (p × K), ``Ω = B Π Bᵀ`` (Π = I − VVᵀ), ``ζ̂`` an
+  orthonormal basis of ``Π Θᵀ``, ``Γ = Θ V`` (r × K), ``A = Θ ζ̂`` (r × r), so that given
+  ``κ = Vᵀx ~ N(0, I_K)`` the target coordinates are ``z = Γ κ + A ξ``;
+* given κ, type t's features are ``σ(⟨r_t, κ⟩ + ⟨B_j, x⟩)``: the coefficient functions
+  ``μ0_t, μ1_t, μ*_t²`` are those of the scalar spike ``⟨r_t, κ⟩`` with bulk scale
+  ``c_t² = mean_{j∈t} ‖B_j‖²``; the Gaussian part of ``⟨B_j, x⟩`` is
+  ``Σ_k f_jk κ_k + ⟨B_j, Π x⟩``, so the overlap θ becomes a (T × K) matrix
+  ``θ_tk = ⟨a_t, B_t v_k⟩`` and the conditional mean of the readout is
+
+      c(κ) = Σ_t μ0_t(κ) m_t + Σ_t μ1_t(κ) ⟨θ_t, κ⟩,
+
+  its conjugate ``θ̂_tk = α E[κ_k μ1_t (h − c)/(1 + V)]`` and the ridge source
+  ``k_i = Σ_k θ̂_{t(i)k} f_ik + Σ_l ψ̂_{t(i)l} h_il``; ``m`` solves
+  ``Σ_s E[μ0_t μ0_s/(1+V)] m_s = E[μ0_t (h − Σ_s μ1_s ⟨θ_s, κ⟩)/(1+V)]``. Everything else
+  (V1, V2, ψ, Q1, q2, the ridge matrix S, the mean modes as readout directions 1_t, the
+  linear stage for the q's, the Anderson iteration) is the one-step several-type system
+  of :mod:`giantstep.numerics.typed_readout`, reused.
+* κ-averages: product Gauss–Hermite rule over the K dimensions; the teacher tables
+  ``h(κ) = E[g*(Γκ + Aξ)]``, ``h1_l = E[ξ_l g*]``, ``h2 = E[g*²]`` generalise
+  :func:`multi_index_curve._teacher_tables` (exact product rule for polynomial targets).
+
+With K = 1 and v̂ ∝ Σ_j s_j Δ_j this is exactly :mod:`typed_readout` (tested to 1e-8), and with
+one type (constant readout) and free mean modes the one-type bulk model of
+:mod:`giantstep.numerics.multi_step_curve` (tested at t = 1).
+
+The sampled trajectories: :func:`sample_typed_steps` (W0 rows N(0, I/d), s by the readout
+law, fresh batches of n0 = α0 d; step 1 is bit-identical to
+:func:`typed_readout.sample_typed_step`, batch t ≥ 2 from the seed tree ``(seed, 9, 11, t)``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from giantstep.errors import ConvergenceError, InputError
+from giantstep.theory import Activation, Target
+
+from .bulk_step_inputs import _batch_gradient
+from .gaussian import gauss_hermite, nodes_for_tolerance
+from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
+from .multi_index_curve import product_rule as xi_product_rule
+from .typed_readout import Entropic, anderson, readout_signs, type_groups
+
+SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
+MAX_SPIKE_DIMS = 3
+TEACHER_TOL_K = 1e-6  # accuracy floor of the κ and teacher tables when K ≥ 2
+
+
+# --------------------------------------------------------------------------- sampled steps
+
+
+def sample_typed_steps(student: Activation, target: Target, psi: float, alpha0: float,
+                       eta: float, noise: float, d: int, seed: int, steps: int,
+                       readout: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """T giant steps of THEORY.md §1 with the readout law ``readout`` on fresh batches.
+
+    Row j moves by ``η̃ s_j (1/n0) Σ_ν e_ν σ'(⟨w_j, x_ν⟩) x_ν``, ``e = y − (1/p) Σ_j s_j
+    σ(⟨w_j, x⟩)``; W0 rows ``N(0, I/d)``, s = +1, −1, … alternately (sign) or N(0, 1)
+    (gaussian), n0 = round(α0 d), p = round(ψ d). Step 1 draws exactly as
+    :func:`typed_readout.sample_typed_step` (seed tree ``(seed, 9, 11)``: W0, s, batch);
+    batch t ≥ 2 comes from ``(seed, 9, 11, t)``, so T steps extend T − 1 steps.
+
+    Returns
+    -------
+    ws : list of ndarray
+        ``[W0, W1, …, WT]`` (p × d each).
+    s : ndarray (p,)
+        The readout values.
+    """
+    p = max(1, int(round(psi * d)))
+    n0 = max(1, int(round(alpha0 * d)))
+    rng = np.random.default_rng([int(seed), 9, 11])
+    w0 = rng.standard_normal((p, d)) / math.sqrt(d)
+    s = readout_signs(readout, p, rng)
+    ws = [w0, w0 + (eta / n0) * s[:, None] * _batch_gradient(student, target, w0, n0, noise,
+                                                             rng, s)]
+    for t in range(2, int(steps) + 1):
+        rng = np.random.default_rng([int(seed), 9, 11, t])
+        w = ws[-1]
+        ws.append(w + (eta / n0) * s[:, None] * _batch_gradient(student, target, w, n0,
+                                                                noise, rng, s))
+    return ws, s
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class MultiTypedGeometry:
+    """Inputs of the K-direction several-type equations read off one sampled state W_t.
+
+    Attributes
+    ----------
+    r : ndarray (T, K)
+        Per-type spike coefficients ``r_t = Vᵀ Δ_t``.
+    c, fraction : ndarray (T,)
+        Bulk scale ``c_t² = mean_{j∈t} ‖B_j‖²`` and share of the neurons.
+    gamma : ndarray (r, K)
+        ``Γ = Θ V``: overlaps of the spike directions with the target directions.
+    a : ndarray (r, r)
+        Target coordinates along the basis ζ̂ of ``Π Θᵀ``: ``z = Γ κ + A ξ``.
+    types : ndarray (p,)
+        Type of each row (rows sorted by type).
+    omega : ndarray (p, p)
+        ``B Π Bᵀ``.
+    f : ndarray (p, K)
+        ``B V``.
+    h : ndarray (p, r)
+        ``B ζ̂``.
+    discarded : float
+        Relative norm of the part of the fraction-weighted ``Δ_t`` outside span V (0 when
+        K spans them).
+    seconds : float
+        Cost of sampling and building the matrices.
+    """
+
+    r: np.ndarray
+    c: np.ndarray
+    fraction: np.ndarray
+    gamma: np.ndarray
+    a: np.ndarray
+    types: np.ndarray
+    omega: np.ndarray
+    f: np.ndarray
+    h: np.ndarray
+    discarded: float
+    seconds: float
+
+    @property
+    def p(self) -> int:
+        """Width of the draw."""
+        return int(self.types.size)
+
+    @property
+    def K(self) -> int:
+        """Number of spike directions."""
+        return int(self.r.shape[1])
+
+
+def type_displacements(w0: np.ndarray, wt: np.ndarray,
+                       groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``Δ_t = mean_{j∈t} (W_t − W_0)_j`` as a (T, d) array, and the type fractions."""
+    delta = wt - w0
+    means = np.stack([delta[g].mean(axis=0) for g in groups])
+    frac = np.array([g.size for g in groups], dtype=float) / wt.shape[0]
+    return means, frac
+
+
+def spike_basis(means: np.ndarray, fraction: np.ndarray, k_max: int) -> tuple[np.ndarray, float]:
+    """Orthonormal basis V (d × K) of the top ``K ≤ k_max`` principal directions of the
+    fraction-weighted type displacements ``√f_t Δ_t`` and the relative norm of the rest.
+
+    Directions whose singular value is below ``1e-10`` of the largest are dropped. The
+    sign of each direction is fixed (largest |entry| positive) so that draws are
+    reproducible."""
+    mat = (np.sqrt(fraction)[:, None] * means).T  # d × T
+    u, sv, _ = np.linalg.svd(mat, full_matrices=False)
+    if not sv.size or not sv[0] > 0:
+        raise InputError("the steps did not move the weights (Δ = 0): use the lazy curve")
+    k = int(min(k_max, np.sum(sv > 1e-10 * sv[0])))
+    v = u[:, :k].copy()
+    for i in range(k):
+        if v[np.argmax(np.abs(v[:, i])), i] < 0:
+            v[:, i] = -v[:, i]
+    total = float(np.sum(sv**2))
+    return v, float(math.sqrt(max(float(np.sum(sv[k:] ** 2)), 0.0) / total))
+
+
+def multi_typed_geometry(w0: np.ndarray, wt: np.ndarray, r_dirs: int, groups: list[np.ndarray],
+                         basis: np.ndarray, discarded: float = 0.0,
+                         seconds: float = 0.0) -> MultiTypedGeometry:
+    """Read the K-direction inputs off ``W_t`` against ``W_0`` (θ_k = e_k) with the spike
+    basis ``basis`` (d × K orthonormal, e.g. from :func:`spike_basis`); module docstring."""
+    p, d = wt.shape
+    v = np.asarray(basis, dtype=float).reshape(d, -1)
+    means, frac = type_displacements(w0, wt, groups)
+    r = means @ v  # (T, K)
+    order = np.concatenate(groups)
+    types = np.concatenate([np.full(g.size, t) for t, g in enumerate(groups)])
+    b = wt[order] - r[types] @ v.T
+    gamma = v[:r_dirs, :].copy()  # (r, K)
+    pt = np.zeros((d, r_dirs))
+    pt[np.arange(r_dirs), np.arange(r_dirs)] = 1.0
+    pt -= v @ gamma.T
+    z, _ = np.linalg.qr(pt)
+    bv = b @ v
+    bpi = b - bv @ v.T
+    c = np.array([math.sqrt(float(np.mean(np.sum(b[types == t] ** 2, axis=1))))
+                  for t in range(len(groups))])
+    return MultiTypedGeometry(r, c, frac, gamma, z[:r_dirs, :], types, bpi @ bpi.T, bv, b @ z,
+                              float(discarded), float(seconds))
+
+
+_TRAJ_CACHE: dict = {}
+
+
+def sampled_multi_typed_geometries(student: Activation, target: Target, psi: float,
+                                   alpha0: float, eta: float, noise: float, d: int, seed: int,
+                                   steps: int, readout: str, n_types: int,
+                                   k_max: int | None = None) -> list[MultiTypedGeometry]:
+    """:func:`sample_typed_steps` and :func:`multi_typed_geometry` of every W_t, t = 1..T
+    (K = :data:`SPIKE_DIMS` of the readout unless ``k_max``), cached in memory per input
+    (8 trajectories; each holds T p × p matrices). ``seconds`` is the cost of the whole
+    trajectory."""
+    k = int(SPIKE_DIMS.get(readout, 2) if k_max is None else k_max)
+    if not 1 <= k <= MAX_SPIKE_DIMS:
+        raise InputError(f"the number of spike directions must be in [1, {MAX_SPIKE_DIMS}], "
+                         f"got {k}")
+    key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
+           float(noise), int(d), int(seed), int(steps), readout, int(n_types), k)
+    if key not in _TRAJ_CACHE:
+        if len(_TRAJ_CACHE) >= 8:
+            _TRAJ_CACHE.pop(next(iter(_TRAJ_CACHE)))
+        t0 = time.perf_counter()
+        ws, s = sample_typed_steps(student, target, psi, alpha0, eta, noise, d, seed, steps,
+                                   readout)
+        groups = type_groups(s, readout, n_types)
+        geos = []
+        for wt in ws[1:]:
+            means, frac = type_displacements(ws[0], wt, groups)
+            v, disc = spike_basis(means, frac, k)
+            geos.append(multi_typed_geometry(ws[0], wt, target.r, groups, v, disc))
+        secs = time.perf_counter() - t0
+        _TRAJ_CACHE[key] = [MultiTypedGeometry(**{**g.__dict__, "seconds": secs}) for g in geos]
+    return _TRAJ_CACHE[key]
+
+
+# --------------------------------------------------------------------------- κ tables
+
+
+@dataclass(frozen=True)
+class MultiTypedTables:
+    """Coefficient functions on the K-dimensional κ nodes: ``weights (n,)``, ``kappa (n, K)``,
+    students ``(T, n)``, teacher ``h (n,)``, ``h1 (n, L)``, ``h2 (n,)``."""
+
+    weights: np.ndarray
+    kappa: np.ndarray
+    mu0: np.ndarray
+    mu1: np.ndarray
+    mu2sq: np.ndarray
+    h: np.ndarray
+    h1: np.ndarray
+    h2: np.ndarray
+
+
+def kappa_rule(n: int, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Product Gauss–Hermite rule for ``κ ~ N(0, I_K)``: nodes ``(n^K, K)``, weights."""
+    x, w = (np.asarray(v, dtype=float) for v in gauss_hermite(n))
+    if K == 1:
+        return np.ascontiguousarray(x[:, None]), np.ascontiguousarray(w)
+    grids = np.meshgrid(*([x] * K), indexing="ij")
+    wg = np.meshgrid(*([w] * K), indexing="ij")
+    nodes = np.stack([g.ravel() for g in grids], axis=1)
+    weights = np.prod(np.stack([g.ravel() for g in wg], axis=1), axis=1)
+    return np.ascontiguousarray(nodes), np.ascontiguousarray(weights)
+
+
+def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
+                     tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``h(κ) = E_ξ g*(Γκ + Aξ)``, ``h1_l = E[ξ_l g*]``, ``h2 = E[g*²]`` at the nodes
+    ``kappa (n, K)`` (``gamma = Γ``, r × K): :func:`multi_index_curve._teacher_tables` with
+    the shift ``γκ`` replaced by ``Γκ``. Polynomial targets: exact product rule with
+    degree + 2 nodes per axis; otherwise the piecewise rule of
+    :func:`multi_index_curve.product_rule`, nodes doubled until 16K probe values agree to
+    ``tol``."""
+    L = a.shape[1]
+    shift = np.asarray(kappa, dtype=float) @ np.asarray(gamma, dtype=float).T  # (n, r)
+    degree = _polynomial_degree(target)
+
+    def at(x, w, sh):
+        ax = x @ a.T
+        h = np.empty(sh.shape[0])
+        h1 = np.empty((sh.shape[0], L))
+        h2 = np.empty(sh.shape[0])
+        step = max(1, (1 << 21) // max(w.size, 1))
+        for j0 in range(0, sh.shape[0], step):
+            ss = sh[j0:j0 + step]
+            pts = ss[:, None, :] + ax[None, :, :]
+            g = np.asarray(np.broadcast_to(target.evaluate(pts.reshape(-1, sh.shape[1])),
+                                           (pts.shape[0] * pts.shape[1],)),
+                           dtype=float).reshape(ss.shape[0], w.size)
+            h[j0:j0 + step] = g @ w
+            h1[j0:j0 + step] = (g * w[None, :]) @ x
+            h2[j0:j0 + step] = (g * g) @ w
+        return h, h1, h2
+
+    if degree is not None and (degree + 2) ** L <= MAX_PRODUCT_NODES:
+        from .gaussian import product_rule as hermite_product_rule
+
+        x, w = hermite_product_rule(degree + 2, L)
+        return at(np.asarray(x, dtype=float), np.asarray(w, dtype=float), shift)
+    K = gamma.shape[1]
+    from .gaussian import product_rule as hermite_product_rule
+
+    def rule(mm):
+        # K ≥ 2: a Gauss–Hermite product rule first (far fewer nodes than the piecewise
+        # one when it converges; the n_κ × n_ξ evaluations dominate), else (and for K = 1,
+        # the rule of multi_index_curve._teacher_tables) the piecewise Gauss–Legendre rule
+        x, w = hermite_product_rule(mm, L)
+        return np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+
+    key = (target.text, np.asarray(gamma).tobytes(), a.tobytes(), float(tol))
+    m = _NODES_CACHE.get(key)
+    if m is None:
+        g16 = np.asarray(gauss_hermite(16)[0], dtype=float)
+        probe = np.concatenate([np.outer(g16, np.eye(K)[k]) for k in range(K)]) @ gamma.T
+
+        def est(mm):
+            return np.concatenate([v.ravel() for v in at(*rule(mm), probe)])
+
+        m = None
+        if K > 1:
+            try:
+                m = ("hermite", nodes_for_tolerance(est, tol, n0=16, n_max=256 if L == 1
+                                                    else 128)[0])
+            except ConvergenceError:
+                m = None
+        if m is None:
+            m = ("piecewise", nodes_for_tolerance(
+                lambda mm: np.concatenate([v.ravel() for v in at(
+                    *(np.asarray(u, dtype=float) for u in xi_product_rule(mm, L)), probe)]),
+                tol, n0=4 if L < 3 else 8, n_max=_n_max(L))[0])
+        _NODES_CACHE[key] = m
+    if m[0] == "piecewise":
+        x, w = xi_product_rule(m[1], L)
+        return at(np.asarray(x, dtype=float), np.asarray(w, dtype=float), shift)
+    return at(*rule(m[1]), shift)
+
+
+_NODES_CACHE: dict = {}
+
+
+def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarray,
+                       gamma: np.ndarray, a: np.ndarray, tol: float) -> MultiTypedTables:
+    """Student tables of every type (scalar spike ``⟨r_t, κ⟩``, bulk scale ``c_t``) and the
+    teacher's on one product Gauss–Hermite κ rule; inner and per-axis outer node counts
+    doubled until representative integrals agree to ``tol`` (outer: at most 256 nodes for
+    K = 1, 64 per axis for K = 2, 24 for K = 3)."""
+    r = np.atleast_2d(np.asarray(r, dtype=float))
+    K = r.shape[1]
+    probe = np.asarray(gauss_hermite(32)[0])
+
+    def students(kap, n):
+        cols = [_student_tables(student, 1.0, float(ct), kap @ rt, n) for rt, ct in zip(r, c)]
+        return [np.stack(col) for col in zip(*cols)]
+
+    def students_probe(n):
+        cols = [_student_tables(student, 1.0, float(ct), float(np.linalg.norm(rt)) * probe, n)
+                for rt, ct in zip(r, c)]
+        return np.concatenate([np.stack(col).ravel() for col in zip(*cols)])
+
+    n_inner = nodes_for_tolerance(students_probe, tol, n0=8, n_max=1024)[0]
+    # K ≥ 2: the teacher tables cost n_κ × n_ξ target evaluations (4096 × 16384 for a
+    # two-direction tanh target): their accuracy is floored at TEACHER_TOL_K (an error ε in
+    # h moves the test error by O(ε), far below the validation tolerance)
+    t_tol = tol if K == 1 else max(tol, TEACHER_TOL_K)
+    memo: dict = {}
+
+    def tables(nk):
+        if nk not in memo:
+            kap, w = kappa_rule(nk, K)
+            memo[nk] = (kap, w, *students(kap, n_inner),
+                        *teacher_tables_k(target, gamma, a, kap, t_tol))
+        return memo[nk]
+
+    def summary(nk):
+        kap, w, m0, m1, m2, h, h1, h2 = tables(nk)
+        return np.concatenate([(m0 * m0) @ w, (m1 * m1) @ w, m2 @ w, (m0 * h) @ w,
+                               ((m1 * h * w) @ kap).ravel(), ((m1 * w) @ h1).ravel(), [h2 @ w]])
+
+    n_max = {1: 256, 2: 64}.get(K, 24)
+    try:
+        nk = nodes_for_tolerance(summary, tol if K == 1 else max(tol, TEACHER_TOL_K),
+                                 n0=16 if K == 1 else 8, n_max=n_max)[0]
+    except ConvergenceError:
+        if K == 1:
+            raise
+        nk = n_max  # K ≥ 2: the largest product rule (its residual is ≤ 1e-5 in every
+        # geometry met; a rougher integrand is reported by the fixed point's test error)
+    kap, w, m0, m1, m2, h, h1, h2 = tables(nk)
+    return MultiTypedTables(w, kap, m0, m1, m2, np.asarray(h, float), np.asarray(h1, float),
+                            np.asarray(h2, float))
+
+
+# --------------------------------------------------------------------------- the equations
+
+
+def energetic_k(state: dict, alpha: float, noise: float, tb: MultiTypedTables,
+                with_q: bool) -> dict:
+    """κ-averages of the module docstring at the overlaps ``state`` (``theta``: T × K).
+
+    Returns the conjugates ``V1h (T,T), V2h (T,), thh (T,K), psih (T,L)``, the mean-mode
+    system ``m_gram, m_rhs``, the free ``m`` and, if ``with_q``, ``q1h, q2h``, the test
+    error (Δ included) and the training error."""
+    w, kap, mu0, mu1, m2 = tb.weights, tb.kappa, tb.mu0, tb.mu1, tb.mu2sq
+    vk = np.einsum("tn,ts,sn->n", mu1, state["V1"], mu1) + state["V2"] @ m2
+    lin1 = np.einsum("tn,tk,nk->n", mu1, state["theta"], kap)
+    ck = state["m"] @ mu0 + lin1
+    inv = 1.0 / (1.0 + vk)
+    wi = w * inv
+    out = {
+        "V1h": alpha * (mu1 * wi) @ mu1.T,
+        "V2h": alpha * (m2 @ wi),
+        "thh": alpha * (mu1 * (wi * (tb.h - ck))) @ kap,
+        "psih": alpha * (mu1 * wi) @ tb.h1,
+    }
+    gram = (mu0 * wi) @ mu0.T
+    rhs = mu0 @ (wi * (tb.h - lin1))
+    out["m_gram"], out["m_rhs"] = alpha * gram, alpha * rhs
+    out["m"] = np.linalg.lstsq(gram, rhs, rcond=1e-13)[0]
+    if with_q:
+        lin = np.einsum("tn,tl,nl->n", mu1, state["psi"], tb.h1)
+        rk = (tb.h2 + ck * ck - 2.0 * ck * tb.h - 2.0 * lin
+              + np.einsum("tn,ts,sn->n", mu1, state["Q1"], mu1) + state["q2"] @ m2)
+        wr = w * (rk + noise) * inv * inv
+        out["q1h"] = alpha * (mu1 * wr) @ mu1.T
+        out["q2h"] = alpha * (m2 @ wr)
+        out["test"] = float(w @ rk) + noise
+        out["train"] = float(np.sum(wr))
+    return out
+
+
+_KEYS = ("V1", "V2", "theta", "psi", "m")
+
+
+def solve_multi_typed_point(alpha: float, lam: float, noise: float, tb: MultiTypedTables,
+                            ent: Entropic, state: dict | None, tol: float, max_iter: int,
+                            damping: float, plain_fallback: bool = True) -> dict:
+    """Fixed point at one α (= n/p): :func:`typed_readout.solve_typed_point` with θ a T × K
+    matrix (stage 1: Anderson on ``(V1, V2, θ, ψ, m)``, then — if ``plain_fallback`` — plain
+    damped iteration; stage 2: the linear system for ``(Q1, q2)``)."""
+    T, L, K = tb.mu1.shape[0], tb.h1.shape[1], tb.kappa.shape[1]
+    if state is None:
+        state = {"V1": np.eye(T), "V2": np.ones(T), "theta": np.zeros((T, K)),
+                 "psi": np.full((T, L), 0.1 / T), "m": np.zeros(T)}
+    shapes = [(T, T), (T,), (T, K), (T, L), (T,)]
+    sizes = [int(np.prod(sh)) for sh in shapes]
+
+    def pack(st):
+        return np.concatenate([np.asarray(st[k], dtype=float).ravel() for k in _KEYS])
+
+    def unpack(vec):
+        out, i = {}, 0
+        for k, sh, n in zip(_KEYS, shapes, sizes):
+            out[k] = vec[i:i + n].reshape(sh)
+            i += n
+        return out
+
+    def step(vec):
+        x = unpack(vec)
+        en = energetic_k(x, alpha, noise, tb, with_q=False)
+        new = ent.solve(en)
+        if ent.free_mean:
+            new["m"] = en["m"]
+        return pack(new)
+
+    start = pack(state)
+    vec, residual, it = anderson(step, start, tol, min(max_iter, 200), damping)
+    if not residual < tol and plain_fallback:
+        vec, residual, it2 = anderson(step, start, tol, max_iter, max(damping, 0.7), memory=0)
+        it += it2
+    if not residual < tol:
+        raise ConvergenceError(f"the K-direction several-type fixed point did not converge at "
+                               f"α/ψ = {alpha:g}", residual=residual, iterations=it)
+    x = unpack(vec)
+    en = energetic_k(x, alpha, noise, tb, with_q=False)
+    x.update(ent.solve(en))
+    if ent.free_mean:
+        x["m"] = en["m"]
+    A11, A12, A21, A22, mq1, mq2 = ent.q_maps()
+    zero = {**x, "Q1": np.zeros((T, T)), "q2": np.zeros(T)}
+    base = energetic_k(zero, alpha, noise, tb, with_q=True)
+    n_u = T * T + T
+    cmat = np.empty((n_u, n_u))
+    for j in range(n_u):
+        e = np.zeros(n_u)
+        e[j] = 1.0
+        probe = {**x, "Q1": e[:T * T].reshape(T, T), "q2": e[T * T:]}
+        en_j = energetic_k(probe, alpha, noise, tb, with_q=True)
+        cmat[:, j] = np.concatenate([(en_j["q1h"] - base["q1h"]).ravel(),
+                                     en_j["q2h"] - base["q2h"]])
+    amat = np.zeros((n_u, n_u))
+    amat[:T * T, :T * T] = A11.reshape(T * T, T * T)
+    amat[:T * T, T * T:] = A12.reshape(T * T, T)
+    amat[T * T:, :T * T] = A21.reshape(T, T * T)
+    amat[T * T:, T * T:] = A22
+    c0 = np.concatenate([base["q1h"].ravel(), base["q2h"]])
+    b0 = np.concatenate([mq1.ravel(), mq2])
+    u = np.linalg.solve(np.eye(n_u) - amat @ cmat, b0 + amat @ c0)
+    x["Q1"], x["q2"] = u[:T * T].reshape(T, T), u[T * T:]
+    fin = energetic_k(x, alpha, noise, tb, with_q=True)
+    x.update({"test": fin["test"], "train": fin["train"], "residual": residual,
+              "iterations": it})
+    return x
+
+
+def solve_multi_typed_curve(alphas_eff: np.ndarray, lam: float, noise: float,
+                            tb: MultiTypedTables, geo: MultiTypedGeometry, tol: float,
+                            max_iter: int, damping: float, free_mean: bool = False) -> dict:
+    """:func:`solve_multi_typed_point` along the α grid (``alphas_eff`` = n/p): warm start
+    from the previous point (Anderson only), else a cold start, else a cold start with heavy
+    damping. ``free_mean`` as in :func:`typed_readout.solve_typed_curve`.
+
+    The warm start is only an accelerator: with 8 gaussian types at p = 1000 it can fail to
+    converge where a cold start takes 15–25 iterations (measured), so it gets no plain
+    damped fallback (that fallback alone cost up to ``max_iter`` p × p inversions)."""
+    ent = Entropic(geo, lam, free_mean)
+    out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
+    states = []
+    state = None
+    for i, a in enumerate(alphas_eff):
+        res = None
+        if state is not None:
+            try:
+                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, state, tol,
+                                              max_iter, damping, plain_fallback=False)
+            except ConvergenceError:
+                res = None
+        if res is None:
+            try:
+                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, None, tol,
+                                              max_iter, damping)
+            except ConvergenceError:
+                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, None, tol,
+                                              max_iter, max(damping, 0.8))
+        state = res
+        states.append(res)
+        for k in out:
+            out[k][i] = res[k]
+    out["states"] = states
+    return out
+
+
+def multi_typed_step_curves(student: Activation, target: Target, *, alpha0: float, eta: float,
+                            steps: int, lam: float, alphas: np.ndarray, noise: float,
+                            psi: float, readout: str, n_types: int, draws: int, d: int,
+                            seed: int, tol: float, max_iter: int, damping: float,
+                            k_max: int | None = None) -> list[dict]:
+    """Test and training error of the ridge readout refit after each of t = 1..T steps,
+    averaged over ``draws`` sampled trajectories (seeds ``seed, seed+1, …``).
+
+    ``alphas`` are readout ratios n/d (the equations take n/p = α/ψ). Returns one dict per
+    step: ``test``, ``train``, ``test_std`` (spread over draws), ``residual`` (worst),
+    ``r`` (T × K, mean over draws), ``c``, ``fraction``, ``gamma`` (r × K), ``discarded``,
+    ``K``, ``seconds`` (per draw: sampling cost of the trajectory). The p × p linear
+    algebra runs with :func:`bulk_step_inputs.sampler_threads` BLAS threads (default 1).
+    """
+    from .bulk_step_inputs import blas_threads, sampler_threads
+
+    quad_tol = max(tol / 10, 1e-12)
+    alphas = np.asarray(alphas, dtype=float)
+    with blas_threads(sampler_threads()):
+        trajs = [sampled_multi_typed_geometries(student, target, psi, alpha0, eta, noise, d,
+                                                seed + k, steps, readout, n_types, k_max)
+                 for k in range(draws)]
+        out = []
+        for t in range(steps):
+            runs = []
+            for traj in trajs:
+                geo = traj[t]
+                tb = multi_typed_tables(student, target, geo.r, geo.c, geo.gamma, geo.a,
+                                        quad_tol)
+                runs.append(solve_multi_typed_curve(alphas / psi, lam, noise, tb, geo, tol,
+                                                    max_iter, damping))
+            geos = [traj[t] for traj in trajs]
+            tests = np.array([r["test"] for r in runs])
+            out.append({
+                "test": tests.mean(axis=0),
+                "train": np.mean([r["train"] for r in runs], axis=0),
+                "test_std": (tests.std(axis=0, ddof=1) if draws > 1
+                             else np.zeros(alphas.size)),
+                "residual": np.max([r["residual"] for r in runs], axis=0),
+                "r": np.mean([g.r for g in geos], axis=0),
+                "c": np.mean([g.c for g in geos], axis=0),
+                "fraction": np.mean([g.fraction for g in geos], axis=0),
+                "gamma": np.mean([g.gamma for g in geos], axis=0),
+                "discarded": float(np.max([g.discarded for g in geos])),
+                "K": int(geos[0].K),
+                "seconds": [float(g.seconds) for g in geos],
+            })
+    return out
