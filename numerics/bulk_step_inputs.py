@@ -159,9 +159,11 @@ def sample_step(
 
 
 def _batch_gradient(student: Activation, target: Target, w: np.ndarray, n0: int, noise: float,
-                    rng: np.random.Generator) -> np.ndarray:
-    """``Σ_ν e_ν σ'(W x_ν) x_νᵀ`` on a fresh batch of n0 samples drawn from ``rng``
-    (constant readout: ``f = (1/p) Σ_j σ(⟨w_j, x⟩)``)."""
+                    rng: np.random.Generator, s: np.ndarray | None = None) -> np.ndarray:
+    """``Σ_ν e_ν σ'(W x_ν) x_νᵀ`` on a fresh batch of n0 samples drawn from ``rng``, with
+    ``e = y − f``: ``f = (1/p) Σ_j σ(⟨w_j, x⟩)`` (constant readout, ``s = None``) or
+    ``f = (1/p) Σ_j s_j σ(⟨w_j, x⟩)`` (readout values s; the caller multiplies row j of
+    the result by ``s_j``)."""
     grad = np.zeros(w.shape)
     sd = math.sqrt(noise)
     done = 0
@@ -172,7 +174,8 @@ def _batch_gradient(student: Activation, target: Target, w: np.ndarray, n0: int,
         if sd:
             y = y + sd * rng.standard_normal(m)
         h = x @ w.T
-        f = np.asarray(student.evaluate(h), dtype=float).mean(axis=1)
+        act = np.asarray(student.evaluate(h), dtype=float)
+        f = act.mean(axis=1) if s is None else act @ s / w.shape[0]
         g = np.asarray(student.derivative(h, 1), dtype=float) * (y - f)[:, None]
         grad += g.T @ x
         done += m

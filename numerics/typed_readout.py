@@ -58,11 +58,9 @@ import scipy.linalg
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.theory import Activation, Target
 
+from .bulk_step_inputs import _batch_gradient
 from .gaussian import gauss_hermite, nodes_for_tolerance
 from .multi_index_curve import _student_tables, _teacher_tables
-
-CHUNK = 4096
-
 
 # --------------------------------------------------------------------------- the sampled step
 
@@ -93,20 +91,7 @@ def sample_typed_step(student: Activation, target: Target, psi: float, alpha0: f
     rng = np.random.default_rng([int(seed), 9, 11])
     w0 = rng.standard_normal((p, d)) / math.sqrt(d)
     s = readout_signs(readout, p, rng)
-    grad = np.zeros((p, d))
-    sd = math.sqrt(noise)
-    done = 0
-    while done < n0:
-        m = min(CHUNK, n0 - done)
-        x = rng.standard_normal((m, d))
-        y = np.asarray(target.evaluate(x[:, : target.r]), dtype=float)
-        if sd:
-            y = y + sd * rng.standard_normal(m)
-        h = x @ w0.T
-        f = np.asarray(student.evaluate(h), dtype=float) @ s / p
-        g = np.asarray(student.derivative(h, 1), dtype=float) * (y - f)[:, None]
-        grad += g.T @ x
-        done += m
+    grad = _batch_gradient(student, target, w0, n0, noise, rng, s)
     return w0, w0 + (eta / n0) * s[:, None] * grad, s
 
 
@@ -376,7 +361,11 @@ class Entropic:
                                    iterations=0)
         _symmetrise_lower(sinv)
         self.sinv = sinv
-        k = hats["thh"][t] * g.f + np.sum(hats["psih"][t] * g.h, axis=1)
+        # spike source: one column f (θ per type) or K columns f (θ a T × K matrix,
+        # several spike directions: numerics/multi_step_typed.py)
+        spike = (hats["thh"][t] * g.f if g.f.ndim == 1
+                 else np.sum(hats["thh"][t] * g.f, axis=1))
+        k = spike + np.sum(hats["psih"][t] * g.h, axis=1)
         ahat = sinv @ k
         if not self.free_mean:
             # the mean modes as readout directions 1_t: m = 1ᵀâ with â = S⁻¹(k + Σ_s m̂_s 1_s)
@@ -391,7 +380,8 @@ class Entropic:
         out = {
             "V1": self._block_sums(g.omega * sinv) / p,
             "V2": np.add.reduceat(np.diag(sinv), self.starts) / p,
-            "theta": np.add.reduceat(g.f * ahat, self.starts),
+            "theta": (np.add.reduceat(g.f * ahat, self.starts) if g.f.ndim == 1 else
+                      np.add.reduceat(g.f * ahat[:, None], self.starts, axis=0)),
             "psi": np.add.reduceat(g.h * ahat[:, None], self.starts, axis=0),
         }
         if not self.free_mean:

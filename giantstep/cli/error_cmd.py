@@ -148,8 +148,8 @@ def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
     curve = multi_step_learning_curve(
         args.student, args.teacher, alpha0=args.alpha0, eta=args.eta, steps=args.steps,
         lam=args.lam, alphas=alphas, noise=args.noise, width_ratio=args.width_ratio,
-        readout=args.readout, spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
-        d=args.d, seed=args.seed, tol=args.tol, warn=False,
+        readout=args.readout, n_types=args.n_types, spectrum=args.spectrum,
+        spectrum_draws=args.spectrum_draws, d=args.d, seed=args.seed, tol=args.tol, warn=False,
     )
     for note in curve.params.get("notes", []):
         print(f"giantstep: warning: {note}", file=sys.stderr)
