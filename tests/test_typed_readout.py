@@ -250,3 +250,39 @@ def test_odd_student_gaussian_readout_reduces_to_positive_types():
                                   warn=False)
     r = np.array(cur.params["type_r"])
     assert r.size == 4 and np.all(r > 0) and np.all(np.diff(r) > 0)
+
+
+# docs/test_error.md, "Several neuron types", the simulation table: d = 1500, 4 seeds, 2·10⁴
+# test points, the validation simulator with the readout law; theory in the default mode
+# (4 steps sampled at d = 1000, seeds 100–103)
+TYPED_TABLE = [
+    ("R1", "relu", "tanh(z1)", "sign", 1.0, 2.0, 1.0, 0.0),
+    ("R2", "relu", "tanh(z1)", "sign", 0.5, 3.0, 2.0, 0.1),
+    ("R3", "relu", "tanh(z1) + z1*z2", "sign", 2.0, 2.0, 1.0, 0.0),
+    ("R4", "relu", "tanh(z1)", "sign", 2.0, 1.0, 0.5, 0.0),
+    ("G1", "tanh", "tanh(z1)", "gaussian", 1.0, 2.0, 1.0, 0.0),
+    ("G2", "relu", "tanh(z1)", "gaussian", 1.0, 2.0, 1.0, 0.0),
+    ("G3", "erf", "sin(z1)", "gaussian", 0.5, 3.0, 1.0, 0.1),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", TYPED_TABLE, ids=[r[0] for r in TYPED_TABLE])
+def test_typed_table_against_simulation(row):
+    from giantstep.validation.simulator import simulate
+
+    _, student, target, readout, alpha0, eta, psi, noise = row
+    alphas = [0.5, 1.0, 2.0]
+    cur = one_step_learning_curve(student, target, alpha0=alpha0, eta=eta, lam=0.05,
+                                  alphas=alphas, noise=noise, width_ratio=psi, readout=readout,
+                                  seed=100, warn=False)
+    d = 1500
+    sims = np.array([[simulate(target=target, activation=student, d=d, p=int(round(psi * d)),
+                               alpha=alpha0, eta=eta, readout=readout, seed=s, steps=1,
+                               lam=0.05, alpha_readout=a, n_test=20_000, noise=noise,
+                               measure_spike=False).test_error for a in alphas]
+                     for s in range(4)])
+    se = sims.std(axis=0, ddof=1) / 2.0
+    tol = 0.01 + 2 * np.sqrt(se**2 + (cur.test_error_std / 2.0) ** 2)
+    assert np.all(np.abs(cur.test_error - sims.mean(axis=0)) < tol)
+    assert all(cur.validated)
