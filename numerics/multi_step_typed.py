@@ -61,7 +61,7 @@ from .bulk_step_inputs import _batch_gradient
 from .gaussian import gauss_hermite, nodes_for_tolerance
 from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
 from .multi_index_curve import product_rule as xi_product_rule
-from .typed_readout import Entropic, anderson, readout_signs, type_groups
+from .typed_readout import Entropic, anderson, fluctuation_overlaps, readout_signs, type_groups
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
 MAX_SPIKE_DIMS = 3
@@ -489,27 +489,7 @@ def solve_multi_typed_point(alpha: float, lam: float, noise: float, tb: MultiTyp
     x.update(ent.solve(en))
     if ent.free_mean:
         x["m"] = en["m"]
-    A11, A12, A21, A22, mq1, mq2 = ent.q_maps()
-    zero = {**x, "Q1": np.zeros((T, T)), "q2": np.zeros(T)}
-    base = energetic_k(zero, alpha, noise, tb, with_q=True)
-    n_u = T * T + T
-    cmat = np.empty((n_u, n_u))
-    for j in range(n_u):
-        e = np.zeros(n_u)
-        e[j] = 1.0
-        probe = {**x, "Q1": e[:T * T].reshape(T, T), "q2": e[T * T:]}
-        en_j = energetic_k(probe, alpha, noise, tb, with_q=True)
-        cmat[:, j] = np.concatenate([(en_j["q1h"] - base["q1h"]).ravel(),
-                                     en_j["q2h"] - base["q2h"]])
-    amat = np.zeros((n_u, n_u))
-    amat[:T * T, :T * T] = A11.reshape(T * T, T * T)
-    amat[:T * T, T * T:] = A12.reshape(T * T, T)
-    amat[T * T:, :T * T] = A21.reshape(T, T * T)
-    amat[T * T:, T * T:] = A22
-    c0 = np.concatenate([base["q1h"].ravel(), base["q2h"]])
-    b0 = np.concatenate([mq1.ravel(), mq2])
-    u = np.linalg.solve(np.eye(n_u) - amat @ cmat, b0 + amat @ c0)
-    x["Q1"], x["q2"] = u[:T * T].reshape(T, T), u[T * T:]
+    x["Q1"], x["q2"] = fluctuation_overlaps(x, alpha, noise, tb, ent, energetic_k)
     fin = energetic_k(x, alpha, noise, tb, with_q=True)
     x.update({"test": fin["test"], "train": fin["train"], "residual": residual,
               "iterations": it})

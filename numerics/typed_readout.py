@@ -491,6 +491,39 @@ def anderson(step, x0: np.ndarray, tol: float, max_iter: int, damping: float,
     return gx, residual, it
 
 
+def fluctuation_overlaps(x: dict, alpha: float, noise: float, tb, ent: Entropic,
+                         energetic_fn=None) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2 at the converged ``(V, θ, ψ, m)`` (after ``ent.solve`` at ``x``): ``(Q1, q2)``.
+
+    ``(Q1, q2) = mean + A(q̂)`` (:meth:`Entropic.q_maps`) and ``q̂ = c0 + C(Q1, q2)`` is
+    affine (its columns by unit probes of ``energetic_fn``, default :func:`energetic`; the
+    several-direction module passes its own), so ``(I − A C) u = b0 + A c0``.
+    """
+    energetic_fn = energetic if energetic_fn is None else energetic_fn
+    T = ent.T
+    A11, A12, A21, A22, mq1, mq2 = ent.q_maps()
+    zero = {**x, "Q1": np.zeros((T, T)), "q2": np.zeros(T)}
+    base = energetic_fn(zero, alpha, noise, tb, with_q=True)
+    n_u = T * T + T
+    cmat = np.empty((n_u, n_u))
+    for j in range(n_u):
+        e = np.zeros(n_u)
+        e[j] = 1.0
+        probe = {**x, "Q1": e[:T * T].reshape(T, T), "q2": e[T * T:]}
+        en_j = energetic_fn(probe, alpha, noise, tb, with_q=True)
+        cmat[:, j] = np.concatenate([(en_j["q1h"] - base["q1h"]).ravel(),
+                                     en_j["q2h"] - base["q2h"]])
+    amat = np.zeros((n_u, n_u))
+    amat[:T * T, :T * T] = A11.reshape(T * T, T * T)
+    amat[:T * T, T * T:] = A12.reshape(T * T, T)
+    amat[T * T:, :T * T] = A21.reshape(T, T * T)
+    amat[T * T:, T * T:] = A22
+    c0 = np.concatenate([base["q1h"].ravel(), base["q2h"]])
+    b0 = np.concatenate([mq1.ravel(), mq2])
+    u = np.linalg.solve(np.eye(n_u) - amat @ cmat, b0 + amat @ c0)
+    return u[:T * T].reshape(T, T), u[T * T:]
+
+
 def solve_typed_point(alpha: float, lam: float, noise: float, tb: TypedTables,
                       ent: Entropic, state: dict | None, tol: float, max_iter: int,
                       damping: float) -> dict:
@@ -537,27 +570,7 @@ def solve_typed_point(alpha: float, lam: float, noise: float, tb: TypedTables,
     x.update(ent.solve(en))
     if ent.free_mean:
         x["m"] = en["m"]
-    A11, A12, A21, A22, mq1, mq2 = ent.q_maps()
-    zero = {**x, "Q1": np.zeros((T, T)), "q2": np.zeros(T)}
-    base = energetic(zero, alpha, noise, tb, with_q=True)
-    n_u = T * T + T
-    cmat = np.empty((n_u, n_u))
-    for j in range(n_u):  # q̂ is affine in (Q1, q2): its columns by unit probes
-        e = np.zeros(n_u)
-        e[j] = 1.0
-        probe = {**x, "Q1": e[:T * T].reshape(T, T), "q2": e[T * T:]}
-        en_j = energetic(probe, alpha, noise, tb, with_q=True)
-        cmat[:, j] = np.concatenate([(en_j["q1h"] - base["q1h"]).ravel(),
-                                     en_j["q2h"] - base["q2h"]])
-    amat = np.zeros((n_u, n_u))
-    amat[:T * T, :T * T] = A11.reshape(T * T, T * T)
-    amat[:T * T, T * T:] = A12.reshape(T * T, T)
-    amat[T * T:, :T * T] = A21.reshape(T, T * T)
-    amat[T * T:, T * T:] = A22
-    c0 = np.concatenate([base["q1h"].ravel(), base["q2h"]])
-    b0 = np.concatenate([mq1.ravel(), mq2])
-    u = np.linalg.solve(np.eye(n_u) - amat @ cmat, b0 + amat @ c0)
-    x["Q1"], x["q2"] = u[:T * T].reshape(T, T), u[T * T:]
+    x["Q1"], x["q2"] = fluctuation_overlaps(x, alpha, noise, tb, ent, energetic)
     fin = energetic(x, alpha, noise, tb, with_q=True)
     x.update({"test": fin["test"], "train": fin["train"], "residual": residual,
               "iterations": it, "hats": {k: fin[k] for k in ("V1h", "V2h", "thh", "psih",
