@@ -61,7 +61,7 @@ from .bulk_step_inputs import _batch_gradient
 from .gaussian import gauss_hermite, nodes_for_tolerance
 from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
 from .multi_index_curve import product_rule as xi_product_rule
-from .typed_readout import Entropic, anderson, fluctuation_overlaps, readout_signs, type_groups
+from .typed_readout import Entropic, TypedTables, readout_signs, solve_typed_point, type_groups
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
 MAX_SPIKE_DIMS = 3
@@ -250,21 +250,6 @@ def sampled_multi_typed_geometries(student: Activation, target: Target, psi: flo
 # --------------------------------------------------------------------------- κ tables
 
 
-@dataclass(frozen=True)
-class MultiTypedTables:
-    """Coefficient functions on the K-dimensional κ nodes: ``weights (n,)``, ``kappa (n, K)``,
-    students ``(T, n)``, teacher ``h (n,)``, ``h1 (n, L)``, ``h2 (n,)``."""
-
-    weights: np.ndarray
-    kappa: np.ndarray
-    mu0: np.ndarray
-    mu1: np.ndarray
-    mu2sq: np.ndarray
-    h: np.ndarray
-    h1: np.ndarray
-    h2: np.ndarray
-
-
 def kappa_rule(n: int, K: int) -> tuple[np.ndarray, np.ndarray]:
     """Product Gauss–Hermite rule for ``κ ~ N(0, I_K)``: nodes ``(n^K, K)``, weights."""
     x, w = (np.asarray(v, dtype=float) for v in gauss_hermite(n))
@@ -353,7 +338,7 @@ _NODES_CACHE: dict = {}
 
 
 def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarray,
-                       gamma: np.ndarray, a: np.ndarray, tol: float) -> MultiTypedTables:
+                       gamma: np.ndarray, a: np.ndarray, tol: float) -> TypedTables:
     """Student tables of every type (scalar spike ``⟨r_t, κ⟩``, bulk scale ``c_t``) and the
     teacher's on one product Gauss–Hermite κ rule; inner and per-axis outer node counts
     doubled until representative integrals agree to ``tol`` (outer: at most 256 nodes for
@@ -400,106 +385,17 @@ def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np
         nk = n_max  # K ≥ 2: the largest product rule (its residual is ≤ 1e-5 in every
         # geometry met; a rougher integrand is reported by the fixed point's test error)
     kap, w, m0, m1, m2, h, h1, h2 = tables(nk)
-    return MultiTypedTables(w, kap, m0, m1, m2, np.asarray(h, float), np.asarray(h1, float),
+    return TypedTables(w, kap, m0, m1, m2, np.asarray(h, float), np.asarray(h1, float),
                             np.asarray(h2, float))
 
 
 # --------------------------------------------------------------------------- the equations
 
 
-def energetic_k(state: dict, alpha: float, noise: float, tb: MultiTypedTables,
-                with_q: bool) -> dict:
-    """κ-averages of the module docstring at the overlaps ``state`` (``theta``: T × K).
-
-    Returns the conjugates ``V1h (T,T), V2h (T,), thh (T,K), psih (T,L)``, the mean-mode
-    system ``m_gram, m_rhs``, the free ``m`` and, if ``with_q``, ``q1h, q2h``, the test
-    error (Δ included) and the training error."""
-    w, kap, mu0, mu1, m2 = tb.weights, tb.kappa, tb.mu0, tb.mu1, tb.mu2sq
-    vk = np.einsum("tn,ts,sn->n", mu1, state["V1"], mu1) + state["V2"] @ m2
-    lin1 = np.einsum("tn,tk,nk->n", mu1, state["theta"], kap)
-    ck = state["m"] @ mu0 + lin1
-    inv = 1.0 / (1.0 + vk)
-    wi = w * inv
-    out = {
-        "V1h": alpha * (mu1 * wi) @ mu1.T,
-        "V2h": alpha * (m2 @ wi),
-        "thh": alpha * (mu1 * (wi * (tb.h - ck))) @ kap,
-        "psih": alpha * (mu1 * wi) @ tb.h1,
-    }
-    gram = (mu0 * wi) @ mu0.T
-    rhs = mu0 @ (wi * (tb.h - lin1))
-    out["m_gram"], out["m_rhs"] = alpha * gram, alpha * rhs
-    out["m"] = np.linalg.lstsq(gram, rhs, rcond=1e-13)[0]
-    if with_q:
-        lin = np.einsum("tn,tl,nl->n", mu1, state["psi"], tb.h1)
-        rk = (tb.h2 + ck * ck - 2.0 * ck * tb.h - 2.0 * lin
-              + np.einsum("tn,ts,sn->n", mu1, state["Q1"], mu1) + state["q2"] @ m2)
-        wr = w * (rk + noise) * inv * inv
-        out["q1h"] = alpha * (mu1 * wr) @ mu1.T
-        out["q2h"] = alpha * (m2 @ wr)
-        out["test"] = float(w @ rk) + noise
-        out["train"] = float(np.sum(wr))
-    return out
-
-
-_KEYS = ("V1", "V2", "theta", "psi", "m")
-
-
-def solve_multi_typed_point(alpha: float, lam: float, noise: float, tb: MultiTypedTables,
-                            ent: Entropic, state: dict | None, tol: float, max_iter: int,
-                            damping: float, plain_fallback: bool = True) -> dict:
-    """Fixed point at one α (= n/p): :func:`typed_readout.solve_typed_point` with θ a T × K
-    matrix (stage 1: Anderson on ``(V1, V2, θ, ψ, m)``, then — if ``plain_fallback`` — plain
-    damped iteration; stage 2: the linear system for ``(Q1, q2)``)."""
-    T, L, K = tb.mu1.shape[0], tb.h1.shape[1], tb.kappa.shape[1]
-    if state is None:
-        state = {"V1": np.eye(T), "V2": np.ones(T), "theta": np.zeros((T, K)),
-                 "psi": np.full((T, L), 0.1 / T), "m": np.zeros(T)}
-    shapes = [(T, T), (T,), (T, K), (T, L), (T,)]
-    sizes = [int(np.prod(sh)) for sh in shapes]
-
-    def pack(st):
-        return np.concatenate([np.asarray(st[k], dtype=float).ravel() for k in _KEYS])
-
-    def unpack(vec):
-        out, i = {}, 0
-        for k, sh, n in zip(_KEYS, shapes, sizes):
-            out[k] = vec[i:i + n].reshape(sh)
-            i += n
-        return out
-
-    def step(vec):
-        x = unpack(vec)
-        en = energetic_k(x, alpha, noise, tb, with_q=False)
-        new = ent.solve(en)
-        if ent.free_mean:
-            new["m"] = en["m"]
-        return pack(new)
-
-    start = pack(state)
-    vec, residual, it = anderson(step, start, tol, min(max_iter, 200), damping)
-    if not residual < tol and plain_fallback:
-        vec, residual, it2 = anderson(step, start, tol, max_iter, max(damping, 0.7), memory=0)
-        it += it2
-    if not residual < tol:
-        raise ConvergenceError(f"the K-direction several-type fixed point did not converge at "
-                               f"α/ψ = {alpha:g}", residual=residual, iterations=it)
-    x = unpack(vec)
-    en = energetic_k(x, alpha, noise, tb, with_q=False)
-    x.update(ent.solve(en))
-    if ent.free_mean:
-        x["m"] = en["m"]
-    x["Q1"], x["q2"] = fluctuation_overlaps(x, alpha, noise, tb, ent, energetic_k)
-    fin = energetic_k(x, alpha, noise, tb, with_q=True)
-    x.update({"test": fin["test"], "train": fin["train"], "residual": residual,
-              "iterations": it})
-    return x
-
-
 def solve_multi_typed_curve(alphas_eff: np.ndarray, lam: float, noise: float,
-                            tb: MultiTypedTables, geo: MultiTypedGeometry, tol: float,
+                            tb: TypedTables, geo: MultiTypedGeometry, tol: float,
                             max_iter: int, damping: float, free_mean: bool = False) -> dict:
-    """:func:`solve_multi_typed_point` along the α grid (``alphas_eff`` = n/p): warm start
+    """:func:`typed_readout.solve_typed_point` (θ a T × K matrix) along the α grid (``alphas_eff`` = n/p): warm start
     from the previous point (Anderson only), else a cold start, else a cold start with heavy
     damping. ``free_mean`` as in :func:`typed_readout.solve_typed_curve`.
 
@@ -514,17 +410,17 @@ def solve_multi_typed_curve(alphas_eff: np.ndarray, lam: float, noise: float,
         res = None
         if state is not None:
             try:
-                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, state, tol,
-                                              max_iter, damping, plain_fallback=False)
+                res = solve_typed_point(float(a), lam, noise, tb, ent, state, tol,
+                                        max_iter, damping, plain_fallback=False)
             except ConvergenceError:
                 res = None
         if res is None:
             try:
-                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, None, tol,
-                                              max_iter, damping)
+                res = solve_typed_point(float(a), lam, noise, tb, ent, None, tol,
+                                        max_iter, damping)
             except ConvergenceError:
-                res = solve_multi_typed_point(float(a), lam, noise, tb, ent, None, tol,
-                                              max_iter, max(damping, 0.8))
+                res = solve_typed_point(float(a), lam, noise, tb, ent, None, tol,
+                                        max_iter, max(damping, 0.8))
         state = res
         states.append(res)
         for k in out:

@@ -213,8 +213,9 @@ def sampled_typed_geometry(student: Activation, target: Target, psi: float, alph
 
 @dataclass(frozen=True)
 class TypedTables:
-    """Coefficient functions on the κ nodes: students ``(T, n_κ)``, teacher ``(n_κ,)``,
-    ``h1 (n_κ, L)``."""
+    """Coefficient functions on the κ nodes: ``weights (n,)``, ``kappa (n,)`` — or
+    ``(n, K)`` for K spike directions (:mod:`giantstep.numerics.multi_step_typed`) —,
+    students ``(T, n)``, teacher ``h, h2 (n,)``, ``h1 (n, L)``."""
 
     weights: np.ndarray
     kappa: np.ndarray
@@ -264,24 +265,30 @@ def energetic(state: dict, alpha: float, noise: float, tb: TypedTables,
               with_q: bool) -> dict:
     """κ-averages of the module docstring at the overlaps ``state``.
 
-    Returns the conjugates ``V1h (T,T), V2h (T,), thh (T,), psih (T,L)``, the new ``m``
+    One spike direction (κ of shape (n,), θ (T,)) or K of them (κ (n, K), θ (T, K), the
+    several-step equations of :mod:`giantstep.numerics.multi_step_typed`).
+    Returns the conjugates ``V1h (T,T), V2h (T,), thh (shape of θ), psih (T,L)``, the new ``m``
     and, if ``with_q``, also ``q1h, q2h``, the test error (Δ included) and the training
     error.
     """
     w, kap, mu0, mu1, m2 = tb.weights, tb.kappa, tb.mu0, tb.mu1, tb.mu2sq
     vk = np.einsum("tn,ts,sn->n", mu1, state["V1"], mu1) + state["V2"] @ m2
-    lin1 = state["theta"] @ mu1
-    ck = state["m"] @ mu0 + kap * lin1
+    if kap.ndim == 1:  # one spike direction: θ (T,), κ (n,)
+        spike = kap * (state["theta"] @ mu1)
+    else:  # K spike directions (numerics/multi_step_typed.py): θ (T, K), κ (n, K)
+        spike = np.einsum("tn,tk,nk->n", mu1, state["theta"], kap)
+    ck = state["m"] @ mu0 + spike
     inv = 1.0 / (1.0 + vk)
     wi = w * inv
     out = {
         "V1h": alpha * (mu1 * wi) @ mu1.T,
         "V2h": alpha * (m2 @ wi),
-        "thh": alpha * (mu1 @ (wi * kap * (tb.h - ck))),
+        "thh": (alpha * (mu1 @ (wi * kap * (tb.h - ck))) if kap.ndim == 1
+                else alpha * (mu1 * (wi * (tb.h - ck))) @ kap),
         "psih": alpha * (mu1 * wi) @ tb.h1,
     }
     gram = (mu0 * wi) @ mu0.T
-    rhs = mu0 @ (wi * (tb.h - kap * lin1))
+    rhs = mu0 @ (wi * (tb.h - spike))
     # m̂ = α (rhs − gram m) is affine in the new m: solved with the ridge side
     out["m_gram"], out["m_rhs"] = alpha * gram, alpha * rhs
     out["m"] = np.linalg.lstsq(gram, rhs, rcond=1e-13)[0]
@@ -430,7 +437,8 @@ class Entropic:
 
 
 def _pack(st: dict) -> np.ndarray:
-    return np.concatenate([st["V1"].ravel(), st["V2"], st["theta"], st["psi"].ravel(), st["m"]])
+    return np.concatenate([st["V1"].ravel(), st["V2"], st["theta"].ravel(), st["psi"].ravel(),
+                           st["m"]])
 
 
 def anderson(step, x0: np.ndarray, tol: float, max_iter: int, damping: float,
@@ -526,19 +534,22 @@ def fluctuation_overlaps(x: dict, alpha: float, noise: float, tb, ent: Entropic,
 
 def solve_typed_point(alpha: float, lam: float, noise: float, tb: TypedTables,
                       ent: Entropic, state: dict | None, tol: float, max_iter: int,
-                      damping: float) -> dict:
+                      damping: float, plain_fallback: bool = True) -> dict:
     """Fixed point of the several-type equations at one α (α = samples per feature n/p).
 
-    Stage 1: damped iteration of the closed subsystem ``(V1, V2, θ, ψ, m)`` until the
-    largest relative change ``|Δx|/(1+|x|)`` is below ``tol``; stage 2: the linear
-    system for ``(Q1, q2)``. Raises :class:`ConvergenceError` with the last residual.
+    Stage 1: Anderson mixing of the closed subsystem ``(V1, V2, θ, ψ, m)`` until the
+    largest relative change ``|Δx|/(1+|x|)`` is below ``tol``, then — if
+    ``plain_fallback`` — plain damped iteration; stage 2: the linear system for
+    ``(Q1, q2)``. θ has shape (T,) for one spike direction and (T, K) for K (``tb.kappa``
+    of shape (n, K)). Raises :class:`ConvergenceError` with the last residual.
     """
     T, L = tb.mu1.shape[0], tb.h1.shape[1]
+    theta_shape = (T,) if tb.kappa.ndim == 1 else (T, tb.kappa.shape[1])
     if state is None:
-        state = {"V1": np.eye(T), "V2": np.ones(T), "theta": np.zeros(T),
+        state = {"V1": np.eye(T), "V2": np.ones(T), "theta": np.zeros(theta_shape),
                  "psi": np.full((T, L), 0.1 / T), "m": np.zeros(T)}
     keys = ("V1", "V2", "theta", "psi", "m")
-    shapes = [(T, T), (T,), (T,), (T, L), (T,)]
+    shapes = [(T, T), (T,), theta_shape, (T, L), (T,)]
     sizes = [int(np.prod(sh)) for sh in shapes]
 
     def unpack(vec):
@@ -558,7 +569,7 @@ def solve_typed_point(alpha: float, lam: float, noise: float, tb: TypedTables,
 
     start = _pack({k: np.array(state[k], dtype=float) for k in keys})
     vec, residual, it = anderson(step, start, tol, min(max_iter, 200), damping)
-    if not residual < tol:  # Anderson can stray near interpolation: plain damped iteration
+    if not residual < tol and plain_fallback:  # Anderson can stray: plain damped iteration
         vec, residual, it2 = anderson(step, start, tol, max_iter, max(damping, 0.7), memory=0)
         it += it2
     if not residual < tol:
