@@ -61,7 +61,7 @@ from .bulk_step_inputs import _batch_gradient
 from .gaussian import gauss_hermite, nodes_for_tolerance
 from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
 from .multi_index_curve import product_rule as xi_product_rule
-from .typed_readout import Entropic, TypedTables, readout_signs, solve_typed_point, type_groups
+from .typed_readout import Entropic, TypedGeometry, TypedTables, readout_signs, solve_typed_point, type_groups
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
 MAX_SPIKE_DIMS = 3
@@ -108,50 +108,19 @@ def sample_typed_steps(student: Activation, target: Target, psi: float, alpha0: 
 
 
 @dataclass(frozen=True)
-class MultiTypedGeometry:
-    """Inputs of the K-direction several-type equations read off one sampled state W_t.
+class MultiTypedGeometry(TypedGeometry):
+    """:class:`typed_readout.TypedGeometry` read off one sampled state W_t with K spike
+    directions V (d × K): ``r`` is (T, K) (``r_t = Vᵀ Δ_t``), ``gamma`` is ``Γ = Θ V``
+    (r × K), ``f = B V`` is (p × K), ``z = Γ κ + A ξ``.
 
-    Attributes
-    ----------
-    r : ndarray (T, K)
-        Per-type spike coefficients ``r_t = Vᵀ Δ_t``.
-    c, fraction : ndarray (T,)
-        Bulk scale ``c_t² = mean_{j∈t} ‖B_j‖²`` and share of the neurons.
-    gamma : ndarray (r, K)
-        ``Γ = Θ V``: overlaps of the spike directions with the target directions.
-    a : ndarray (r, r)
-        Target coordinates along the basis ζ̂ of ``Π Θᵀ``: ``z = Γ κ + A ξ``.
-    types : ndarray (p,)
-        Type of each row (rows sorted by type).
-    omega : ndarray (p, p)
-        ``B Π Bᵀ``.
-    f : ndarray (p, K)
-        ``B V``.
-    h : ndarray (p, r)
-        ``B ζ̂``.
+    Extra attribute
+    ---------------
     discarded : float
         Relative norm of the part of the fraction-weighted ``Δ_t`` outside span V (0 when
         K spans them).
-    seconds : float
-        Cost of sampling and building the matrices.
     """
 
-    r: np.ndarray
-    c: np.ndarray
-    fraction: np.ndarray
-    gamma: np.ndarray
-    a: np.ndarray
-    types: np.ndarray
-    omega: np.ndarray
-    f: np.ndarray
-    h: np.ndarray
-    discarded: float
-    seconds: float
-
-    @property
-    def p(self) -> int:
-        """Width of the draw."""
-        return int(self.types.size)
+    discarded: float = 0.0
 
     @property
     def K(self) -> int:
@@ -210,7 +179,7 @@ def multi_typed_geometry(w0: np.ndarray, wt: np.ndarray, r_dirs: int, groups: li
     c = np.array([math.sqrt(float(np.mean(np.sum(b[types == t] ** 2, axis=1))))
                   for t in range(len(groups))])
     return MultiTypedGeometry(r, c, frac, gamma, z[:r_dirs, :], types, bpi @ bpi.T, bv, b @ z,
-                              float(discarded), float(seconds))
+                              seconds=float(seconds), discarded=float(discarded))
 
 
 _TRAJ_CACHE: dict = {}
