@@ -61,7 +61,7 @@ from .bulk_step_inputs import _batch_gradient
 from .gaussian import gauss_hermite, nodes_for_tolerance
 from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
 from .multi_index_curve import product_rule as xi_product_rule
-from .typed_readout import Entropic, TypedGeometry, TypedTables, readout_signs, solve_typed_point, type_groups
+from .typed_readout import TypedGeometry, TypedTables, readout_signs, solve_typed_curve, type_groups
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
 MAX_SPIKE_DIMS = 3
@@ -361,43 +361,6 @@ def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np
 # --------------------------------------------------------------------------- the equations
 
 
-def solve_multi_typed_curve(alphas_eff: np.ndarray, lam: float, noise: float,
-                            tb: TypedTables, geo: MultiTypedGeometry, tol: float,
-                            max_iter: int, damping: float, free_mean: bool = False) -> dict:
-    """:func:`typed_readout.solve_typed_point` (θ a T × K matrix) along the α grid (``alphas_eff`` = n/p): warm start
-    from the previous point (Anderson only), else a cold start, else a cold start with heavy
-    damping. ``free_mean`` as in :func:`typed_readout.solve_typed_curve`.
-
-    The warm start is only an accelerator: with 8 gaussian types at p = 1000 it can fail to
-    converge where a cold start takes 15–25 iterations (measured), so it gets no plain
-    damped fallback (that fallback alone cost up to ``max_iter`` p × p inversions)."""
-    ent = Entropic(geo, lam, free_mean)
-    out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
-    states = []
-    state = None
-    for i, a in enumerate(alphas_eff):
-        res = None
-        if state is not None:
-            try:
-                res = solve_typed_point(float(a), lam, noise, tb, ent, state, tol,
-                                        max_iter, damping, plain_fallback=False)
-            except ConvergenceError:
-                res = None
-        if res is None:
-            try:
-                res = solve_typed_point(float(a), lam, noise, tb, ent, None, tol,
-                                        max_iter, damping)
-            except ConvergenceError:
-                res = solve_typed_point(float(a), lam, noise, tb, ent, None, tol,
-                                        max_iter, max(damping, 0.8))
-        state = res
-        states.append(res)
-        for k in out:
-            out[k][i] = res[k]
-    out["states"] = states
-    return out
-
-
 def multi_typed_step_curves(student: Activation, target: Target, *, alpha0: float, eta: float,
                             steps: int, lam: float, alphas: np.ndarray, noise: float,
                             psi: float, readout: str, n_types: int, draws: int, d: int,
@@ -427,8 +390,8 @@ def multi_typed_step_curves(student: Activation, target: Target, *, alpha0: floa
                 geo = traj[t]
                 tb = multi_typed_tables(student, target, geo.r, geo.c, geo.gamma, geo.a,
                                         quad_tol)
-                runs.append(solve_multi_typed_curve(alphas / psi, lam, noise, tb, geo, tol,
-                                                    max_iter, damping))
+                runs.append(solve_typed_curve(alphas / psi, lam, noise, tb, geo, tol,
+                                              max_iter, damping))
             geos = [traj[t] for traj in trajs]
             tests = np.array([r["test"] for r in runs])
             out.append({

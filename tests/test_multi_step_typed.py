@@ -69,7 +69,7 @@ def test_one_direction_equals_the_one_step_typed_equations():
     g1 = mt.multi_typed_geometry(w0, w1, 1, groups, (u / np.linalg.norm(u))[:, None])
     np.testing.assert_allclose(g1.r[:, 0], geo.r, rtol=1e-12)
     tb1 = mt.multi_typed_tables(RELU, tg, g1.r, g1.c, g1.gamma, g1.a, 1e-10)
-    out = mt.solve_multi_typed_curve(ALPHAS, 0.05, 0.1, tb1, g1, 1e-11, 2000, 0.5)
+    out = tr.solve_typed_curve(ALPHAS, 0.05, 0.1, tb1, g1, 1e-11, 2000, 0.5)
     np.testing.assert_allclose(out["test"], ref["test"], rtol=1e-8)
     np.testing.assert_allclose(out["train"], ref["train"], rtol=1e-8)
     # the same with the gaussian readout's 4 types (a genuinely different T)
@@ -81,7 +81,7 @@ def test_one_direction_equals_the_one_step_typed_equations():
     u = s @ (w1 - w0)
     g1 = mt.multi_typed_geometry(w0, w1, 1, groups, (u / np.linalg.norm(u))[:, None])
     tb1 = mt.multi_typed_tables(TANH, tg, g1.r, g1.c, g1.gamma, g1.a, 1e-10)
-    out = mt.solve_multi_typed_curve(ALPHAS, 0.05, 0.0, tb1, g1, 1e-11, 2000, 0.5)
+    out = tr.solve_typed_curve(ALPHAS, 0.05, 0.0, tb1, g1, 1e-11, 2000, 0.5)
     np.testing.assert_allclose(out["test"], ref["test"], rtol=1e-8)
 
 
@@ -97,7 +97,7 @@ def test_one_type_equals_the_bulk_mode_at_step_one():
     assert v.shape == (150, 1) and disc == 0.0  # one type spans one direction
     geo = mt.multi_typed_geometry(w0, w1, 2, [np.arange(150)], v)
     tb = mt.multi_typed_tables(RELU, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-11)
-    out = mt.solve_multi_typed_curve(ALPHAS, 0.05, 0.1, tb, geo, 1e-10, 4000, 0.5,
+    out = tr.solve_typed_curve(ALPHAS, 0.05, 0.1, tb, geo, 1e-10, 4000, 0.5,
                                      free_mean=True)
     np.testing.assert_allclose(out["test"], ref["test"], rtol=1e-7)
     np.testing.assert_allclose(out["train"], ref["train"], rtol=1e-7)
@@ -126,14 +126,14 @@ def test_two_directions_are_rotation_invariant(relu_sign_trajectory):
     for basis in (v, v @ rot):
         geo = mt.multi_typed_geometry(ws[0], ws[3], 2, groups, basis)
         tb = mt.multi_typed_tables(RELU, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-7)
-        res.append(mt.solve_multi_typed_curve(ALPHAS, 0.05, 0.0, tb, geo, 1e-8, 4000, 0.5))
+        res.append(tr.solve_typed_curve(ALPHAS, 0.05, 0.0, tb, geo, 1e-8, 4000, 0.5))
     np.testing.assert_allclose(res[1]["test"], res[0]["test"], rtol=1e-5)
     np.testing.assert_allclose(res[1]["train"], res[0]["train"], rtol=1e-5)
     # a K = 1 treatment of the same state (the signed-mean direction) is a different model
     u = s @ (ws[3] - ws[0])
     geo1 = mt.multi_typed_geometry(ws[0], ws[3], 2, groups, (u / np.linalg.norm(u))[:, None])
     tb1 = mt.multi_typed_tables(RELU, tg, geo1.r, geo1.c, geo1.gamma, geo1.a, 1e-7)
-    one = mt.solve_multi_typed_curve(ALPHAS, 0.05, 0.0, tb1, geo1, 1e-8, 4000, 0.5)
+    one = tr.solve_typed_curve(ALPHAS, 0.05, 0.0, tb1, geo1, 1e-8, 4000, 0.5)
     assert np.all(np.abs(one["test"] - res[0]["test"]) > 1e-4)
 
 
@@ -143,7 +143,7 @@ def test_limits_huge_ridge_and_lazy(relu_sign_trajectory):
     v, _ = mt.spike_basis(means, frac, 2)
     geo = mt.multi_typed_geometry(ws[0], ws[2], 2, groups, v)
     tb = mt.multi_typed_tables(RELU, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-7)
-    big = mt.solve_multi_typed_curve(np.array([1.0]), 1e9, 0.2, tb, geo, 1e-9, 2000, 0.5)
+    big = tr.solve_typed_curve(np.array([1.0]), 1e9, 0.2, tb, geo, 1e-9, 2000, 0.5)
     # E[y²] = E tanh(2z)² + 0.25 E[(z1²−1)²] E[z2²] = E tanh(2z)² + 0.5, by Gauss–Hermite here
     x, w = np.polynomial.hermite_e.hermegauss(200)
     ey2 = float(w @ np.tanh(2 * x) ** 2 / math.sqrt(2 * math.pi)) + 0.5
