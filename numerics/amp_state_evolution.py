@@ -42,7 +42,7 @@ from giantstep.theory.amp_channel import LabelChannel, gaussian_grid
 from giantstep.theory.subspaces import relevant_subspace
 from giantstep.theory.target import as_target
 
-from .amp_kernel import accumulate_reweighted
+from .amp_kernel import accumulate_cells, cell_pairs, grid_axis
 from .gaussian import product_rule
 
 # (outer Gauss–Hermite nodes per dim, inner panels per half-line, inner nodes per panel, bins)
@@ -150,6 +150,12 @@ class _SEMap:
         self.idx, self.wt = self.channel.assign(vals)
         self.half_sq = 0.5 * np.sum(self.z**2, axis=1)
         self.features = np.concatenate([np.ones((len(self.z), 1)), self.z], axis=1)
+        self.kernel_blocks = (None if self.channel.kernel is None
+                              else band_blocks(self.channel.kernel))
+        with np.errstate(divide="ignore"):
+            self.log_w = np.log(self.wz) + self.half_sq
+        self.pairs = cell_pairs(self.idx, self.wt, self.z, self.channel.n_cells)
+        self.axis = grid_axis(self.z)
 
     def __call__(self, alpha: float, Q: np.ndarray, direct: bool | None = None) -> np.ndarray:
         """One SE step; ``direct`` forces the moving-grid route (default: when V is small)."""
@@ -162,28 +168,60 @@ class _SEMap:
         omega = self.xi @ sq  # (G, m)
         if direct is None:
             direct = bool(np.linalg.eigvalsh(Vm)[0] < V_SWITCH)
-        if not direct:
-            S0, S1 = accumulate_reweighted(self.z, self.wz, self.half_sq, self.idx, self.wt,
-                                           np.ascontiguousarray(omega), Vinv, logdet,
-                                           self.channel.n_cells)
+        G = len(omega)
+        if not direct:  # S[j, g] = (S0, S1) of cell j at node g, layout (J, G, m + 1)
+            S = accumulate_cells(self.axis, self.z, self.log_w, *self.pairs, np.ascontiguousarray(omega),
+                                 Vinv, logdet)
         else:  # V small: move the grid with ω, z = ω + L u (docs/amp.md (B4))
             L = np.linalg.cholesky(Vm)
             zz = omega[:, None, :] + (self.z @ L.T)[None, :, :]
             vals = np.broadcast_to(self.t.evaluate(zz @ self.R.T), zz.shape[:2])
             idx, wt = self.channel.assign(vals)
-            S = self.channel.accumulate(idx, wt, self.wz, self.features, kernel=False)
-            S0, S1 = S[:, :, 0], S[:, :, 1:] @ L.T
-        if self.channel.kernel is not None:  # noise kernel on S0 and S1 in one matrix product
-            G, J = S0.shape
-            X = np.concatenate([S0[:, :, None], S1], axis=2).transpose(1, 0, 2).reshape(J, -1)
-            Y = (self.channel.kernel @ X).reshape(J, G, m + 1).transpose(1, 0, 2)
-            S0, S1 = Y[:, :, 0], Y[:, :, 1:]
+            Sg = self.channel.accumulate(idx, wt, self.wz, self.features, kernel=False)
+            Sg[:, :, 1:] = Sg[:, :, 1:] @ L.T
+            S = np.ascontiguousarray(Sg.transpose(1, 0, 2))
+        J = S.shape[0]
+        if self.kernel_blocks is not None:  # noise kernel on S0 and S1, banded products
+            S = band_apply(self.kernel_blocks, S.reshape(J, -1)).reshape(J, G, m + 1)
+        S0, S1 = S[:, :, 0], S[:, :, 1:]
+        # A = Σ_g w_g Σ_j S1_jg S1_jgᵀ / S0_jg (cells of zero mass dropped)
         inv = np.where(S0 > 1e-300, 1 / np.where(S0 > 1e-300, S0, 1.0), 0.0)
-        A = np.einsum("g,gj,gja,gjb->ab", self.wxi, inv, S1, S1)
+        T = (S1 * np.sqrt(self.wxi[None, :] * inv)[:, :, None]).reshape(-1, m)
+        A = T.T @ T
         Qhat = alpha * Vinv @ A @ Vinv  # α E[g gᵀ], g = V⁻¹(E[z | y, ω] − ω)
         Qhat = 0.5 * (Qhat + Qhat.T)
         Qn = Qhat @ np.linalg.inv(np.eye(m) + Qhat)
         return _clean(0.5 * (Qn + Qn.T))
+
+
+#: entries of the Gaussian noise kernel below this fraction of its largest are dropped
+#: (their contribution is below the rounding of the sums)
+BAND_CUT = 1e-17
+BAND_ROWS = 64
+
+
+def band_blocks(kernel: np.ndarray, cut: float = BAND_CUT, rows: int = BAND_ROWS) -> list:
+    """Row blocks ``(r0, r1, c0, c1, K[r0:r1, c0:c1])`` covering the entries of ``kernel``
+    above ``cut·max|kernel|`` (the Gaussian noise kernel is banded)."""
+    big = np.abs(kernel) > cut * float(np.max(np.abs(kernel)))
+    out = []
+    for r0 in range(0, kernel.shape[0], rows):
+        r1 = min(r0 + rows, kernel.shape[0])
+        cols = np.flatnonzero(big[r0:r1].any(axis=0))
+        if cols.size:
+            c0, c1 = int(cols[0]), int(cols[-1]) + 1
+            out.append((r0, r1, c0, c1, np.ascontiguousarray(kernel[r0:r1, c0:c1])))
+    out.append(kernel.shape)
+    return out
+
+
+def band_apply(blocks: list, X: np.ndarray) -> np.ndarray:
+    """``kernel @ X`` from :func:`band_blocks` (equal to the dense product to ~1e-17 relative)."""
+    shape = blocks[-1]
+    Y = np.zeros((shape[0], X.shape[1]))
+    for r0, r1, c0, c1, blk in blocks[:-1]:
+        Y[r0:r1] = blk @ X[c0:c1]
+    return Y
 
 
 def _clean(Q: np.ndarray) -> np.ndarray:
@@ -210,6 +248,39 @@ def _unvec(v: np.ndarray, m: int) -> np.ndarray:
     Q[iu] = v
     Q[(iu[1], iu[0])] = v
     return Q
+
+
+LINEARISATION_EPS = 1e-7
+
+
+def grid_threshold(fmap: _SEMap) -> float:
+    """Weak-recovery threshold ``α_c = 1/λ_max`` of the SE map linearised at ``Q = 0`` on
+    ``fmap``'s own grid and cells (``inf`` if λ_max ≤ 0); ``nan`` when ``Q = 0`` is not a
+    fixed point (a trivial subspace: ``F(0) ≠ 0``).
+
+    ``F(Q) = α L(Q) + O(Q²)`` with ``L`` linear on symmetric matrices (docs/amp.md (B3)):
+    ``L`` is measured on the PSD basis ``E_aa``, ``(e_a + e_b)(e_a + e_b)ᵀ`` at scale
+    ``LINEARISATION_EPS`` (relative error of the same order) and written in the coordinates
+    of :func:`_vec`. For ``α < α_c`` the iteration from ``Q₀ → 0`` decays to the
+    uninformative point, so :func:`state_evolution` reports those points without iterating.
+    """
+    m = fmap.m
+    if _norm(fmap(1.0, np.zeros((m, m)), False)) > 1e-12:
+        return float("nan")
+    eps = LINEARISATION_EPS
+    diag = {a: fmap(1.0, eps * np.outer(np.eye(m)[a], np.eye(m)[a]), False) / eps for a in range(m)}
+    iu = np.triu_indices(m)
+    cols = []
+    for a, b in zip(*iu):
+        if a == b:
+            img = diag[a]
+        else:
+            e = np.eye(m)[a] + np.eye(m)[b]
+            img = fmap(1.0, eps * np.outer(e, e), False) / eps - diag[a] - diag[b]
+            img = img / np.sqrt(2.0)  # image of the unit-norm vec coordinate E_ab + E_ba over √2
+        cols.append(_vec(img))
+    lam = float(np.max(np.linalg.eigvals(np.array(cols).T).real))
+    return 1.0 / lam if lam > 0 else float("inf")
 
 
 def _in_moving_region(Q: np.ndarray) -> bool:
@@ -420,7 +491,11 @@ def state_evolution(target, *, alphas, noise: float | None = None, tol: float = 
     order = np.argsort(al)
     points: list = [None] * len(al)
     Q = START * np.eye(m)
+    alpha_grid = grid_threshold(fmap)  # below it: the uninformative point, no iteration
     for i in order:
+        if al[i] < alpha_grid * (1.0 - 1e-6):
+            points[i] = SEPoint(float(al[i]), 0.0, np.zeros((t.r, t.r)), 0, 0.0, "decayed")
+            continue
         Q0 = Q if _norm(Q) >= START else START * np.eye(m)
         Q, its, err, status = _solve(fmap, float(al[i]), Q0, tol, max_iter)
         full = fmap.R @ Q @ fmap.R.T

@@ -270,4 +270,4 @@ def test_amp_kernel_is_in_the_warmup_list():
     assert "giantstep.numerics.amp_kernel" in NUMERICS_KERNEL_MODULES
     import giantstep.numerics.amp_kernel as kernel
 
-    assert [name for name, _ in _dispatchers(kernel)] == ["accumulate_reweighted"]
+    assert [name for name, _ in _dispatchers(kernel)] == ["accumulate_cells"]
