@@ -68,9 +68,9 @@ def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa
     ``c_o = −ω_oᵀV⁻¹ω_o/2 − log det V/2``: the linear part of the exponent is separable on
     the tensor grid, so an outer node costs ``m·n`` exponentials instead of ``n^m``. Each
     axis factor is scaled by its largest value (≤ 1, no overflow; ``exp(c_o + Σ max)`` is
-    applied once), and a node whose scale would exceed ``SEPARABLE_MAX_EXPONENT`` is
-    exponentiated directly. Every cell's sums are gathered over its pairs
-    (:func:`cell_pairs`) in registers, and ``S1 = Σ p z − ω_o S0``. The layout
+    applied once; where ``exp(L_k)`` underflows the weight is below ``e^{-145}``), and a node
+    whose scale would exceed ``SEPARABLE_MAX_EXPONENT`` is exponentiated directly. Every
+    cell's sums are gathered over its pairs (:func:`cell_pairs`) in registers, and ``S1 = Σ p z − ω_o S0``. The layout
     ``(J, G, ·)`` is the one the noise kernel multiplies (no transpose).
     """
     G, m = omega.shape
@@ -79,6 +79,7 @@ def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa
     K = z.shape[0]
     n = x.size
     J = ptr.size - 1
+    L = np.empty(K)
     eL = np.empty(K)
     for k in range(K):
         q = 0.0
@@ -87,7 +88,8 @@ def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa
             for b in range(m):
                 acc += Vinv[a, b] * z[k, b]
             q += z[k, a] * acc
-        eL[k] = np.exp(log_w[k] - 0.5 * q)
+        L[k] = log_w[k] - 0.5 * q
+        eL[k] = np.exp(L[k])
     S = np.zeros((J, G, m + 1))
     for o in numba.prange(G):
         b = np.empty(m)
@@ -125,7 +127,7 @@ def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa
                 e = c0
                 for a in range(m):
                     e += b[a] * z[k, a]
-                rho[k] = eL[k] * np.exp(e) if eL[k] > 0.0 else 0.0
+                rho[k] = np.exp(L[k] + e)  # one exponent: exp(L_k) may underflow alone
         for j in range(J):  # m ≤ 3: the sums are scalars (registers), not an array
             s0 = 0.0
             s1 = 0.0

@@ -252,6 +252,34 @@ def _unvec(v: np.ndarray, m: int) -> np.ndarray:
 
 LINEARISATION_EPS = 1e-7
 
+#: Where the state evolution was checked against finite-d GAMP (docs/amp.md §5: z1² at
+#: Δ = 0.1, z1 z2 at Δ = 0.25, z1² + z2² at Δ = 0.5; α = 0.6, 1.15–1.5 and 2 α_c;
+#: d = 1000–8000, 8 seeds): no trivial subspace, one stage, at most two relevant directions,
+#: Δ in the simulated range (finite-d GAMP needs Δ > 0), α up to 2 α_c.
+SE_CHECKED = {"noise": (0.1, 0.5), "max_directions": 2, "max_alpha_over_alpha_c": 2.0}
+
+
+def se_checked(alpha: float, noise: float, n_trivial: int, stage_alphas: list,
+               n_directions: int) -> tuple[bool, str]:
+    """``(validated, reason)`` of one state-evolution point against :data:`SE_CHECKED`.
+
+    ``stage_alphas`` are the thresholds of the linear analysis (``amp_analysis(...).stages``),
+    ``n_directions`` the dimension of the relevant subspace.
+    """
+    lo, hi = SE_CHECKED["noise"]
+    if n_trivial:
+        return False, "targets with a trivial subspace were not simulated with GAMP"
+    if len(stage_alphas) != 1:
+        return False, "only one-stage targets were simulated with GAMP"
+    if n_directions > SE_CHECKED["max_directions"]:
+        return False, f"more than {SE_CHECKED['max_directions']} directions were not simulated with GAMP"
+    if not lo <= noise <= hi:
+        return False, (f"Δ = {noise:g} is outside the simulated range [{lo:g}, {hi:g}] "
+                       "(finite-d GAMP needs Δ > 0)")
+    if alpha > SE_CHECKED["max_alpha_over_alpha_c"] * stage_alphas[0]:
+        return False, f"α above {SE_CHECKED['max_alpha_over_alpha_c']:g} α_c was not simulated"
+    return True, ""
+
 
 def grid_threshold(fmap: _SEMap) -> float:
     """Weak-recovery threshold ``α_c = 1/λ_max`` of the SE map linearised at ``Q = 0`` on

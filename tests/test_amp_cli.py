@@ -60,13 +60,23 @@ def test_no_heavy_imports_at_module_top():
 
 
 def test_state_evolution_validated_flag():
-    """No silent numbers: the multi-index curve is flagged (finite-d GAMP does not reach it yet)."""
-    def run(expr):
-        out = subprocess.run([sys.executable, "-m", "giantstep", "amp", expr, "--alpha", "1:2:2", "--json"],
+    """No silent numbers: points outside the region checked against finite-d GAMP
+    (numerics.amp_state_evolution.SE_CHECKED, docs/amp.md §5) are flagged, point by point."""
+    def run(*args):
+        out = subprocess.run([sys.executable, "-m", "giantstep", "amp", *args, "--json"],
                              capture_output=True, text=True, check=True)
         return json.loads(out.stdout), out.stderr
 
-    single, err1 = run("z1**2")
-    multi, err2 = run("z1*z2")
+    single, err1 = run("z1**2", "--noise", "0.1", "--alpha", "0.3:1:2")
     assert single["state_evolution_validated"] is True and "not validated" not in err1
-    assert multi["state_evolution_validated"] is False and "not validated" in err2
+    assert all(p["validated"] for p in single["state_evolution"])
+    multi, err2 = run("z1*z2", "--noise", "0.25", "--alpha", "1:1.49:2")  # simulated: 1.4 and 2 α_c
+    assert multi["state_evolution_validated"] is True and "not validated" not in err2
+    beyond, err3 = run("z1*z2", "--noise", "0.25", "--alpha", "1.5:1.6:2")  # 1.6 > 2 α_c = 1.499
+    assert [p["validated"] for p in beyond["state_evolution"]] == [False, False]
+    assert beyond["state_evolution_validated"] is False and "2 α_c" in err3
+    noiseless, err4 = run("z1*z2", "--alpha", "1:2:2")  # Δ = 0: finite-d GAMP needs Δ > 0
+    assert noiseless["state_evolution_validated"] is False and "not validated" in err4
+    assert "Δ = 0" in noiseless["state_evolution"][0]["not_validated_because"]
+    trivial, _ = run("z1 + z2**2", "--noise", "0.25", "--alpha", "1.5:1.5:1")
+    assert trivial["state_evolution"][0]["validated"] is False
