@@ -57,32 +57,24 @@ def test_sampler_matches_the_one_step_sampler_and_the_update_formula():
     assert s_sign.tolist() == [1.0, -1.0] * 5
 
 
-def test_one_direction_equals_the_one_step_typed_equations():
-    """K = 1 along the one-step spike v̂ ∝ Σ s_j Δ_j is typed_readout's system (same step)."""
+@pytest.mark.parametrize("student, readout, n_types, noise, seed",
+                         [(RELU, "sign", 8, 0.1, 1), (TANH, "gaussian", 4, 0.0, 2)])
+def test_one_direction_equals_the_one_step_typed_equations(student, readout, n_types, noise, seed):
+    """K = 1 along the one-step spike v̂ ∝ Σ s_j Δ_j is typed_readout's system (same step);
+    relu + sign, and the gaussian readout's 4 types (a genuinely different T)."""
     tg = as_target("tanh(z1)")
-    w0, w1, s = tr.sample_typed_step(RELU, tg, 1.0, 1.0, 2.0, 0.0, 160, 1, "sign")
-    groups = tr.type_groups(s, "sign", 8)
+    w0, w1, s = tr.sample_typed_step(student, tg, 1.0, 1.0, 2.0, 0.0, 160, seed, readout)
+    groups = tr.type_groups(s, readout, n_types)
     geo = tr.typed_geometry(w0, w1, s, 1, groups)
-    tb = tr.typed_tables(RELU, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-10)
-    ref = tr.solve_typed_curve(ALPHAS, 0.05, 0.1, tb, geo, 1e-11, 2000, 0.5)
+    tb = tr.typed_tables(student, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-10)
+    ref = tr.solve_typed_curve(ALPHAS, 0.05, noise, tb, geo, 1e-11, 2000, 0.5)
     u = s @ (w1 - w0)
     g1 = mt.multi_typed_geometry(w0, w1, 1, groups, (u / np.linalg.norm(u))[:, None])
     np.testing.assert_allclose(g1.r[:, 0], geo.r, rtol=1e-12)
-    tb1 = mt.multi_typed_tables(RELU, tg, g1.r, g1.c, g1.gamma, g1.a, 1e-10)
-    out = tr.solve_typed_curve(ALPHAS, 0.05, 0.1, tb1, g1, 1e-11, 2000, 0.5)
+    tb1 = mt.multi_typed_tables(student, tg, g1.r, g1.c, g1.gamma, g1.a, 1e-10)
+    out = tr.solve_typed_curve(ALPHAS, 0.05, noise, tb1, g1, 1e-11, 2000, 0.5)
     np.testing.assert_allclose(out["test"], ref["test"], rtol=1e-8)
     np.testing.assert_allclose(out["train"], ref["train"], rtol=1e-8)
-    # the same with the gaussian readout's 4 types (a genuinely different T)
-    w0, w1, s = tr.sample_typed_step(TANH, tg, 1.0, 1.0, 2.0, 0.0, 160, 2, "gaussian")
-    groups = tr.type_groups(s, "gaussian", 4)
-    geo = tr.typed_geometry(w0, w1, s, 1, groups)
-    tb = tr.typed_tables(TANH, tg, geo.r, geo.c, geo.gamma, geo.a, 1e-10)
-    ref = tr.solve_typed_curve(ALPHAS, 0.05, 0.0, tb, geo, 1e-11, 2000, 0.5)
-    u = s @ (w1 - w0)
-    g1 = mt.multi_typed_geometry(w0, w1, 1, groups, (u / np.linalg.norm(u))[:, None])
-    tb1 = mt.multi_typed_tables(TANH, tg, g1.r, g1.c, g1.gamma, g1.a, 1e-10)
-    out = tr.solve_typed_curve(ALPHAS, 0.05, 0.0, tb1, g1, 1e-11, 2000, 0.5)
-    np.testing.assert_allclose(out["test"], ref["test"], rtol=1e-8)
 
 
 def test_one_type_equals_the_bulk_mode_at_step_one():
