@@ -61,17 +61,18 @@ SEPARABLE_MAX_EXPONENT = 600.0
 def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa: N803
     """``S[j, o] = (S0[o, j], S1[o, j, :])`` of shape ``(J, G, m + 1)`` (module docstring).
 
-    ``z`` is the tensor-product grid of the 1-D nodes ``x`` (``x`` empty: any nodes, no separation) (``"ij"`` order, as
-    :func:`giantstep.theory.amp_channel.gaussian_grid` builds it), ``log_w = log w_k +
-    |z_k|²/2``. The weight is ``ρ_ok = exp(L_k) · exp(c_o) · Π_a exp(b_oa x_{i_a(k)})`` with
+    ``z`` is the tensor-product grid of the 1-D nodes ``x`` in ``"ij"`` order, as
+    :func:`giantstep.theory.amp_channel.gaussian_grid` builds it (``x`` empty: any nodes,
+    every weight exponentiated directly), and ``log_w = log w_k + |z_k|²/2``. The weight is ``ρ_ok = exp(L_k) · exp(c_o) · Π_a exp(b_oa x_{i_a(k)})`` with
     ``L_k = log_w_k − z_kᵀV⁻¹z_k/2`` (K exponentials per call), ``b_o = V⁻¹ω_o`` and
     ``c_o = −ω_oᵀV⁻¹ω_o/2 − log det V/2``: the linear part of the exponent is separable on
     the tensor grid, so an outer node costs ``m·n`` exponentials instead of ``n^m``. Each
     axis factor is scaled by its largest value (≤ 1, no overflow; ``exp(c_o + Σ max)`` is
     applied once; where ``exp(L_k)`` underflows the weight is below ``e^{-145}``), and a node
     whose scale would exceed ``SEPARABLE_MAX_EXPONENT`` is exponentiated directly. Every
-    cell's sums are gathered over its pairs (:func:`cell_pairs`) in registers, and ``S1 = Σ p z − ω_o S0``. The layout
-    ``(J, G, ·)`` is the one the noise kernel multiplies (no transpose).
+    cell's sums are gathered over its pairs (:func:`cell_pairs`) in registers, and
+    ``S1 = Σ p z − ω_o S0``. The layout ``(J, G, ·)`` is the one the noise kernel multiplies
+    (no transpose).
     """
     G, m = omega.shape
     if m < 1 or m > 3:

@@ -144,9 +144,7 @@ class _SEMap:
         if m == 0:
             raise InputError(f"the target {self.t.text!r} is constant: nothing to learn")
         self.m = m
-        if level is None:
-            level = {**_LEVELS, **_LEVELS_NOISELESS} if noise == 0 else _LEVELS
-        n_out, panels, nodes, bins = level[m]
+        n_out, panels, nodes, bins = (level or _levels(noise))[m]
         self.xi, self.wxi = product_rule(n_out, m)
         self.z, self.wz = gaussian_grid(m, panels, nodes)
         vals = self.t.evaluate(self.z @ self.R.T)
@@ -160,8 +158,8 @@ class _SEMap:
         self.idx, self.wt = self.channel.assign(vals)
         self.half_sq = 0.5 * np.sum(self.z**2, axis=1)
         self.features = np.concatenate([np.ones((len(self.z), 1)), self.z], axis=1)
-        self.kernel_blocks = (None if self.channel.kernel is None
-                              else band_blocks(self.channel.kernel))
+        self.kernel_band = (None if self.channel.kernel is None
+                            else band_blocks(self.channel.kernel))
         with np.errstate(divide="ignore"):
             self.log_w = np.log(self.wz) + self.half_sq
         self.pairs = cell_pairs(self.idx, self.wt, self.z, self.channel.n_cells)
@@ -191,8 +189,8 @@ class _SEMap:
             Sg[:, :, 1:] = Sg[:, :, 1:] @ L.T
             S = np.ascontiguousarray(Sg.transpose(1, 0, 2))
         J = S.shape[0]
-        if self.kernel_blocks is not None:  # noise kernel on S0 and S1, banded products
-            S = band_apply(self.kernel_blocks, S.reshape(J, -1)).reshape(J, G, m + 1)
+        if self.kernel_band is not None:  # noise kernel on S0 and S1, banded products
+            S = band_apply(self.kernel_band, S.reshape(J, -1)).reshape(J, G, m + 1)
         S0, S1 = S[:, :, 0], S[:, :, 1:]
         # A = Σ_g w_g Σ_j S1_jg S1_jgᵀ / S0_jg (cells of zero mass dropped)
         inv = np.where(S0 > 1e-300, 1 / np.where(S0 > 1e-300, S0, 1.0), 0.0)
@@ -210,9 +208,11 @@ BAND_CUT = 1e-17
 BAND_ROWS = 64
 
 
-def band_blocks(kernel: np.ndarray, cut: float = BAND_CUT, rows: int = BAND_ROWS) -> list:
-    """Row blocks ``(r0, r1, c0, c1, K[r0:r1, c0:c1])`` covering the entries of ``kernel``
-    above ``cut·max|kernel|`` (the Gaussian noise kernel is banded)."""
+def band_blocks(kernel: np.ndarray, cut: float = BAND_CUT,
+                rows: int = BAND_ROWS) -> tuple[int, list]:
+    """``(number of rows, blocks)``: row blocks ``(r0, r1, c0, c1, K[r0:r1, c0:c1])``
+    covering the entries of ``kernel`` above ``cut·max|kernel|`` (the Gaussian noise kernel
+    is banded)."""
     big = np.abs(kernel) > cut * float(np.max(np.abs(kernel)))
     out = []
     for r0 in range(0, kernel.shape[0], rows):
@@ -221,15 +221,14 @@ def band_blocks(kernel: np.ndarray, cut: float = BAND_CUT, rows: int = BAND_ROWS
         if cols.size:
             c0, c1 = int(cols[0]), int(cols[-1]) + 1
             out.append((r0, r1, c0, c1, np.ascontiguousarray(kernel[r0:r1, c0:c1])))
-    out.append(kernel.shape)
-    return out
+    return kernel.shape[0], out
 
 
-def band_apply(blocks: list, X: np.ndarray) -> np.ndarray:
+def band_apply(band: tuple[int, list], X: np.ndarray) -> np.ndarray:
     """``kernel @ X`` from :func:`band_blocks` (equal to the dense product to ~1e-17 relative)."""
-    shape = blocks[-1]
-    Y = np.zeros((shape[0], X.shape[1]))
-    for r0, r1, c0, c1, blk in blocks[:-1]:
+    n_rows, blocks = band
+    Y = np.zeros((n_rows, X.shape[1]))
+    for r0, r1, c0, c1, blk in blocks:
         Y[r0:r1] = blk @ X[c0:c1]
     return Y
 
@@ -457,13 +456,14 @@ def _solve_once(fmap: _SEMap, alpha: float, Q0: np.ndarray, tol: float, max_iter
                            residual=float(prev_step or np.nan), iterations=max_iter)
 
 
-def _finer_levels() -> dict:
+def _levels(noise: float) -> dict:
+    """The base rule per dimension m: ``_LEVELS``, with ``_LEVELS_NOISELESS`` at Δ = 0."""
+    return {**_LEVELS, **_LEVELS_NOISELESS} if noise == 0 else _LEVELS
+
+
+def _finer_levels(noise: float) -> dict:
     """The quadrature check's rule: 1.5× the outer nodes and inner panels, 2× the bins."""
-    return _finer(_LEVELS)
-
-
-def _finer(levels: dict) -> dict:
-    return {k: (v[0] + v[0] // 2, v[1] + v[1] // 2, v[2], 2 * v[3]) for k, v in levels.items()}
+    return {k: (v[0] + v[0] // 2, v[1] + v[1] // 2, v[2], 2 * v[3]) for k, v in _levels(noise).items()}
 
 
 #: Richardson factor of the quadrature check: if the overlap error decays like n^-p in the
@@ -548,8 +548,7 @@ def state_evolution(target, *, alphas, noise: float | None = None, tol: float = 
     warnings: list = []
     qerr = 0.0
     if checked:
-        fine_map = _SEMap(t, noise, _finer({**_LEVELS, **_LEVELS_NOISELESS}) if noise == 0
-                          else _finer_levels(), refine=2)
+        fine_map = _SEMap(t, noise, _finer_levels(noise), refine=2)
     for i in checked:
         p = points[i]
         Qc = fmap.R.T @ p.matrix @ fmap.R
