@@ -123,9 +123,9 @@ def reference_point(alpha: float, tol: float = 1e-6, damping: float = 0.5, max_i
 def fixed_damping_iterations(alpha: float, tol: float = 1e-6, damping: float = 0.5) -> int:
     """Iterations of the reference's plain damped iteration (fixed δ, same cold start),
     counted with the library's numba map (the same map up to quadrature error)."""
-    from giantstep.numerics.learning_curve import _limit_spectrum
-    from giantstep.numerics.spiked_rf import apply_map
-    from giantstep.numerics.spiked_rf_inputs import (
+    from giantstep.numerics.test_error.curves.one_step import _limit_spectrum
+    from giantstep.numerics.test_error.solver.single_type import apply_map
+    from giantstep.numerics.test_error.tables.single_index import (
         activation_moments,
         kappa_tables,
         spiked_parameters,
@@ -195,7 +195,7 @@ NEW_ALPHAS = np.linspace(0.2, 3.0, 16)
 
 def _forget_pair() -> None:
     """Drop the per-expression caches so that the next pair is 'new' to the process."""
-    from giantstep.numerics import spiked_rf_inputs
+    from giantstep.numerics.test_error.tables import single_index as spiked_rf_inputs
 
     spiked_rf_inputs._MOMENTS.clear()
     spiked_rf_inputs._KINKS.clear()

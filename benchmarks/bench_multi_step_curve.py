@@ -189,8 +189,8 @@ def main() -> None:
         fresh_process_times()
         return
 
-    from giantstep.numerics.multi_index_curve import sampled_bulk_geometries
-    from giantstep.numerics.multi_step_curve import multi_step_learning_curve
+    from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve
+    from giantstep.numerics.test_error.tables.multi_index import sampled_bulk_geometries
     from giantstep.theory import as_activation, as_target
 
     kw = dict(alpha0=ALPHA0, eta=ETA, steps=STEPS, lam=LAM, alphas=ALPHAS, readout="sign",

@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from giantstep.numerics import typed_readout as tr
-from giantstep.numerics.bulk_step_inputs import blas_threads
+from giantstep.numerics.test_error.solver import typed as tr
+from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads
 from giantstep.theory import as_activation, as_target
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {
-    "one_step_overlaps": "one_step",
-    "preprocessed_overlaps": "preprocessed",
-    "overlap_trajectory": "multi_step",
-    "one_step_learning_curve": "learning_curve",
-    "multi_step_learning_curve": "multi_step_curve",
+    "one_step_overlaps": "overlaps.one_step",
+    "preprocessed_overlaps": "overlaps.preprocessed",
+    "overlap_trajectory": "overlaps.multi_step",
+    "one_step_learning_curve": "test_error.curves.one_step",
+    "multi_step_learning_curve": "test_error.curves.multi_step",
 }
 
 __all__ = sorted(_LAZY)

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 
 #: Modules holding numba kernels of the numerics layer (``giantstep warmup`` adds validation's).
 NUMERICS_KERNEL_MODULES = (
-    "giantstep.numerics._special",
+    "giantstep.numerics.special",
     "giantstep.numerics.gaussian",
-    "giantstep.numerics._overlap_smoothing",
-    "giantstep.numerics._overlap_kernel",
-    "giantstep.numerics.spiked_rf",
+    "giantstep.numerics.overlaps._smoothing",
+    "giantstep.numerics.overlaps._kernel",
+    "giantstep.numerics.test_error.solver.single_type",
     "giantstep.numerics.amp_kernel",
 )
 

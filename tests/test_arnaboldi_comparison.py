@@ -18,8 +18,8 @@ import pytest
 from arnaboldi_recursion import State, expectations, risk, trajectory
 from scipy.special import erf
 
-from giantstep.numerics.multi_step import overlap_trajectory
-from giantstep.numerics.multi_step_curve import multi_step_learning_curve
+from giantstep.numerics.overlaps.multi_step import overlap_trajectory
+from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve
 
 STUDENT = "erf(x/sqrt(2))"
 TEACHER = "erf(z1/sqrt(2))"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from giantstep.numerics import one_step_learning_curve
-from giantstep.numerics.bulk_step_inputs import bulk_inputs, sample_step
-from giantstep.numerics.learning_curve import _limit_spectrum, _solve_curve
-from giantstep.numerics.spiked_rf import overlaps_from_hats, overlaps_from_hats_cross
-from giantstep.numerics.spiked_rf_inputs import (
+from giantstep.numerics.test_error.curves.one_step import _limit_spectrum, _solve_curve
+from giantstep.numerics.test_error.solver.single_type import overlaps_from_hats, overlaps_from_hats_cross
+from giantstep.numerics.test_error.spectra.sampled_steps import bulk_inputs, sample_step
+from giantstep.numerics.test_error.tables.single_index import (
     SpikedParameters,
     activation_moments,
     kappa_tables,
@@ -235,7 +235,7 @@ def test_multi_index_answer_is_basis_free():
 
 def test_lazy_multi_index_is_mei_montanari():
     # η̃ = 0: random features see the target through ‖C_1‖² (linear energy) and the rest
-    from giantstep.numerics.random_features import mei_montanari_risk
+    from giantstep.numerics.test_error.lazy_baseline import mei_montanari_risk
 
     ms = activation_moments(Activation("tanh"))
     # g* = z1 z2 + 0.6 z1 − 0.8 z2: E g* = 0, C_1 = (0.6, −0.8), E g*² = 1 + 1 = 2
@@ -277,7 +277,7 @@ TABLE = [
 @pytest.mark.slow
 @pytest.mark.parametrize("row", TABLE, ids=[r[0] for r in TABLE])
 def test_issue9_table_against_simulation(row):
-    from giantstep.numerics.learning_curve import _teacher_target
+    from giantstep.numerics.test_error.curves.one_step import _teacher_target
     from giantstep.validation.simulator import simulate
 
     _, student, teacher, alpha0, eta, lam, alphas, psi, noise = row

@@ -10,9 +10,9 @@ from scipy import integrate, special
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.numerics import one_step_learning_curve
-from giantstep.numerics.learning_curve import LearningCurve, _limit_spectrum
-from giantstep.numerics.spiked_rf import apply_map
-from giantstep.numerics.spiked_rf_inputs import (
+from giantstep.numerics.test_error.curves.one_step import LearningCurve, _limit_spectrum
+from giantstep.numerics.test_error.solver.single_type import apply_map
+from giantstep.numerics.test_error.tables.single_index import (
     activation_moments,
     kappa_tables,
     spiked_parameters,
@@ -214,7 +214,7 @@ def test_non_convergence_raises_with_residual():
 
 def test_kinked_inner_expectations_match_closed_forms():
     # E relu(a + bξ) = a Φ(a/b) + b φ(a/b), E[ξ relu(a + bξ)] = b Φ(a/b) (hand-derived)
-    from giantstep.numerics.spiked_rf_inputs import _inner, activation_kinks
+    from giantstep.numerics.test_error.tables.single_index import _inner, activation_kinks
 
     relu = Activation("relu")
     assert activation_kinks(relu) == (0.0,)
@@ -233,7 +233,7 @@ def test_kinked_inner_expectations_match_closed_forms():
 def test_numba_map_matches_simple_reference():
     # the §6.1 map written again with numpy + scipy.integrate.quad over the MP density,
     # at an arbitrary state: the numba kernels must agree to the quadrature tolerance
-    from giantstep.numerics.marchenko_pastur import mp_resolvent
+    from giantstep.numerics.test_error.spectra.marchenko_pastur import mp_resolvent
 
     student, teacher = Activation("tanh"), Activation("sin")
     prm = spiked_parameters(activation_moments(student), activation_moments(teacher), 1.0, 2.0, 0.1)

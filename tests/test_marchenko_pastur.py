@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from giantstep.errors import InputError
-from giantstep.numerics.marchenko_pastur import (
+from giantstep.numerics.test_error.spectra.marchenko_pastur import (
     mp_resolvent,
     mp_rule,
     mp_rule_for_pole,
@@ -109,7 +109,7 @@ def test_sampled_spectrum_is_reproducible_and_rows_option():
 def test_ratio_rule_matches_closed_form_resolvent(ratio, a):
     # Stieltjes transform of MP(ratio y, scale s): m = <1/(D + a)> is the positive root of
     # -y s a m² + (-a - s(1 - y)) m + 1 = 0 (hand-derived; y → 0 gives 1/(s + a)).
-    from giantstep.numerics.marchenko_pastur import mp_nodes_for_ratio, mp_rule_ratio
+    from giantstep.numerics.test_error.spectra.marchenko_pastur import mp_nodes_for_ratio, mp_rule_ratio
 
     s = 1.7
     qa, qb = -ratio * s * a, -a - s * (1 - ratio)
@@ -123,7 +123,7 @@ def test_ratio_rule_matches_closed_form_resolvent(ratio, a):
 
 
 def test_ratio_rule_agrees_with_a_large_sampled_matrix():
-    from giantstep.numerics.marchenko_pastur import mp_rule_ratio
+    from giantstep.numerics.test_error.spectra.marchenko_pastur import mp_rule_ratio
 
     rng = np.random.default_rng(3)
     d = 600

@@ -1,6 +1,6 @@
 """Test error after several giant steps (THEORY.md §6.2, issue 13): fast checks.
 
-Identities and limits of :func:`giantstep.numerics.multi_step_curve.multi_step_learning_curve`
+Identities and limits of :func:`giantstep.numerics.test_error.curves.multi_step.multi_step_learning_curve`
 (derivation in docs/multi_step_error.md); the comparison with simulations of THEORY §1 is
 ``tests/test_multi_step_curve_simulation.py``.
 """
@@ -16,9 +16,9 @@ from scipy.special import erf
 
 from giantstep.cli import main
 from giantstep.errors import InputError
-from giantstep.numerics.learning_curve import one_step_learning_curve
-from giantstep.numerics.multi_step import overlap_trajectory
-from giantstep.numerics.multi_step_curve import multi_step_learning_curve, state_geometry
+from giantstep.numerics.overlaps.multi_step import overlap_trajectory
+from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve, state_geometry
+from giantstep.numerics.test_error.curves.one_step import one_step_learning_curve
 
 
 @pytest.fixture(autouse=True)
@@ -269,7 +269,7 @@ def test_plot_marks_unvalidated_points():
 def test_unlearned_nonlinear_part_is_flagged_below_alpha_2():
     """A leap-2 target (z2 z3 never learned) is validated only at α ≥ 2 (config B of the
     docs missed at α = 0.5); the parity target z1 + z1 z2 is not affected (E[g* | z2] = 0)."""
-    from giantstep.numerics.multi_step_curve import unlearned_nonlinear_energy
+    from giantstep.numerics.test_error.curves.multi_step import unlearned_nonlinear_energy
     from giantstep.theory import as_target
 
     assert unlearned_nonlinear_energy(as_target("z1 + z2*z3"), np.array([0.9, 0, 0])) == \
@@ -290,7 +290,8 @@ CACHE_KW = dict(alpha0=2.0, eta=1.5, steps=2, lam=0.05, alphas=[0.5, 2.0], noise
 
 def _forget_in_process_copies():
     """Drop both in-process caches, so that the next call reads the disk or samples."""
-    from giantstep.numerics import multi_index_curve, step_cache
+    from giantstep.numerics.test_error.spectra import step_cache
+    from giantstep.numerics.test_error.tables import multi_index as multi_index_curve
 
     step_cache.clear_memory()
     multi_index_curve._STEPS_GEOMETRY_CACHE.clear()
@@ -320,8 +321,8 @@ def test_disk_cache_is_bit_identical_and_respects_the_directory(tmp_path, monkey
         assert a.dtype == b.dtype == np.float64
         np.testing.assert_array_equal(a, b)  # bit-identical
     # the stored inputs themselves equal a fresh sampling, array by array
-    from giantstep.numerics.multi_index_curve import sampled_bulk_geometries
-    from giantstep.numerics.step_cache import cached_step_geometries
+    from giantstep.numerics.test_error.spectra.step_cache import cached_step_geometries
+    from giantstep.numerics.test_error.tables.multi_index import sampled_bulk_geometries
     from giantstep.theory import as_activation, as_target
 
     args = (as_activation("tanh"), as_target(PARITY), 1.0, 2.0, 1.5, 0.05, 100, 7, 2)
@@ -329,7 +330,7 @@ def test_disk_cache_is_bit_identical_and_respects_the_directory(tmp_path, monkey
     from_disk, source = cached_step_geometries(*args)
     assert source == "disk"
     _forget_in_process_copies()
-    from giantstep.numerics.bulk_step_inputs import blas_threads, sampler_threads
+    from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads, sampler_threads
 
     with blas_threads(sampler_threads()):  # as the cache samples (eigh differs by 1e-15 across
         sampled = sampled_bulk_geometries(*args)  # BLAS thread counts)
@@ -366,8 +367,8 @@ def test_corrupt_cache_file_is_resampled(tmp_path, monkeypatch, damage):
 
 
 def test_cache_location_and_key(tmp_path, monkeypatch):
-    from giantstep.numerics import bulk_step_inputs
-    from giantstep.numerics.step_cache import cache_dir, cache_inputs, cache_key
+    from giantstep.numerics.test_error.spectra import sampled_steps as bulk_step_inputs
+    from giantstep.numerics.test_error.spectra.step_cache import cache_dir, cache_inputs, cache_key
     from giantstep.theory import as_activation, as_target
 
     monkeypatch.delenv("GIANTSTEP_CACHE_DIR", raising=False)
@@ -397,8 +398,8 @@ def test_sampler_blas_threads_are_set_and_restored(monkeypatch):
     """The sampling runs on one OpenBLAS thread (faster on the shared machine, module
     docstring of bulk_step_inputs) and gives the same inputs as the libraries' default to
     rounding; the previous thread counts are restored, also after an exception."""
-    from giantstep.numerics import bulk_step_inputs as bsi
-    from giantstep.numerics.multi_index_curve import sampled_bulk_geometries
+    from giantstep.numerics.test_error.spectra import sampled_steps as bsi
+    from giantstep.numerics.test_error.tables.multi_index import sampled_bulk_geometries
     from giantstep.theory import as_activation, as_target
 
     controls = bsi._openblas_controls()

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from giantstep.numerics.multi_step_curve import multi_step_learning_curve
+from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve
 from giantstep.validation.simulator import simulate
 
 ALPHAS = (0.5, 2.0)

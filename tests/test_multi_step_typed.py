@@ -20,11 +20,11 @@ import math
 import numpy as np
 import pytest
 
-from giantstep.numerics import multi_step_typed as mt
-from giantstep.numerics import typed_readout as tr
-from giantstep.numerics.bulk_step_inputs import sample_step
-from giantstep.numerics.multi_index_curve import bulk_geometry
-from giantstep.numerics.multi_step_curve import _solve_bulk, multi_step_learning_curve
+from giantstep.numerics.test_error.curves.multi_step import _solve_bulk, multi_step_learning_curve
+from giantstep.numerics.test_error.solver import typed as tr
+from giantstep.numerics.test_error.spectra.sampled_steps import sample_step
+from giantstep.numerics.test_error.tables import typed_steps as mt
+from giantstep.numerics.test_error.tables.multi_index import bulk_geometry
 from giantstep.theory import as_activation, as_target
 
 RELU, TANH = as_activation("relu"), as_activation("tanh")

@@ -35,8 +35,8 @@ def test_shared_directions_matter():
     """THEORY §5.3: dropping the shared directions (all batch noise private) misses by ~7% at
     α = 0.5 (we find 6.6% on m₊ at step 4, and 1.4% at α = 2). The latent dimension grows by
     rank G ≤ K = 2 per step (rank one at step 1, where Φ = μ_1 for both types)."""
-    from giantstep.numerics.multi_step import _solve
-    from giantstep.numerics.readout_types import readout_types
+    from giantstep.numerics.overlaps.multi_step import _solve
+    from giantstep.numerics.overlaps.readout_types import readout_types
     from giantstep.theory import as_activation, as_target
 
     res = overlap_trajectory(G_THEORY, "relu", alpha=0.5, eta=2, steps=4, readout="sign")
@@ -191,8 +191,8 @@ def test_divergence_is_reported():
 def test_probe_types_reproduce_the_law_types():
     """type_curve: zero-weight probes placed at the law's own s values move exactly like the
     law's types (they feel the same mean field and do not change it)."""
-    from giantstep.numerics.multi_step import type_curve
-    from giantstep.numerics.readout_types import readout_types
+    from giantstep.numerics.overlaps.multi_step import type_curve
+    from giantstep.numerics.overlaps.readout_types import readout_types
 
     s, _ = readout_types("gaussian", 4)
     ov, nr = type_curve(G_THEORY, "tanh", s, alpha=1, eta=1, steps=2, readout="gaussian", n_types=4)

@@ -8,7 +8,7 @@ import pytest
 from giantstep.errors import InputError
 from giantstep.numerics import one_step_overlaps, preprocessed_overlaps
 from giantstep.numerics.gaussian import anisotropic_product_rule
-from giantstep.numerics.preprocessed import _contract, overlap_moments
+from giantstep.numerics.overlaps.preprocessed import _contract, overlap_moments
 
 
 def test_ell_one_reduces_to_one_step():

@@ -112,12 +112,12 @@ def compare_gaussian(target, activation, *, alpha, eta, steps, d, p, seeds, n_ty
     """Gaussian readout: simulated neurons binned by s against the theory's type curve m(s).
 
     The theory curve is evaluated at 15 probe values of s (zero-weight types that move in
-    the mean field of the K-type law, :func:`giantstep.numerics.multi_step.type_curve`),
+    the mean field of the K-type law, :func:`giantstep.numerics.overlaps.multi_step.type_curve`),
     interpolated by a cubic spline at every simulated neuron's s and averaged over the bin
     exactly as the simulation averages the neurons."""
     from scipy.interpolate import CubicSpline
 
-    from giantstep.numerics.multi_step import type_curve
+    from giantstep.numerics.overlaps.multi_step import type_curve
 
     grid = np.linspace(-4.5, 4.5, 15)
     th_ov, th_nr = type_curve(target, activation, grid, alpha=alpha, eta=eta, steps=steps,

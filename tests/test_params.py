@@ -34,10 +34,10 @@ from giantstep.params import (
 # modules holding the public functions (importing them fills the registry)
 MODULES = [
     "giantstep.theory.subspaces", "giantstep.theory.thresholds", "giantstep.theory.generative",
-    "giantstep.theory.hermite1d", "giantstep.theory.amp", "giantstep.numerics.one_step",
-    "giantstep.numerics.preprocessed", "giantstep.numerics.multi_step",
-    "giantstep.numerics.learning_curve", "giantstep.numerics.amp_state_evolution",
-    "giantstep.numerics.multi_step_curve",
+    "giantstep.theory.hermite1d", "giantstep.theory.amp", "giantstep.numerics.overlaps.one_step",
+    "giantstep.numerics.overlaps.preprocessed", "giantstep.numerics.overlaps.multi_step",
+    "giantstep.numerics.test_error.curves.one_step", "giantstep.numerics.amp_state_evolution",
+    "giantstep.numerics.test_error.curves.multi_step",
 ]
 for _m in MODULES:
     importlib.import_module(_m)

@@ -15,7 +15,7 @@ import pytest
 
 import giantstep.numerics.gaussian as ngauss
 import giantstep.theory.quadrature as quad
-from giantstep.numerics._overlap_params import target_second_moment
+from giantstep.numerics.overlaps._params import target_second_moment
 from giantstep.theory import as_target
 
 

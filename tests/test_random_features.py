@@ -7,7 +7,7 @@ import pytest
 
 from giantstep.errors import InputError
 from giantstep.numerics import one_step_learning_curve
-from giantstep.numerics.random_features import mei_montanari_risk, random_features_test_error
+from giantstep.numerics.test_error.lazy_baseline import mei_montanari_risk, random_features_test_error
 
 PAIRS = [("tanh", "tanh", 0.01, 0.0), ("erf", "sin", 0.05, 0.0), ("tanh", "x", 0.1, 0.3),
          ("sin", "erf", 1e-3, 0.05), ("tanh", "tanh(2*x)", 1.0, 0.0)]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from giantstep.numerics import typed_readout as tr
-from giantstep.numerics.typed_plateau import state_ideal, typed_plateau
+from giantstep.numerics.test_error.plateau import state_ideal, typed_plateau
+from giantstep.numerics.test_error.solver import typed as tr
 from giantstep.theory import as_activation, as_target
 
 RELU = as_activation("relu")
@@ -135,7 +135,7 @@ def test_two_spike_directions_after_two_steps_monte_carlo():
     """The K = 2 path (several steps, numerics/multi_step_typed.py, staircase z1 + z1 z2):
     P_T against a Monte-Carlo least squares with relu's closed forms in (κ1, κ2, ξ1, ξ2),
     and P_T decreasing with T onto the ideal of the state (measured)."""
-    from giantstep.numerics import multi_step_typed as mt
+    from giantstep.numerics.test_error.tables import typed_steps as mt
 
     tgt = as_target("z1 + z1*z2")
     vals = []

@@ -22,10 +22,10 @@ import pytest
 
 from giantstep.errors import InputError
 from giantstep.numerics import one_step_learning_curve
-from giantstep.numerics import typed_readout as tr
-from giantstep.numerics.bulk_step_inputs import bulk_inputs, sample_step
-from giantstep.numerics.learning_curve import _solve_curve
-from giantstep.numerics.spiked_rf_inputs import (
+from giantstep.numerics.test_error.curves.one_step import _solve_curve
+from giantstep.numerics.test_error.solver import typed as tr
+from giantstep.numerics.test_error.spectra.sampled_steps import bulk_inputs, sample_step
+from giantstep.numerics.test_error.tables.single_index import (
     SpikedParameters,
     activation_moments,
     kappa_tables,
@@ -184,7 +184,7 @@ def test_bad_input_names_the_problem():
 
 
 def test_typed_curve_flags_points_outside_the_checked_region(capsys):
-    from giantstep.numerics.learning_curve import checked_points_typed
+    from giantstep.numerics.test_error.curves.one_step import checked_points_typed
 
     alphas = np.array([0.3, 1.0, 2.0])
     ok, why = checked_points_typed("sign", "mu2", 1.0, 2.0, 1.0, alphas)

@@ -351,7 +351,7 @@ def _measure_overlaps(sim: SimulationConfig, res, theory: dict, quantities, bm=N
 
 
 def _measure_preprocessed(sim: SimulationConfig, res, theory: dict) -> dict:
-    from giantstep.numerics.preprocessed import predicted_overlap_change
+    from giantstep.numerics.overlaps.preprocessed import predicted_overlap_change
 
     nz = res.neurons
     m0, m1 = nz["overlap"][0], nz["overlap"][1]

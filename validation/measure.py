@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from giantstep.numerics.overlap_result import Spike
+from giantstep.numerics.overlaps.result import Spike
 
 
 def _stats(values: np.ndarray) -> tuple[list[float], list[float]]:
@@ -111,7 +111,7 @@ def spike(delta_W: np.ndarray, r: int, s: np.ndarray | None = None) -> dict:
     also the rank-one estimate ``u = Σ_j s_j ΔW_j / Σ_j s_j²`` of the shared part
     ``η̃ μ1 (C1 + v)`` of §5.1: ``r2 = ‖u‖²`` (the r² of the spiked random
     features) and ``gamma = ‖W* u‖/‖u‖`` — the fields of the predicted
-    :class:`giantstep.numerics.overlap_result.Spike`, whose ``to_dict()`` this matches.
+    :class:`giantstep.numerics.overlaps.result.Spike`, whose ``to_dict()`` this matches.
     """
     D = np.asarray(delta_W, dtype=np.float64)
     p, d = D.shape

@@ -82,7 +82,7 @@ def parse_alpha_grid(text: str) -> list[float]:
 def _error(args: argparse.Namespace) -> int:
     import sys
 
-    from giantstep.numerics.learning_curve import one_step_learning_curve
+    from giantstep.numerics.test_error.curves.one_step import one_step_learning_curve
 
     alphas = parse_alpha_grid(args.alpha)
     if args.steps is not None:
@@ -140,7 +140,7 @@ def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
     """``giantstep error --steps T``: several giant steps (THEORY.md §6.2)."""
     import sys
 
-    from giantstep.numerics.multi_step_curve import multi_step_learning_curve
+    from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve
 
     if args.spectrum == "sampled":
         raise InputError("--spectrum sampled is a one-step option; with --steps use auto, limit "

@@ -3,14 +3,14 @@
 The default (bulk) mode of :func:`giantstep.numerics.multi_step_learning_curve` reads the
 spike and the spectral inputs of the conditional Gaussian equivalence off ``spectrum_draws``
 sampled real trajectories of T giant steps
-(:func:`giantstep.numerics.multi_index_curve.sampled_bulk_geometries`: the steps of
-:func:`giantstep.numerics.bulk_step_inputs.sample_steps` and one p × p eigendecomposition
+(:func:`giantstep.numerics.test_error.tables.multi_index.sampled_bulk_geometries`: the steps of
+:func:`giantstep.numerics.test_error.spectra.sampled_steps.sample_steps` and one p × p eigendecomposition
 per step). That costs 10–160 s per call in a fresh process, while the result is a
 deterministic function of its inputs. :func:`cached_step_geometries` keeps it on disk:
 
 * one ``.npz`` file per trajectory, named by the SHA-256 of every input that changes the
   draw (student and teacher as canonical sympy text, ψ, α0, η̃, Δ, d, seed, T, the readout
-  law of the sampled steps, :data:`~giantstep.numerics.bulk_step_inputs.SAMPLER_VERSION`,
+  law of the sampled steps, :data:`~giantstep.numerics.test_error.spectra.sampled_steps.SAMPLER_VERSION`,
   the giantstep and numpy versions);
 * directory ``$GIANTSTEP_CACHE_DIR`` if set, else ``~/.cache/giantstep``
   (subfolder ``bulk_steps``); ``GIANTSTEP_CACHE_DIR=""`` (empty) disables the disk cache;
@@ -22,7 +22,7 @@ deterministic function of its inputs. :func:`cached_step_geometries` keeps it on
   bit-identical curves (tested).
 
 On a miss the sampling runs with one OpenBLAS thread
-(:func:`giantstep.numerics.bulk_step_inputs.blas_threads`, ``$GIANTSTEP_SAMPLER_THREADS``):
+(:func:`giantstep.numerics.test_error.spectra.sampled_steps.blas_threads`, ``$GIANTSTEP_SAMPLER_THREADS``):
 on the shared 2-core machine the p × p eigendecompositions are 3–30× faster that way.
 
 A read or write failure of the cache directory (read-only home, full disk) never fails
@@ -62,8 +62,7 @@ def cache_inputs(student: Activation, target: Target, psi: float, alpha0: float,
                  readout: str = "constant") -> dict:
     """Every input that changes the sampled trajectory, as a JSON-ready dict (the key)."""
     import giantstep
-
-    from .bulk_step_inputs import SAMPLER_VERSION
+    from giantstep.numerics.test_error.spectra.sampled_steps import SAMPLER_VERSION
 
     return {
         "student": str(student.expr), "teacher": str(target.expr), "r": int(target.r),
@@ -134,7 +133,7 @@ def save(path: Path, key: str, geos: list[tuple]) -> bool:
 def cached_step_geometries(student: Activation, target: Target, psi: float, alpha0: float,
                            eta: float, noise: float, d: int, seed: int, steps: int,
                            readout: str = "constant") -> tuple[list[tuple], str]:
-    """:func:`~giantstep.numerics.multi_index_curve.sampled_bulk_geometries` through the
+    """:func:`~giantstep.numerics.test_error.tables.multi_index.sampled_bulk_geometries` through the
     on-disk cache.
 
     Parameters
@@ -157,8 +156,8 @@ def cached_step_geometries(student: Activation, target: Target, psi: float, alph
     source : {"memory", "disk", "sampled"}
         Where they came from.
     """
-    from .bulk_step_inputs import blas_threads, sampler_threads
-    from .multi_index_curve import sampled_bulk_geometries
+    from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads, sampler_threads
+    from giantstep.numerics.test_error.tables.multi_index import sampled_bulk_geometries
 
     inputs = cache_inputs(student, target, psi, alpha0, eta, noise, d, seed, steps, readout)
     key = cache_key(inputs)

@@ -32,12 +32,12 @@ mean readout ``â = S⁻¹ k``, ``k_i = θ̂_{t(i)} f_i + Σ_l ψ̂_{t(i)l} h_{l
 diag(q̂2)``: ``V1_ts = tr(P_s Ω P_t S⁻¹)/p``, ``V2_t = tr(P_t S⁻¹)/p``, ``θ_t = ⟨f, P_t â⟩``,
 ``ψ_tl = ⟨h_l, P_t â⟩``, ``Q1_ts = â_sᵀ Ω_st â_t + tr(P_s Ω P_t S⁻¹ N S⁻¹)/p`` and
 ``q2_t = ‖â_t‖² + tr(P_t S⁻¹ N S⁻¹)/p``. With one type these are exactly the equations of
-:mod:`giantstep.numerics.spiked_rf` written in the eigenbasis of Ω (tested to 1e-9).
+:mod:`giantstep.numerics.test_error.solver.single_type` written in the eigenbasis of Ω (tested to 1e-9).
 
 There is no Marchenko–Pastur shortcut here (the matrices of the types are not
 simultaneously diagonal), so the entropic part is evaluated on the bulk ``B`` of a
 *sampled real step* (the exact bulk model of
-:mod:`giantstep.numerics.bulk_step_inputs`, with the readout law's signs): ``(V, θ, ψ,
+:mod:`giantstep.numerics.test_error.spectra.sampled_steps`, with the readout law's signs): ``(V, θ, ψ,
 m)`` close on themselves (one p × p Cholesky inverse per iteration), and the ``q``'s then
 solve a linear system of size ``T² + T``. The types are the readout's: ``s = ±1`` (sign)
 or ``n_types`` quantile bins of ``s`` (gaussian, ``r_t`` the bin's mean spike
@@ -56,11 +56,10 @@ import numpy as np
 import scipy.linalg
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.test_error.spectra.sampled_steps import _batch_gradient
+from giantstep.numerics.test_error.tables.multi_index import _student_tables, _teacher_tables
 from giantstep.theory import Activation, Target
-
-from .bulk_step_inputs import _batch_gradient
-from .gaussian import gauss_hermite, nodes_for_tolerance
-from .multi_index_curve import _student_tables, _teacher_tables
 
 # --------------------------------------------------------------------------- the sampled step
 
@@ -152,7 +151,7 @@ def typed_geometry(w0: np.ndarray, w1: np.ndarray, s: np.ndarray, r_dirs: int,
     """Read the several-type inputs off a real step (θ_k = e_k, see the module docstring).
 
     The common spike direction is ``v̂ ∝ Σ_j s_j (W1 − W0)_j`` (for a constant readout the
-    mean step of :func:`giantstep.numerics.bulk_step_inputs.bulk_inputs`); the bulk is
+    mean step of :func:`giantstep.numerics.test_error.spectra.sampled_steps.bulk_inputs`); the bulk is
     ``B_j = W1_j − r_{t(j)} v̂``.
     """
     p, d = w1.shape
@@ -214,7 +213,7 @@ def sampled_typed_geometry(student: Activation, target: Target, psi: float, alph
 @dataclass(frozen=True)
 class TypedTables:
     """Coefficient functions on the κ nodes: ``weights (n,)``, ``kappa (n,)`` — or
-    ``(n, K)`` for K spike directions (:mod:`giantstep.numerics.multi_step_typed`) —,
+    ``(n, K)`` for K spike directions (:mod:`giantstep.numerics.test_error.tables.typed_steps`) —,
     students ``(T, n)``, teacher ``h, h2 (n,)``, ``h1 (n, L)``."""
 
     weights: np.ndarray
@@ -266,7 +265,7 @@ def energetic(state: dict, alpha: float, noise: float, tb: TypedTables,
     """κ-averages of the module docstring at the overlaps ``state``.
 
     One spike direction (κ of shape (n,), θ (T,)) or K of them (κ (n, K), θ (T, K), the
-    several-step equations of :mod:`giantstep.numerics.multi_step_typed`).
+    several-step equations of :mod:`giantstep.numerics.test_error.tables.typed_steps`).
     Returns the conjugates ``V1h (T,T), V2h (T,), thh (shape of θ), psih (T,L)``, the new ``m``
     and, if ``with_q``, also ``q1h, q2h``, the test error (Δ included) and the training
     error.
@@ -446,7 +445,7 @@ def anderson(step, x0: np.ndarray, tol: float, max_iter: int, damping: float,
     """Fixed point of ``step`` by Anderson mixing (Walker & Ni 2011, type II) with memory
     ``memory`` and mixing ``1 − damping``; the stopping rule is the solvers' own
     ``max_i |T(x)_i − x_i|/(1 + |x_i|) < tol``
-    (:func:`giantstep.numerics.spiked_rf.relative_residual`). A step that raises the
+    (:func:`giantstep.numerics.test_error.solver.single_type.relative_residual`). A step that raises the
     residual tenfold restarts the history; an iterate outside the domain (S not positive
     definite) restarts from the last good point with half the mixing. Returns ``(T(x),
     residual, iterations)`` at the last iterate."""
@@ -635,9 +634,9 @@ def typed_curve(student: Activation, target: Target, *, alpha0: float, eta: floa
     test and training errors, their spread over the draws (``test_std``), the worst
     residual, the mean iteration count, the per-type geometry of each draw and the
     sampling cost. The p × p linear algebra runs with
-    :func:`giantstep.numerics.bulk_step_inputs.sampler_threads` BLAS threads (default 1).
+    :func:`giantstep.numerics.test_error.spectra.sampled_steps.sampler_threads` BLAS threads (default 1).
     """
-    from .bulk_step_inputs import blas_threads, sampler_threads
+    from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads, sampler_threads
 
     with blas_threads(sampler_threads()):
         return _typed_curve(student, target, alpha0, eta, lam, alphas, noise, psi, readout,

@@ -6,7 +6,7 @@ target directions are ``γ = C_1/sqrt(‖C_1‖² + E[e²]/α0)`` (a vector); gi
 the latent vector is ``z = γ κ + A ξ`` with ``A = (I − γγᵀ)^{1/2}`` and ``ξ ~ N(0, I_r)`` the
 coordinates along an orthonormal basis of ``Π Θᵀ``. The step learns the direction of
 ``C_1``; the readout fits the rest of g* through ``h(κ) = E[g*|κ]``, ``h1_k(κ) = E[ξ_k g*|κ]``
-and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.spiked_rf_multi`). In the exact bulk mode
+and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.test_error.solver.multi_direction`). In the exact bulk mode
 γ, A, r, c and the spectral weights are read off sampled real steps.
 """
 
@@ -17,13 +17,22 @@ import math
 import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.gaussian import product_rule as hermite_product_rule
+from giantstep.numerics.test_error.solver.multi_direction import initial_state, multi_solve
+from giantstep.numerics.test_error.spectra.marchenko_pastur import (
+    mp_nodes_for_ratio,
+    mp_rule,
+    mp_rule_for_pole,
+    mp_rule_ratio,
+)
+from giantstep.numerics.test_error.tables.single_index import (
+    _inner,
+    _standard_rule,
+    activation_kinks,
+    activation_moments,
+)
 from giantstep.theory import Activation, Target
-
-from .gaussian import gauss_hermite, nodes_for_tolerance
-from .gaussian import product_rule as hermite_product_rule
-from .marchenko_pastur import mp_nodes_for_ratio, mp_rule, mp_rule_for_pole, mp_rule_ratio
-from .spiked_rf_inputs import _inner, _standard_rule, activation_kinks, activation_moments
-from .spiked_rf_multi import initial_state, multi_solve
 
 MAX_PRODUCT_NODES = 300_000
 
@@ -209,7 +218,7 @@ def limit_weights(alpha_eff: float, lam: float, c: float, psi: float, K: int, mu
 def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
     """Read ``(r, γ, A, c)`` and the spectral weights ``(D, F, G, H)`` off a real step
     (θ_k = e_k): the multi-index version of
-    :func:`giantstep.numerics.bulk_step_inputs.bulk_inputs`."""
+    :func:`giantstep.numerics.test_error.spectra.sampled_steps.bulk_inputs`."""
     import scipy.linalg
 
     p, d = w1.shape
@@ -272,7 +281,7 @@ def sampled_bulk_geometry(student: Activation, target: Target, psi: float, alpha
     η̃, Δ, d, seed); the last element is the sampling cost in seconds."""
     import time
 
-    from .bulk_step_inputs import sample_step
+    from giantstep.numerics.test_error.spectra.sampled_steps import sample_step
 
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed))
@@ -292,13 +301,13 @@ _STEPS_GEOMETRY_CACHE: dict = {}
 def sampled_bulk_geometries(student: Activation, target: Target, psi: float, alpha0: float,
                             eta: float, noise: float, d: int, seed: int, steps: int):
     """:func:`bulk_geometry` of ``W_t`` (against ``W_0``) after each of t = 1..T sampled
-    real giant steps (:func:`giantstep.numerics.bulk_step_inputs.sample_steps`, constant
+    real giant steps (:func:`giantstep.numerics.test_error.spectra.sampled_steps.sample_steps`, constant
     readout), cached per (student, target, ψ, α0, η̃, Δ, d, seed, T). Returns a list of T
     tuples ``(r, γ, A, c, D, F, G, H, seconds)``; ``seconds`` is the cost of the whole
     trajectory, reported on every step. Step 1 equals :func:`sampled_bulk_geometry`."""
     import time
 
-    from .bulk_step_inputs import sample_steps
+    from giantstep.numerics.test_error.spectra.sampled_steps import sample_steps
 
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed), int(steps))

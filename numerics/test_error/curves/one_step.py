@@ -5,15 +5,15 @@ Public entry point: :func:`one_step_learning_curve`, returning a :class:`Learnin
 The equations are the spiked-random-features (Gaussian-equivalence) equations of Cui et
 al. (2024), Result 3.3, with the parameters r, γ, c of THEORY.md §5.1 (constant readout,
 ``a = 1/√p``, ``η = η̃ p``, p = d) and label noise Δ added (see
-:mod:`giantstep.numerics.spiked_rf`). Spectral inputs: ``spectrum="limit"`` uses the
+:mod:`giantstep.numerics.test_error.solver.single_type`). Spectral inputs: ``spectrum="limit"`` uses the
 d → ∞ limit ``F → c²``, ``H → D``, ``D ~ MP(ratio 1, scale c²)`` integrated with the
-hard-edge-aware rule of :mod:`giantstep.numerics.marchenko_pastur`; ``spectrum="sampled"``
+hard-edge-aware rule of :mod:`giantstep.numerics.test_error.spectra.marchenko_pastur`; ``spectrum="sampled"``
 averages the solutions obtained with ``spectrum_draws`` sampled ``d × d`` matrices.
 
 Checked domain: :data:`CHECKED_REGION` (docs/test_error.md); every returned point carries a
 ``validated`` flag and points outside it print a warning on stderr. Students with
 ``μ2(σ) ≠ 0`` (relu) use the exact bulk model (``spectrum="bulk"``,
-:mod:`giantstep.numerics.bulk_step_inputs`); width ratio ``ψ = p/d`` by ``width_ratio``.
+:mod:`giantstep.numerics.test_error.spectra.sampled_steps`); width ratio ``ψ = p/d`` by ``width_ratio``.
 """
 
 from __future__ import annotations
@@ -29,24 +29,23 @@ import numpy as np
 import sympy
 
 from giantstep.errors import ConvergenceError, InputError
-from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
-from giantstep.theory import Activation, as_activation
-
-from .marchenko_pastur import (
+from giantstep.numerics.test_error.solver.single_type import N_STATE, solve_fixed_point
+from giantstep.numerics.test_error.spectra.marchenko_pastur import (
     mp_nodes_for_ratio,
     mp_rule,
     mp_rule_for_pole,
     mp_rule_ratio,
     sample_spiked_spectrum,
 )
-from .spiked_rf import N_STATE, solve_fixed_point
-from .spiked_rf_inputs import (
+from giantstep.numerics.test_error.tables.single_index import (
     KappaTables,
     SpikedParameters,
     activation_moments,
     kappa_tables,
     spiked_parameters,
 )
+from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
+from giantstep.theory import Activation, as_activation
 
 MU2_ZERO = 1e-10
 ORDER_PARAMETERS = ("q1", "q2", "V1", "V2", "theta", "psi", "m")
@@ -319,7 +318,7 @@ def _teacher_target(teacher: Activation) -> str:
 def _bulk_runs(student, teacher, ms, mt, alpha0, eta, lam, noise, alphas, psi, draws, d, seed,
                quad_tol, tol, max_iter, damping):
     """Solve the equations on ``draws`` sampled real steps (exact bulk model)."""
-    from .bulk_step_inputs import blas_threads, sampled_bulk_inputs, sampler_threads
+    from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads, sampled_bulk_inputs, sampler_threads
 
     target = _teacher_target(teacher)
     results, costs, sizes = [], [], []
@@ -388,7 +387,7 @@ def one_step_learning_curve(
     p = ψ d (readout ratio ``α/ψ`` per feature, ``F → ψ c²``, ``H → ψ D``, ``D ~ MP(ψ)``;
     derived, and exact against Mei–Montanari 2019 at η̃ = 0) and, with
     ``spectrum="bulk"``, to the spectral inputs of the *real* first step (the exact bulk
-    model of :mod:`giantstep.numerics.bulk_step_inputs`, with the cross weights G).
+    model of :mod:`giantstep.numerics.test_error.spectra.sampled_steps`, with the cross weights G).
 
     Parameters
     ----------
@@ -396,7 +395,7 @@ def one_step_learning_curve(
         Student activation σ and teacher: an activation σ* (labels ``y = σ*(⟨θ,x⟩) + √Δ ε``,
         ‖θ‖ = 1) or a target expression in ``z1..zr`` (``"tanh(z1) + z1*z2"``, multi-index:
         the step learns the direction of ``C_1(g*)``, the readout fits the rest;
-        :mod:`giantstep.numerics.multi_index_curve`).
+        :mod:`giantstep.numerics.test_error.tables.multi_index`).
     alpha0 : float
         First-step batch ratio ``n0/d`` (> 0).
     eta : float
@@ -414,7 +413,7 @@ def one_step_learning_curve(
         student (tanh, erf, sin, …) gives exactly the constant-readout curve
         (``params["readout_reduction"]``); ``"sign"`` with any other student (relu) and
         ``"gaussian"`` use the several-type equations of
-        :mod:`giantstep.numerics.typed_readout` (derived here, docs/test_error.md "Several
+        :mod:`giantstep.numerics.test_error.solver.typed` (derived here, docs/test_error.md "Several
         neuron types"), always on sampled real steps (``spectrum`` "auto" or "bulk").
     n_types : int
         Quantile bins of s that make the neuron types of the ``"gaussian"`` readout.
@@ -582,10 +581,8 @@ def _is_target_expression(teacher: Any) -> bool:
 def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi, spectrum,
                                 draws, d, seed, tol, max_iter, damping, warn) -> LearningCurve:
     """:func:`one_step_learning_curve` for a target expression in z1..zr
-    (:mod:`giantstep.numerics.multi_index_curve`)."""
-    from giantstep.theory import as_target
-
-    from .multi_index_curve import (
+    (:mod:`giantstep.numerics.test_error.tables.multi_index`)."""
+    from giantstep.numerics.test_error.tables.multi_index import (
         kappa_tables_multi,
         limit_geometry,
         limit_weights,
@@ -593,6 +590,7 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
         solve_multi_curve,
         target_moments,
     )
+    from giantstep.theory import as_target
 
     target = as_target(teacher)
     ms = activation_moments(student)
@@ -719,10 +717,9 @@ def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noi
                           n_types, spectrum, draws, d, seed, tol, max_iter, damping,
                           warn) -> LearningCurve:
     """:func:`one_step_learning_curve` for readouts with several neuron types
-    (:mod:`giantstep.numerics.typed_readout`)."""
+    (:mod:`giantstep.numerics.test_error.solver.typed`)."""
+    from giantstep.numerics.test_error.solver.typed import typed_curve
     from giantstep.theory import as_target
-
-    from .typed_readout import typed_curve
 
     alphas = np.asarray(alphas, dtype=float)
     lazy = one_step_learning_curve(
@@ -731,7 +728,7 @@ def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noi
         warn=False)
     name = teacher if multi else _teacher_target(teacher)
     target = as_target(name)
-    from .multi_index_curve import target_moments
+    from giantstep.numerics.test_error.tables.multi_index import target_moments
 
     c1 = target_moments(target)[1]
     if eta == 0.0 or float(np.linalg.norm(c1)) < 1e-12:

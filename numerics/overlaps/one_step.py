@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from giantstep.numerics.overlaps._params import check_common, target_second_moment
+from giantstep.numerics.overlaps.readout_types import readout_types
+from giantstep.numerics.overlaps.result import Spike, StepState, TypeState, _f, plot_steps
 from giantstep.params import Boolean, validate_params
 from giantstep.theory import Activation, Target
-
-from ._overlap_params import check_common, target_second_moment
-from .overlap_result import Spike, StepState, TypeState, _f, plot_steps
-from .readout_types import readout_types
 
 
 @dataclass
@@ -184,6 +183,6 @@ def one_step_overlaps(
 
 def _mean_dsigma2(act: Activation) -> float:
     """``E[σ'(ξ)²]`` from the smoothing module (closed form or adaptive Gauss–Hermite)."""
-    from ._overlap_smoothing import smoothed
+    from giantstep.numerics.overlaps._smoothing import smoothed
 
     return float(smoothed(act, np.zeros(1), 1.0, tol=1e-12)[3, 0])

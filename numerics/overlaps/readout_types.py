@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.numerics.gaussian import gauss_hermite
 from giantstep.params import READOUTS
-
-from .gaussian import gauss_hermite
 
 
 def readout_types(readout: str, n_types: int = 8, symmetric: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """The p, n → ∞ limit of the several-type equations (issue 13, THEORY.md §4).
 
-In the several-type model (:mod:`giantstep.numerics.typed_readout`) a readout predicts,
+In the several-type model (:mod:`giantstep.numerics.test_error.solver.typed`) a readout predicts,
 given the spike coordinate(s) κ and the target's private coordinates ξ (z = γκ + aξ),
 
     f = Σ_t m_t μ0_t(κ) + Σ_t μ1_t(κ) ⟨θ_t, κ⟩ + Σ_t μ1_t(κ) ⟨β_t, ξ⟩ + (bulk noise),
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .typed_readout import TypedTables
+from giantstep.numerics.test_error.solver.typed import TypedTables
 
 
 def _projected_norm2(basis: np.ndarray, target: np.ndarray, weights: np.ndarray,
@@ -43,7 +43,7 @@ def typed_plateau(tb: TypedTables, noise: float, rcond: float = 1e-12) -> float:
     ----------
     tb : TypedTables
         κ-tables of the T types (``typed_tables`` or the several-direction tables of
-        :mod:`giantstep.numerics.multi_step_typed`: ``kappa`` of shape (n,) or (n, K)).
+        :mod:`giantstep.numerics.test_error.tables.typed_steps`: ``kappa`` of shape (n,) or (n, K)).
     noise : float
         Label noise Δ.
     rcond : float

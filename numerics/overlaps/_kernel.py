@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._overlap_smoothing import interp_all
+from giantstep.numerics.overlaps._smoothing import interp_all
 
 N_CHUNKS = 64
 N_MOMENTS = 5

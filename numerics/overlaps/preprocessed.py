@@ -32,12 +32,11 @@ from math import factorial
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.numerics.overlaps._params import check_common, target_second_moment
+from giantstep.numerics.overlaps.readout_types import readout_types
+from giantstep.numerics.overlaps.result import _f
 from giantstep.params import Interval, check, validate_params
 from giantstep.theory import Activation, Target
-
-from ._overlap_params import check_common, target_second_moment
-from .overlap_result import _f
-from .readout_types import readout_types
 
 
 @dataclass
@@ -206,7 +205,7 @@ def preprocessed_overlaps(
     Es = float(pi @ s_types) if readout != "gaussian" else 0.0
     Es2 = float(pi @ s_types**2) if readout != "gaussian" else 1.0
     mus = tuple(float(act.mu(k)) for k in range(max(3, ell + 1)))
-    from .one_step import _mean_dsigma2
+    from giantstep.numerics.overlaps.one_step import _mean_dsigma2
 
     Edsig2 = _mean_dsigma2(act)
     f0 = Es * mus[0]

@@ -10,7 +10,7 @@ strength ``r_t = ‖m_t‖`` along the unit direction ``v̂ = m_t/‖m_t‖`` of
 overlaps with the r target directions are ``γ_t = m_t^z/‖m_t‖`` (a vector of norm < 1: the
 spike also points along the shared noise directions u). That is exactly the geometry of
 the one-step multi-index spiked random-features model of
-:mod:`giantstep.numerics.multi_index_curve` (conditional Gaussian equivalence, Cui et al.
+:mod:`giantstep.numerics.test_error.tables.multi_index` (conditional Gaussian equivalence, Cui et al.
 2024 Result 3.3, extended there to ψ = p/d and to several target directions), with
 
 * ``spectrum="limit"``: ``(r_t, γ_t, c_t = √q_t)`` from :func:`overlap_trajectory` and the
@@ -24,7 +24,7 @@ update of W̃ is the constant-readout update from ``W̃0`` (same law; σ' is eve
 network is ``(1/p) Σ σ(⟨w̃_j, x⟩)`` and a ridge readout is invariant under sign flips of
 its features, so every error equals the constant-readout one. The other multi-type cases (relu, or any
 non-odd student, with a sign readout; every gaussian readout) use the several-type
-equations with K spike directions of :mod:`giantstep.numerics.multi_step_typed` on
+equations with K spike directions of :mod:`giantstep.numerics.test_error.tables.typed_steps` on
 sampled real trajectories with the readout law (derived there; docs/multi_step_error.md,
 "Several neuron types after several steps"); their checked region is
 :data:`CHECKED_REGION_TYPED_MULTI`.
@@ -45,10 +45,9 @@ from typing import Any
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.numerics.test_error.curves.one_step import _is_target_expression, _teacher_target
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.theory import Activation, Target, as_activation, as_target
-
-from .learning_curve import _is_target_expression, _teacher_target
 
 MAX_STEPS = 12
 
@@ -196,7 +195,7 @@ def unlearned_nonlinear_energy(target: Target, gamma: np.ndarray) -> float:
     """Energy of the degree ≥ 2 part of ``E[g* | z_U]``, U = the target coordinates with
     ``|γ_k| < LEARNED_OVERLAP`` (learned ones integrated out), by a Gauss–Hermite product
     rule (12 nodes per axis). 0 when every coordinate is learned."""
-    from .gaussian import gauss_hermite
+    from giantstep.numerics.gaussian import gauss_hermite
 
     r = target.r
     unl = [k for k in range(r) if abs(float(gamma[k])) < LEARNED_OVERLAP]
@@ -274,7 +273,7 @@ def state_geometry(type_state, r: int) -> tuple[float, np.ndarray, np.ndarray, f
 
 def _solve_limit(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, max_iter,
                  damping, label):
-    from .multi_index_curve import kappa_tables_multi, limit_weights, solve_multi_curve
+    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, limit_weights, solve_multi_curve
 
     r, g, a, c = geo
     tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
@@ -287,7 +286,7 @@ def _solve_limit(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, m
 
 def _solve_bulk(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, max_iter,
                 damping, label):
-    from .multi_index_curve import kappa_tables_multi, solve_multi_curve
+    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, solve_multi_curve
 
     r, g, a, c, dd, ff, gg, hh = geo[:8]
     tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
@@ -358,7 +357,7 @@ def multi_step_learning_curve(
         to ``"constant"``; ``"sign"`` with a non-odd student (relu; two neuron types, K = 2
         spike directions) and ``"gaussian"`` (``n_types`` quantile bins of s, the top
         K = 2 principal spike directions): the several-type equations of
-        :mod:`giantstep.numerics.multi_step_typed` on ``spectrum_draws`` sampled real
+        :mod:`giantstep.numerics.test_error.tables.typed_steps` on ``spectrum_draws`` sampled real
         trajectories with that readout law (bulk mode only; cached in memory, not on disk).
     n_types : int
         Neuron types of the gaussian readout (quantile bins of s; default 8) and of its
@@ -369,7 +368,7 @@ def multi_step_learning_curve(
         size ``d`` (default 1000; seeds ``seed, seed+1, …``), their spread in
         ``test_error_std``; the sampled inputs are cached on disk (``.npz`` per trajectory
         in ``$GIANTSTEP_CACHE_DIR`` or ``~/.cache/giantstep``, keyed by a hash of every
-        input of the draw; :mod:`giantstep.numerics.step_cache`), so only the first call
+        input of the draw; :mod:`giantstep.numerics.test_error.spectra.step_cache`), so only the first call
         with given inputs pays the sampling; ``params["bulk_inputs_source"]`` says, per
         draw, ``"sampled"``, ``"disk"`` or ``"memory"``; ``"auto"`` (default): ``"bulk"`` when η̃ > 0 (the idealised
         bulk is not accurate after several steps, even for odd students: the private parts
@@ -394,11 +393,11 @@ def multi_step_learning_curve(
     ConvergenceError
         A fixed point or the §5.3 quadrature did not converge.
     """
-    from .learning_curve import check_domain, student_family
-    from .multi_index_curve import target_moments
-    from .multi_step import overlap_trajectory
-    from .spiked_rf_inputs import activation_moments
-    from .step_cache import cached_step_geometries
+    from giantstep.numerics.overlaps.multi_step import overlap_trajectory
+    from giantstep.numerics.test_error.curves.one_step import check_domain, student_family
+    from giantstep.numerics.test_error.spectra.step_cache import cached_step_geometries
+    from giantstep.numerics.test_error.tables.multi_index import target_moments
+    from giantstep.numerics.test_error.tables.single_index import activation_moments
 
     student = as_activation(student)
     if isinstance(teacher, str) and not _is_target_expression(teacher):
@@ -447,7 +446,7 @@ def multi_step_learning_curve(
                                          readout=readout, noise=noise, n_types=int(n_types),
                                          tol=overlap_tol)
         if eta > 0:
-            from .multi_step_typed import multi_typed_step_curves
+            from giantstep.numerics.test_error.tables.typed_steps import multi_typed_step_curves
 
             typed_steps = multi_typed_step_curves(
                 student, target, alpha0=alpha0, eta=eta, steps=steps, lam=lam, alphas=alphas,

@@ -3,7 +3,7 @@
 A readout law whose values differ between neurons — ``sign`` with a student that is not odd
 (relu), ``gaussian`` — splits the neurons into types (:func:`typed_readout.type_groups`:
 ``s > 0`` / ``s < 0``, or quantile bins of s). After one step every type moves along the
-same spike direction (:mod:`giantstep.numerics.typed_readout`); after several steps the
+same spike direction (:mod:`giantstep.numerics.test_error.solver.typed`); after several steps the
 types' mean displacements
 
     Δ_t = mean_{j∈t} (W_t − W_0)_j
@@ -32,14 +32,14 @@ docs/multi_step_error.md, "Several neuron types after several steps"):
   ``Σ_s E[μ0_t μ0_s/(1+V)] m_s = E[μ0_t (h − Σ_s μ1_s ⟨θ_s, κ⟩)/(1+V)]``. Everything else
   (V1, V2, ψ, Q1, q2, the ridge matrix S, the mean modes as readout directions 1_t, the
   linear stage for the q's, the Anderson iteration) is the one-step several-type system
-  of :mod:`giantstep.numerics.typed_readout`, reused.
+  of :mod:`giantstep.numerics.test_error.solver.typed`, reused.
 * κ-averages: product Gauss–Hermite rule over the K dimensions; the teacher tables
   ``h(κ) = E[g*(Γκ + Aξ)]``, ``h1_l = E[ξ_l g*]``, ``h2 = E[g*²]`` generalise
   :func:`multi_index_curve._teacher_tables` (exact product rule for polynomial targets).
 
 With K = 1 and v̂ ∝ Σ_j s_j Δ_j this is exactly :mod:`typed_readout` (tested to 1e-8), and with
 one type (constant readout) and free mean modes the one-type bulk model of
-:mod:`giantstep.numerics.multi_step_curve` (tested at t = 1).
+:mod:`giantstep.numerics.test_error.curves.multi_step` (tested at t = 1).
 
 The sampled trajectories: :func:`sample_typed_steps` (W0 rows N(0, I/d), s by the readout
 law, fresh batches of n0 = α0 d; step 1 is bit-identical to
@@ -55,13 +55,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.test_error.solver.typed import (
+    TypedGeometry,
+    TypedTables,
+    readout_signs,
+    solve_typed_curve,
+    type_groups,
+)
+from giantstep.numerics.test_error.spectra.sampled_steps import _batch_gradient
+from giantstep.numerics.test_error.tables.multi_index import (
+    MAX_PRODUCT_NODES,
+    _n_max,
+    _polynomial_degree,
+    _student_tables,
+)
+from giantstep.numerics.test_error.tables.multi_index import product_rule as xi_product_rule
 from giantstep.theory import Activation, Target
-
-from .bulk_step_inputs import _batch_gradient
-from .gaussian import gauss_hermite, nodes_for_tolerance
-from .multi_index_curve import MAX_PRODUCT_NODES, _n_max, _polynomial_degree, _student_tables
-from .multi_index_curve import product_rule as xi_product_rule
-from .typed_readout import TypedGeometry, TypedTables, readout_signs, solve_typed_curve, type_groups
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
 MAX_SPIKE_DIMS = 3
@@ -261,12 +271,12 @@ def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np
         return h, h1, h2
 
     if degree is not None and (degree + 2) ** L <= MAX_PRODUCT_NODES:
-        from .gaussian import product_rule as hermite_product_rule
+        from giantstep.numerics.gaussian import product_rule as hermite_product_rule
 
         x, w = hermite_product_rule(degree + 2, L)
         return at(np.asarray(x, dtype=float), np.asarray(w, dtype=float), shift)
     K = gamma.shape[1]
-    from .gaussian import product_rule as hermite_product_rule
+    from giantstep.numerics.gaussian import product_rule as hermite_product_rule
 
     def rule(mm):
         # K ≥ 2: a Gauss–Hermite product rule first (far fewer nodes than the piecewise
@@ -375,7 +385,7 @@ def multi_typed_step_curves(student: Activation, target: Target, *, alpha0: floa
     ``K``, ``seconds`` (per draw: sampling cost of the trajectory). The p × p linear
     algebra runs with :func:`bulk_step_inputs.sampler_threads` BLAS threads (default 1).
     """
-    from .bulk_step_inputs import blas_threads, sampler_threads
+    from giantstep.numerics.test_error.spectra.sampled_steps import blas_threads, sampler_threads
 
     quad_tol = max(tol / 10, 1e-12)
     alphas = np.asarray(alphas, dtype=float)

@@ -54,21 +54,20 @@ import time
 import numpy as np
 
 from giantstep.errors import ConvergenceError, DivergenceError, InputError
-from giantstep.params import Boolean, Grid, Interval, validate_params
-from giantstep.theory import Activation, Target
-
-from ._overlap_kernel import step_expectations, unpack
-from ._overlap_params import check_common
-from ._overlap_smoothing import build_table, pack_tables
-from .gaussian import (
+from giantstep.numerics.gaussian import (
     gauss_hermite,
     product_of_rules,
     stroud3_rule,
     tensor_rules,
     trapezoid_rule,
 )
-from .overlap_result import OverlapTrajectory, StepState, TypeState
-from .readout_types import readout_types
+from giantstep.numerics.overlaps._kernel import step_expectations, unpack
+from giantstep.numerics.overlaps._params import check_common
+from giantstep.numerics.overlaps._smoothing import build_table, pack_tables
+from giantstep.numerics.overlaps.readout_types import readout_types
+from giantstep.numerics.overlaps.result import OverlapTrajectory, StepState, TypeState
+from giantstep.params import Boolean, Grid, Interval, validate_params
+from giantstep.theory import Activation, Target
 
 N_SEQUENCE = (8, 12, 18, 27, 40, 60, 90)
 MAX_NODES_TOTAL = 12_000_000

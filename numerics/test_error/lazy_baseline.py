@@ -1,7 +1,7 @@
 """Random-features ridge error of Mei & Montanari (2019) — the lazy baseline of §6.1.
 
 An implementation independent of the Gaussian-equivalence equations of
-:mod:`giantstep.numerics.spiked_rf`, used to check their lazy limit ``η̃ = 0``
+:mod:`giantstep.numerics.test_error.solver.single_type`, used to check their lazy limit ``η̃ = 0``
 (THEORY.md §6.1: "η̃ = 0 must reduce to the random-features (lazy) error").
 
 Mei & Montanari, *The generalization error of random features regression: precise
@@ -30,9 +30,8 @@ import math
 import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
+from giantstep.numerics.test_error.tables.single_index import activation_moments
 from giantstep.theory import Activation, as_activation
-
-from .spiked_rf_inputs import activation_moments
 
 
 def _nu(xi: complex, psi1: float, psi2: float, zeta: float, tol: float = 1e-14,

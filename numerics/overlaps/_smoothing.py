@@ -32,11 +32,10 @@ import numpy as np
 import sympy
 
 from giantstep.errors import InputError
+from giantstep.numerics import special
+from giantstep.numerics.gaussian import nodes_for_tolerance, piecewise_gauss_rule
 from giantstep.theory import Activation
 from giantstep.theory.primitives import activation_kind
-
-from . import _special as special
-from .gaussian import nodes_for_tolerance, piecewise_gauss_rule
 
 N_FUNCS = 4  # S, Φ, Φd, Φ2
 _SQRT2PI = np.sqrt(2.0 * np.pi)

@@ -10,7 +10,7 @@ single-index equations becomes a vector ``ψ_k`` with conjugates
 ``f_i = √p u_iᵀ B v̂``, ``h_{l,i} = √p u_iᵀ B ζ̂_l``, or for the d → ∞ limit the weights
 ``F = ψ c², H_kl = ψ D δ_kl, G = 0``), the spectral sums are those of the single-index
 equations with ``θ̂²F + ψ̂²H + 2θ̂ψ̂G`` replaced by the quadratic form of k. For K = 1 this is
-exactly :mod:`giantstep.numerics.spiked_rf` with the cross weights (tested).
+exactly :mod:`giantstep.numerics.test_error.solver.single_type` with the cross weights (tested).
 
 State ``x = (q1, q2, V1, V2, θ, m, ψ_1..ψ_K)``; weights: ``F (n,)``, ``G (n, K)``,
 ``H (n, K, K)``.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .spiked_rf import damp, damping_control, relative_residual
+from giantstep.numerics.test_error.solver.single_type import damp, damping_control, relative_residual
 
 
 @numba.njit(cache=True)
@@ -102,7 +102,7 @@ def multi_overlaps(hats, lam, sw, dd, ff, gg, hh):
 @numba.njit(cache=True)
 def multi_solve(state0, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2,
                 sw, dd, ff, gg, hh, tol, max_iter, damping):
-    """Damped iteration as :func:`giantstep.numerics.spiked_rf.solve_fixed_point`."""
+    """Damped iteration as :func:`giantstep.numerics.test_error.solver.single_type.solve_fixed_point`."""
     K = h1.shape[1]
     x = state0.copy()
     residual = np.inf
