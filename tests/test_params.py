@@ -33,8 +33,9 @@ from giantstep.params import (
 
 # modules holding the public functions (importing them fills the registry)
 MODULES = [
-    "giantstep.theory.subspaces", "giantstep.theory.thresholds", "giantstep.theory.generative",
-    "giantstep.theory.hermite1d", "giantstep.theory.amp", "giantstep.numerics.one_step",
+    "giantstep.theory.structure.subspaces", "giantstep.theory.structure.thresholds",
+    "giantstep.theory.structure.generative",
+    "giantstep.theory.expr.hermite1d", "giantstep.theory.amp", "giantstep.numerics.one_step",
     "giantstep.numerics.preprocessed", "giantstep.numerics.multi_step",
     "giantstep.numerics.learning_curve", "giantstep.numerics.amp_state_evolution",
     "giantstep.numerics.multi_step_curve",
