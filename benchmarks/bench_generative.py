@@ -23,7 +23,7 @@ import numpy as np
 from scipy.integrate import quad
 
 from giantstep.theory import Target
-from giantstep.theory.generative import _fast_context, conditional_strength
+from giantstep.theory.structure.generative import _fast_context, conditional_strength
 
 
 def _timed(fn, repeat: int = 3):

@@ -21,7 +21,7 @@ from scipy.integrate import quad
 
 from giantstep.cli import main as cli_main
 from giantstep.theory import Activation, Target
-from giantstep.theory.subspaces import analyze
+from giantstep.theory.structure.subspaces import analyze
 
 POLY = (
     "z1 + z1*z2 + z2*z3*z4 + He3(z4)*z5 - z5**2*z6**2 + z1*z2*z3*z4*z5*z6 + He6(z3)/24 "

@@ -161,7 +161,7 @@ class Expression(Rule):
     (``kind="activation"``: a name, text in ``x``, or an Activation) or either
     (``kind="teacher"``: a target if the text names ``z1..zr``).
 
-    The parser itself (:mod:`giantstep.theory.parsing`) decides; it never evaluates user text
+    The parser itself (:mod:`giantstep.theory.expr.parsing`) decides; it never evaluates user text
     and its own message names the problem, prefixed here with the parameter name.
     """
 

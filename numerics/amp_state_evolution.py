@@ -39,8 +39,8 @@ from giantstep.errors import ConvergenceError, InputError
 from giantstep.params import Interval, validate_params
 from giantstep.theory.amp import MAX_R
 from giantstep.theory.amp_channel import LabelChannel, gaussian_grid
-from giantstep.theory.subspaces import relevant_subspace
-from giantstep.theory.target import as_target
+from giantstep.theory.expr.target import as_target
+from giantstep.theory.structure.subspaces import relevant_subspace
 
 from .amp_kernel import accumulate_cells, cell_pairs, grid_axis
 from .gaussian import product_rule

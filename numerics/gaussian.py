@@ -1,7 +1,7 @@
 """Gaussian integration in the numerics layer: the shared rules and the numba contractions.
 
 The rules (Gauss–Hermite, trapezoidal, tensor products, piecewise Gauss–Legendre, the
-tolerance-driven refinement and ``E[g²]``) live in :mod:`giantstep.theory.quadrature`,
+tolerance-driven refinement and ``E[g²]``) live in :mod:`giantstep.theory.gauss.rules`,
 the one quadrature module of the library, and are re-exported here; this module adds
 the numba kernels for the contractions that sit in the hot loops (THEORY.md §5–§6).
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from giantstep.theory.quadrature import (  # noqa: F401  (re-exported for the numerics layer)
+from giantstep.theory.gauss.rules import (  # noqa: F401  (re-exported for the numerics layer)
     MAX_NODES,
     TRAPEZOID_HALF_WIDTH,
     anisotropic_product_rule,

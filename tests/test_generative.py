@@ -8,14 +8,14 @@ import pytest
 
 from giantstep.errors import InputError
 from giantstep.theory import Target
-from giantstep.theory.generative import (
+from giantstep.theory.structure.generative import (
     conditional_strength,
     generative_analysis,
     generative_exponent,
     generative_leap,
     online_sgd_exponent,
 )
-from giantstep.theory.subspaces import analyze
+from giantstep.theory.structure.subspaces import analyze
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import sympy
 
 from giantstep.errors import InputError
 from giantstep.theory import Activation
-from giantstep.theory.hermite1d import hermite_coefficients, monomial_to_hermite
-from giantstep.theory.parsing import X
+from giantstep.theory.expr.hermite1d import hermite_coefficients, monomial_to_hermite
+from giantstep.theory.expr.parsing import X
 
 SQRT2PI = sympy.sqrt(2 * sympy.pi)
 
@@ -127,7 +127,7 @@ def test_vanishing_at_all_scales():
                                  "erf(2*x+1)", "sin(3*x-1)", "x**2*sign(x)", "relu(x-1)", "relu(2*x)"])
 def test_cheap_canonical_form_equals_simplify(act):
     """The start-up-friendly canonical form is the value sympy.simplify gives (and prints alike)."""
-    import giantstep.theory.hermite1d as h1
+    import giantstep.theory.expr.hermite1d as h1
     from giantstep.theory import as_activation
 
     for v in h1.hermite_coefficients(as_activation(act).expr, X, kmax=8).values:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from giantstep.theory import Target
-from giantstep.theory.parsing import zvar
+from giantstep.theory.expr.parsing import zvar
 
 
 def _gaussian_moment(m: int) -> int:

@@ -25,7 +25,7 @@ def test_no_generic_top_level_modules(tmp_path):
 
 def test_theory_imports_neither_numerics_nor_numba(tmp_path):
     out = run_py(
-        "import sys, giantstep.theory, giantstep.theory.subspaces, giantstep.theory.thresholds;"
+        "import sys, giantstep.theory, giantstep.theory.structure.subspaces, giantstep.theory.structure.thresholds;"
         "bad = ('giantstep.numerics', 'giantstep.validation', 'numba');"
         "print(sorted(m for m in sys.modules if m.startswith(bad)))",
         tmp_path,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from giantstep.errors import InputError
-from giantstep.theory.parsing import (
+from giantstep.theory.expr.parsing import (
     X,
     parse_activation_expression,
     parse_target_expression,
@@ -158,7 +158,7 @@ def test_random_text_never_escapes_as_another_exception(text):
        st.lists(st.sampled_from(["+", "-", "*"]), min_size=3, max_size=3))
 def test_random_targets_analyse_or_fail_cleanly(atoms, ops):
     """Whitelisted combinations are analysed end to end (expansion, leap) or give an InputError."""
-    from giantstep.theory.subspaces import analyze
+    from giantstep.theory.structure.subspaces import analyze
 
     text = atoms[0]
     for a, op in zip(atoms[1:], ops):

@@ -23,7 +23,7 @@ from scipy import integrate
 
 from giantstep.errors import InputError
 from giantstep.theory import as_activation
-from giantstep.theory.primitives import BY_NAME, PARSEABLE_NAMES, PRIMITIVES, X, kinks
+from giantstep.theory.expr.primitives import BY_NAME, PARSEABLE_NAMES, PRIMITIVES, X, kinks
 
 XS = np.array([-7.5, -2.0, -0.3, 0.0, 0.4, 1.7, 6.0])
 

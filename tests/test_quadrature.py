@@ -1,7 +1,7 @@
 """One quadrature module (issue 12, item 2): theory/quadrature.py serves every layer.
 
 ``E[g²]`` was estimated twice (theory: Gauss–Hermite; numerics: trapezoidal rules with
-an odd number of nodes). Merged into :func:`giantstep.theory.quadrature.second_moment`,
+an odd number of nodes). Merged into :func:`giantstep.theory.gauss.rules.second_moment`,
 checked here against closed forms, including the discontinuous targets on which the
 odd-node trapezoidal estimate was wrong (0.849 instead of 1 for sign(z1 z2 z3)).
 """
@@ -14,7 +14,7 @@ import mpmath
 import pytest
 
 import giantstep.numerics.gaussian as ngauss
-import giantstep.theory.quadrature as quad
+import giantstep.theory.gauss.rules as quad
 from giantstep.numerics.overlaps._params import target_second_moment
 from giantstep.theory import as_target
 
@@ -54,7 +54,7 @@ def test_theory_quadrature_imports_no_numba():
     import subprocess
     import sys
 
-    code = "import sys, giantstep.theory.quadrature; print('numba' in sys.modules)"
+    code = "import sys, giantstep.theory.gauss.rules; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -6,8 +6,8 @@ import sympy
 
 from giantstep.errors import InputError
 from giantstep.theory import Target
-from giantstep.theory.parsing import zvar
-from giantstep.theory.subspaces import analyze, conditional_extension, information_exponent, leap_index
+from giantstep.theory.expr.parsing import zvar
+from giantstep.theory.structure.subspaces import analyze, conditional_extension, information_exponent, leap_index
 
 
 def span_equal(A, B):

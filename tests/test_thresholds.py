@@ -3,7 +3,7 @@
 import numpy as np
 
 from giantstep.theory import Target
-from giantstep.theory.thresholds import thresholds
+from giantstep.theory.structure.thresholds import thresholds
 
 
 def at(th, method, kappa):

@@ -33,8 +33,8 @@ from giantstep.errors import InputError
 from giantstep.params import Interval, Noneable, validate_params
 
 from .amp_channel import LabelChannel, gaussian_grid
-from .subspaces import _canonical, relevant_subspace
-from .target import as_target
+from .expr.target import as_target
+from .structure.subspaces import _canonical, relevant_subspace
 
 MAX_R = 3  # largest number of latent variables of the deterministic solver
 
@@ -480,7 +480,7 @@ def _snap_trivial(t, found: np.ndarray) -> np.ndarray:
     targets (Hermite coefficients of ``g*^k``); when they span a subspace of the same
     dimension within 1e-2 of the quadrature answer, they replace it.
     """
-    from .target import Target
+    from .expr.target import Target
 
     try:
         cands = [Target(t.expr**k, r=t.r).tensor(1) for k in (1, 2, 3)]

@@ -174,7 +174,7 @@ class LabelChannel:
         atoms = sv[first[is_atom]]
         cont = ~is_atom
         if np.any(cont):
-            from .quadrature import normal_quantile
+            from .gauss.rules import normal_quantile
 
             cm = mass[cont]
             levels = normal_quantile(np.clip((np.cumsum(cm) - 0.5 * cm) / cm.sum(), 1e-300, 1 - 2**-53))

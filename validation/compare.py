@@ -186,7 +186,7 @@ class ValidationConfig:
         if re.search(r"\bz[0-9]+\b", str(self.teacher)):  # a multi-index teacher in z1..zr
             return str(self.teacher)
         from giantstep.theory import as_activation
-        from giantstep.theory.parsing import X, zvar
+        from giantstep.theory.expr.parsing import X, zvar
 
         return str(as_activation(self.teacher).expr.subs(X, zvar(1)))
 

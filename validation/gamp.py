@@ -30,7 +30,7 @@ import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.theory.amp import sym_basis
-from giantstep.theory.target import as_target
+from giantstep.theory.expr.target import as_target
 
 from .sampling import rng
 
@@ -182,7 +182,7 @@ def run_gamp(target, d: int, alpha: float, noise: float, seed: int, *, max_iter:
     if not 0.0 <= damping < 1.0:
         raise InputError(f"damping β must lie in [0, 1), got {damping}")
     from giantstep.theory.amp_channel import gaussian_grid
-    from giantstep.theory.subspaces import relevant_subspace
+    from giantstep.theory.structure.subspaces import relevant_subspace
 
     t = as_target(target, noise=noise)
     R = relevant_subspace(t)

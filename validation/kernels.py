@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from giantstep.theory import Activation
-from giantstep.theory.primitives import activation_kind
+from giantstep.theory.expr.primitives import activation_kind
 
 GENERIC, RELU, TANH, ERF = 0, 1, 2, 3
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -32,7 +32,7 @@ _CODES = {"relu": RELU, "tanh": TANH, "erf": ERF}
 
 def activation_code(act: Activation) -> int:
     """Kernel code of an activation (``GENERIC`` if it has no fused kernel): the ``kernel``
-    fact of its primitive record (theory/primitives.py)."""
+    fact of its primitive record (theory/expr/primitives.py)."""
     return _CODES.get(activation_kind(act.expr, "kernel"), GENERIC)
 
 

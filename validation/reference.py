@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from giantstep.theory import as_activation
-from giantstep.theory.parsing import X, zvar
+from giantstep.theory.expr.parsing import X, zvar
 
 from .simulator import SimulationConfig, simulate
 

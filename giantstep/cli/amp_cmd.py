@@ -67,7 +67,7 @@ def _amp(args: argparse.Namespace) -> int:
     se = None
     if alphas is not None:
         from giantstep.numerics.amp_state_evolution import state_evolution
-        from giantstep.theory.target import Target
+        from giantstep.theory.expr.target import Target
 
         se = state_evolution(Target(args.expr, r=args.r, noise=args.noise), alphas=alphas, noise=args.noise)
     # checked against finite-d GAMP in the region SE_CHECKED (docs/amp.md §5), point by point

@@ -56,9 +56,9 @@ def _vec(v) -> str:
 
 
 def _leap(args: argparse.Namespace) -> int:
-    from giantstep.theory.generative import generative_analysis
-    from giantstep.theory.subspaces import analyze
-    from giantstep.theory.target import Target
+    from giantstep.theory.expr.target import Target
+    from giantstep.theory.structure.generative import generative_analysis
+    from giantstep.theory.structure.subspaces import analyze
 
     target = Target(args.expr, r=args.r, noise=args.noise)
     res = analyze(target, args.activation, max_degree=args.max_degree)
@@ -107,7 +107,7 @@ def _leap(args: argparse.Namespace) -> int:
 def _hermite(args: argparse.Namespace) -> int:
     import sympy
 
-    from giantstep.theory.target import Activation, Target
+    from giantstep.theory.expr.target import Activation, Target
 
     K = args.degree
     if _TARGET_VAR.search(args.expr):
@@ -185,8 +185,8 @@ def _bf(beta) -> int:
 
 
 def _thresholds(args: argparse.Namespace) -> int:
-    from giantstep.theory.target import Target
-    from giantstep.theory.thresholds import thresholds
+    from giantstep.theory.expr.target import Target
+    from giantstep.theory.structure.thresholds import thresholds
 
     if not args.kappa_step > 0:
         raise InputError(f"--kappa-step must be > 0, got {args.kappa_step}")

@@ -38,5 +38,5 @@ def check_common(target, activation, alpha, eta, noise) -> tuple[Target, Activat
 
 def target_second_moment(tgt: Target) -> float:
     """``E[g*²]``: exact for polynomials, else the library's one estimate
-    (:func:`giantstep.theory.quadrature.second_moment`, through the target's expansion)."""
+    (:func:`giantstep.theory.gauss.rules.second_moment`, through the target's expansion)."""
     return float(tgt.expansion.second_moment)

@@ -35,7 +35,7 @@ from giantstep.errors import InputError
 from giantstep.numerics import special
 from giantstep.numerics.gaussian import nodes_for_tolerance, piecewise_gauss_rule
 from giantstep.theory import Activation
-from giantstep.theory.primitives import activation_kind
+from giantstep.theory.expr.primitives import activation_kind
 
 N_FUNCS = 4  # S, Φ, Φd, Φ2
 _SQRT2PI = np.sqrt(2.0 * np.pi)
@@ -43,7 +43,7 @@ _SQRT2PI = np.sqrt(2.0 * np.pi)
 
 def closed_form_kind(activation: Activation) -> str | None:
     """``'relu'`` or ``'erf'`` if the activation has closed-form smoothings, else None
-    (the ``tables`` fact of its primitive record, theory/primitives.py)."""
+    (the ``tables`` fact of its primitive record, theory/expr/primitives.py)."""
     return activation_kind(activation.expr, "tables")
 
 

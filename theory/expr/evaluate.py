@@ -1,6 +1,6 @@
 """Vectorised evaluation of parsed expressions (numpy or mpmath back end).
 
-The expression tree built by :mod:`giantstep.theory.parsing` is compiled into
+The expression tree built by :mod:`giantstep.theory.expr.parsing` is compiled into
 nested Python closures over numpy ufuncs, so a target is evaluated on an array
 of inputs without any string evaluation. ``Heaviside(0)`` is taken as 1/2 and
 ``sign(0) = 0``; Dirac masses (derivatives of ``sign``/``Heaviside``) cannot be
@@ -21,7 +21,7 @@ from .primitives import MPMATH_FORMS, NUMPY_FORMS
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
-# elementwise forms of the primitive functions: one record each in theory/primitives.py
+# elementwise forms of the primitive functions: one record each in theory/expr/primitives.py
 _NUMPY_UNARY: dict[type, Callable] = NUMPY_FORMS
 _MP_UNARY: dict[type, Callable] = MPMATH_FORMS
 

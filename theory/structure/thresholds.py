@@ -23,7 +23,7 @@ on ``z_V`` alone).
 Activation-aware (optional): a degree-k gradient component carries the factor
 ``μ_k(σ)`` at initialisation (§5.2: ``W* w ∝ μ_ℓ C_ℓ[ξ^{ℓ-1}, ·]``), so one-step
 thresholds only use orders whose ``μ_k(σ) ≠ 0``; the multi-step growth uses the
-activation-aware extensions of :mod:`giantstep.theory.subspaces`.
+activation-aware extensions of :mod:`giantstep.theory.structure.subspaces`.
 """
 
 from __future__ import annotations
@@ -338,7 +338,7 @@ def _cumulative_index(v: np.ndarray, blocks: list) -> int | None:
 def _amp_cells(target, noise: float, vectors: list) -> tuple[list, list]:
     """AMP row: trivial (any α > 0), unlocked at α_c (n = α_c d), hard (not at n ∝ d)."""
     try:
-        from .amp import amp_analysis
+        from ..amp import amp_analysis
     except ImportError:
         return [_cell(None, "n/a") for _ in vectors], ["AMP row: giantstep.theory.amp is not available"]
     from giantstep.errors import GiantstepError

@@ -15,7 +15,7 @@ How it is computed (derived here). ``E[He_k(z_⊥) | y, z_V] ≡ 0`` iff
 images is the span of ``Im E[F(y, z_V) He_k(z_⊥)]`` over all F. With the test
 functions ``F = y^m He_γ(z_V)`` these are exactly the conditional extensions
 ``E_k(V)`` of THEORY §3 applied to the powers ``g*^m`` — so the basis-free
-machinery of :mod:`giantstep.theory.subspaces` is reused, and for polynomial
+machinery of :mod:`giantstep.theory.structure.subspaces` is reused, and for polynomial
 targets every entry is an exact rational Hermite moment. Label noise
 ``y = g* + √Δ ε`` does not change the spans: ``E_ε[(g* + √Δε)^m]`` is a monic
 polynomial of degree m in ``g*``, so the powers of the noisy label span the same
@@ -61,9 +61,11 @@ import numpy as np
 from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, validate_params
 
+from ..expr.target import Target, as_target
+from ..gauss.hermite import he_numpy
+from ..gauss.rules import GAUSS_HERMITE, GaussLegendreRule, MidpointRule
 from .hermite_tensor import HermiteExpansion, _beta_factorial
 from .subspaces import RANK_RTOL, _canonical, _Context, _context, _extension, _join, _relevant, orthonormal_basis
-from .target import Target, as_target
 
 TENSOR_BUDGET = 1 << 20  # largest r^K of the Hermite tensors of a power g*^m
 DEFAULT_MAX_POWER = 6
@@ -193,7 +195,7 @@ def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
 
 
 def _fast_context(t: Target, max_degree: int | None) -> _Context:
-    """Same as :func:`giantstep.theory.subspaces._context` with vectorised tensors."""
+    """Same as :func:`giantstep.theory.structure.subspaces._context` with vectorised tensors."""
     exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
     K = exp.max_degree
     tensors = [_tensor(exp, k) for k in range(K + 1)]
@@ -329,21 +331,6 @@ def _adapted_basis(U: np.ndarray, V: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.concatenate([B, rest], axis=1)
 
 
-def _he(k: int, x: np.ndarray) -> np.ndarray:
-    """Probabilists' Hermite polynomial He_k by the three-term recurrence."""
-    h0, h1 = np.ones_like(x), x
-    if k == 0:
-        return h0
-    for j in range(1, k):
-        h0, h1 = h1, x * h1 - j * h0
-    return h1
-
-
-def _gh(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    return x, w / math.sqrt(2 * math.pi)
-
-
 def conditional_strength(target, k: int, v, V=None, *, noise: float = 0.0, U: np.ndarray | None = None,
                          resolution: int = 1) -> tuple[float, float]:
     """``E[‖T[v, ·, …, ·]‖²]``, ``T = E[He_k(z_⊥) | y, z_V]``, and an error estimate.
@@ -411,19 +398,6 @@ def _scaled(n: int, res: int) -> int:
     return int(round(n * (1.0 + 0.5 * (res - 1))))
 
 
-def _trap(n: int, L: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoint rule for N(0,1) on [−L, L] with n (even) nodes.
-
-    0 is a cell boundary, never a node, so a jump at 0 (sign, Heaviside, relu')
-    costs O(h²); smooth integrands converge geometrically (rule on the line).
-    """
-    n = n + n % 2
-    h = 2 * L / n
-    x = -L + h * (np.arange(n) + 0.5)
-    w = np.exp(-0.5 * x * x)
-    return x, w / w.sum()
-
-
 def _slices(j: int, n: int):
     """Product nodes/weights of the conditioning coordinates z_V (negligible weights dropped)."""
     if j == 0:
@@ -431,7 +405,7 @@ def _slices(j: int, n: int):
         return
     import itertools
 
-    x, w = _trap(n, 8.0)
+    x, w = MidpointRule(8.0).nodes(n)
     keep = w > 1e-14 * w.max()
     x, w = x[keep], w[keep]
     for idx in itertools.product(range(x.size), repeat=j):
@@ -441,7 +415,7 @@ def _slices(j: int, n: int):
 
 
 def _free_grid(free: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = _trap(n, {1: 10.0, 2: 8.5, 3: 7.5}.get(free, 7.0))
+    x, w = MidpointRule({1: 10.0, 2: 8.5, 3: 7.5}.get(free, 7.0)).nodes(n)
     grids = np.meshgrid(*([x] * free), indexing="ij")
     wg = np.meshgrid(*([w] * free), indexing="ij")
     pts = np.stack([g.ravel() for g in grids], axis=1)
@@ -472,7 +446,7 @@ def _direction_hermites(k: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray
         h = np.ones(pts.shape[0])
         for i, b in enumerate(beta):
             if b:
-                h = h * _he(b, pts[:, i])
+                h = h * he_numpy(b, pts[:, i])
         cols.append(h)
         rest = (beta[0] - 1,) + tuple(beta[1:])
         coef.append(math.factorial(k - 1) / _beta_factorial(rest))
@@ -528,12 +502,12 @@ def _strength_crossings(t: Target, k: int, B: np.ndarray, j: int, res: int) -> f
     of the law of y and are averaged exactly.
     """
     n = _scaled(1600 if j == 0 else 600, res)
-    x, w = _trap(n)
+    x, w = MidpointRule(10.0).nodes(n)
     hx = x[1] - x[0]
     total = 0.0
     for wV, ws in _slices(j, _scaled(32, res)):
         y = _labels(t, B, wV, x[:, None])
-        h = _he(k, x)
+        h = he_numpy(k, x)
         total += ws * _crossing_sum(x, w, y, h, hx)
     return total
 
@@ -584,7 +558,7 @@ def _strength_noisy(t: Target, k: int, B: np.ndarray, j: int, Delta: float, res:
     n_slice = _scaled(20, res)
     pts, wts = _free_grid(free, n_free)
     H, c = _direction_hermites(k, pts)
-    e, we = _gh(_scaled({1: 16, 2: 6, 3: 6}[free], res))
+    e, we = GAUSS_HERMITE.nodes(_scaled({1: 16, 2: 6, 3: 6}[free], res))
     sd = math.sqrt(Delta)
     total = 0.0
     for wV, ws in _slices(j, n_slice):
@@ -660,9 +634,7 @@ def _levelset_integral(coef: np.ndarray, k: int, n: int) -> tuple[float, float]:
     edges = [e for i, e in enumerate(edges) if i == 0 or e - edges[i - 1] > 1e-12]
 
     def rule(m: int) -> float:
-        u, wu = np.polynomial.legendre.leggauss(m)
-        u = 0.5 * (u + 1.0)
-        wu = 0.5 * wu
+        u, wu = GaussLegendreRule(0.0, 1.0).nodes(m)
         s = 3 * u * u - 2 * u**3
         ds = 6 * u * (1 - u)
         xs, wx = [], []
@@ -674,7 +646,7 @@ def _levelset_integral(coef: np.ndarray, k: int, n: int) -> tuple[float, float]:
         roots, real = _real_roots_batch(hi, P(x))
         r0 = np.where(real, roots, 0.0)
         dens = np.where(real, np.exp(-0.5 * r0 * r0) / np.maximum(np.abs(dP(r0)), 1e-300), 0.0)
-        num = (dens * np.where(real, _he(k, r0), 0.0)).sum(axis=1)
+        num = (dens * np.where(real, he_numpy(k, r0), 0.0)).sum(axis=1)
         den = dens.sum(axis=1)
         mval = np.where(den > 0, num / np.maximum(den, 1e-300), 0.0)
         return float(np.sum(w * np.exp(-0.5 * x * x) * mval * mval) / math.sqrt(2 * math.pi))

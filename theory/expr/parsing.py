@@ -30,13 +30,14 @@ import sympy
 
 from giantstep.errors import InputError
 
+from ..gauss.hermite import he_sympy
 from .primitives import (
     ARGUMENT_GROWTH_TYPES,
     BOUNDED_TYPES,
     NONNEGATIVE_TYPES,
     PARSEABLE_NAMES,
     X,
-    relu,  # noqa: F401  (re-exported: ``from giantstep.theory.parsing import X, relu`` is used widely)
+    relu,  # noqa: F401  (re-exported: ``from giantstep.theory.expr.parsing import X, relu`` is used widely)
 )
 from .primitives import build as build_primitive
 
@@ -49,7 +50,7 @@ MAX_GROWTH_DEGREE = 80
 
 _VAR_RE = re.compile(r"^z([1-9][0-9]*)$")
 _HE_RE = re.compile(r"^He([0-9]+)$")
-_UNARY_FUNCTIONS = PARSEABLE_NAMES  # one record per function: theory/primitives.py
+_UNARY_FUNCTIONS = PARSEABLE_NAMES  # one record per function: theory/expr/primitives.py
 
 
 def zvar(i: int) -> sympy.Symbol:
@@ -58,15 +59,10 @@ def zvar(i: int) -> sympy.Symbol:
 
 
 def hermite_he(k: int, arg: sympy.Expr) -> sympy.Expr:
-    """Probabilists' Hermite polynomial ``He_k(arg)`` as an explicit polynomial."""
+    """Probabilists' Hermite polynomial ``He_k(arg)`` as an explicit polynomial (docs/model.md §2)."""
     if k < 0:
         raise InputError(f"Hermite degree must be non-negative, got He{k}")
-    prev, cur = sympy.S.One, arg
-    if k == 0:
-        return prev
-    for n in range(1, k):
-        prev, cur = cur, sympy.expand(arg * cur - n * prev)
-    return cur
+    return he_sympy(k, arg)
 
 
 def _function(name: str, arg: sympy.Expr) -> sympy.Expr:

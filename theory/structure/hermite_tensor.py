@@ -11,7 +11,7 @@ How the coefficients are obtained:
   (``x^n = Σ_j n!/(j! m! 2^m) He_j``, ``n - j = 2m``);
 * additive terms that are products of univariate factors (after
   ``sign(ab) = sign(a) sign(b)``, ``relu(u) = u H(u)``, ``|u| = u sign(u)``, ``H(ab) = (1 + sign(ab))/2``):
-  products of the univariate coefficients of :mod:`giantstep.theory.hermite1d`
+  products of the univariate coefficients of :mod:`giantstep.theory.expr.hermite1d`
   (exact where those are);
 * ridge terms ``c·φ(⟨a, z⟩ + b)``: ``E[φ He_β] = μ_{|β|}(φ(|a|·+b)) Π (a_i/|a|)^{β_i}``;
 * anything else: tensor-product Gauss–Hermite quadrature over the variables of
@@ -31,11 +31,12 @@ import sympy
 
 from giantstep.errors import InputError
 
-from .evaluate import compile_numpy
-from .hermite1d import hermite_coefficients, hermite_table, monomial_to_hermite
-from .parsing import X, zvar
-from .primitives import kinks, rewrite_kinks
-from .quadrature import gauss_hermite, second_moment
+from ..expr.evaluate import compile_numpy
+from ..expr.hermite1d import hermite_coefficients, monomial_to_hermite
+from ..expr.parsing import X, zvar
+from ..expr.primitives import kinks, rewrite_kinks
+from ..gauss.hermite import hermite_table
+from ..gauss.rules import gauss_hermite, second_moment
 
 DEFAULT_MAX_DEGREE = 8
 _QUAD_MAX_DIM = 4
@@ -92,7 +93,7 @@ class HermiteExpansion:
     # ------------------------------------------------------------------ build
     @classmethod
     def of(cls, target, max_degree: int | None = None) -> HermiteExpansion:
-        """Expand a :class:`~giantstep.theory.target.Target`."""
+        """Expand a :class:`~giantstep.theory.expr.target.Target`."""
         variables = target.variables
         expr = target.expr
         r = target.r

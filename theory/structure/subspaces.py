@@ -33,7 +33,7 @@ import numpy as np
 from giantstep.errors import InputError
 from giantstep.params import Expression, Noneable, validate_params
 
-from .target import Activation, Target, as_activation, as_target
+from ..expr.target import Activation, Target, as_activation, as_target
 
 RANK_RTOL = 1e-9
 

@@ -1,42 +1,178 @@
-"""Gaussian quadrature for every layer (issue 12: one quadrature module, numpy only).
+"""Gaussian quadrature for every layer: rule objects and the functional helpers built on them.
 
-Every expectation over standard Gaussians in giantstep goes through this module
-(THEORY.md §2, §5–§6): probabilists' Gauss–Hermite rules (``E[f(ξ)] ≈ Σ_i w_i f(x_i)``,
-weights summing to 1, exact for polynomials of degree ``2n−1``; cached, read-only),
-trapezoidal rules (geometric convergence for integrands analytic in a strip, where
-Gauss–Hermite converges only like ``exp(−c√n)``), tensor products with pruning,
-piecewise Gauss–Legendre rules cut at the kinks of an integrand, and the error
-estimate shared by all of them: :func:`nodes_for_tolerance` doubles ``n`` until two
-successive rules agree. :func:`second_moment` is the one ``E[g(z)²]`` of the library.
+docs/model.md §2, §5–§6. Every expectation over standard Gaussians in giantstep goes through
+this module. A :class:`Rule` is a family of rules indexed by the number of nodes ``n``
+(the model is mpmath's ``QuadratureRule``): it owns its nodes (``rule.nodes(n)``, computed
+once and kept read-only in a bounded cache), evaluates ``rule.expect(f, n)`` and refines
+itself, ``rule.refine(f, tol)``, doubling ``n`` until two successive rules agree, which
+returns an :class:`Estimate` (value, error estimate, nodes used) or raises
+:class:`~giantstep.errors.ConvergenceError`. The rules:
 
-The numerics layer re-exports these names from :mod:`giantstep.numerics.gaussian`
+* :class:`GaussHermiteRule` — probabilists' Gauss–Hermite, ``E[f(ξ)] ≈ Σ_i w_i f(x_i)``,
+  weights summing to 1, exact for polynomials of degree ``2n−1``;
+* :class:`TrapezoidRule` and :class:`MidpointRule` — equispaced rules for ``N(0, 1)`` on
+  ``[−L, L]`` (geometric convergence for integrands analytic in a strip, where
+  Gauss–Hermite converges only like ``exp(−c√n)``; the midpoint rule never puts a node
+  on 0, so a jump there costs ``O(h²)``);
+* :class:`GaussLegendreRule` — plain ``∫_a^b f`` (numpy), and :class:`MPGaussLegendreRule`
+  — the same at a stated mpmath precision;
+
+plus tensor products with pruning, piecewise Gauss–Legendre rules cut at the kinks of an
+integrand, :func:`nodes_for_tolerance` (the shared error estimate) and
+:func:`second_moment`, the one ``E[g(z)²]`` of the library.
+
+The numerics layer re-exports the functional names from :mod:`giantstep.numerics.gaussian`
 next to its numba contractions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
 
 MAX_NODES = 4096
 
 
-@lru_cache(maxsize=64)
-def _gauss_hermite_cached(n: int) -> tuple[np.ndarray, np.ndarray]:
-    if n <= 100:
-        x, w = np.polynomial.hermite_e.hermegauss(n)
-    else:  # numpy's recursion overflows for n ≳ 360; scipy switches to asymptotics
-        from scipy.special import roots_hermitenorm
+@dataclass(frozen=True)
+class Estimate:
+    """A quadrature value with the error estimate that bounds it and the nodes used."""
 
-        x, w = roots_hermitenorm(n)
-    w = w / np.sum(w)
-    x.setflags(write=False)
-    w.setflags(write=False)
-    return x, w
+    value: Any
+    error: float
+    n: int
+
+
+class Rule:
+    """A family of quadrature rules indexed by the number of nodes ``n``.
+
+    Subclasses implement :meth:`_make` (nodes and weights for one ``n``) and
+    :meth:`key` (the parameters that identify the family). Nodes are computed once
+    per ``(key, n)`` and shared, read-only, through a bounded cache.
+    """
+
+    _cache = BoundedCache(256, readonly=True)
+
+    def key(self) -> tuple:
+        """Parameters that identify the family (part of the cache key)."""
+        return (type(self).__name__,)
+
+    def _make(self, n: int) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def nodes(self, n: int) -> tuple[Any, Any]:
+        """Nodes and weights of the ``n``-node rule (cached, read-only)."""
+        return Rule._cache.get_or_compute((self.key(), int(n)), lambda: self._make(int(n)))
+
+    def expect(self, f: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray | float:
+        """``Σ_i w_i f(x_i)`` for the ``n``-node rule; ``f`` maps the node array to values
+        whose first axis runs over the nodes."""
+        x, w = self.nodes(n)
+        return np.tensordot(w, np.asarray(f(x), dtype=float), axes=(0, 0))
+
+    def refine(self, f: Callable[[np.ndarray], np.ndarray], tol: float, n0: int = 16,
+               n_max: int = 1024) -> Estimate:
+        """Double ``n`` from ``n0`` until two successive rules agree within ``tol``.
+
+        The error estimate is the difference of the last two rules (an upper bound once
+        the rule converges geometrically). Raises :class:`ConvergenceError` beyond ``n_max``.
+        """
+        n, value, diff = nodes_for_tolerance(lambda m: self.expect(f, m), tol, n0=n0, n_max=n_max)
+        return Estimate(value, diff, n)
+
+
+class GaussHermiteRule(Rule):
+    """Probabilists' Gauss–Hermite rules for ``E_{ξ~N(0,1)}``: ``Σ w = 1``, exact to degree ``2n−1``."""
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n <= 100:
+            x, w = np.polynomial.hermite_e.hermegauss(n)
+        else:  # numpy's recursion overflows for n ≳ 360; scipy switches to asymptotics
+            from scipy.special import roots_hermitenorm
+
+            x, w = roots_hermitenorm(n)
+        return x, w / np.sum(w)
+
+
+@dataclass(frozen=True)
+class TrapezoidRule(Rule):
+    """``n``-point trapezoidal rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` (weights ∝ φ, summing to 1)."""
+
+    half_width: float = 8.5
+
+    def key(self) -> tuple:
+        return ("trapezoid", float(self.half_width))
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.linspace(-self.half_width, self.half_width, n)
+        w = np.exp(-0.5 * x * x)
+        return x, w / w.sum()
+
+
+@dataclass(frozen=True)
+class MidpointRule(Rule):
+    """Midpoint rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` with ``n`` nodes (rounded up to even).
+
+    0 is a cell boundary, never a node, so a jump at 0 (sign, Heaviside, relu') costs
+    ``O(h²)``; smooth integrands converge geometrically.
+    """
+
+    half_width: float = 10.0
+
+    def key(self) -> tuple:
+        return ("midpoint", float(self.half_width))
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        n = n + n % 2
+        h = 2 * self.half_width / n
+        x = -self.half_width + h * (np.arange(n) + 0.5)
+        w = np.exp(-0.5 * x * x)
+        return x, w / w.sum()
+
+
+@dataclass(frozen=True)
+class GaussLegendreRule(Rule):
+    """Gauss–Legendre rules for the plain integral ``∫_a^b f(x) dx`` (numpy, double precision)."""
+
+    a: float = -1.0
+    b: float = 1.0
+
+    def key(self) -> tuple:
+        return ("legendre", float(self.a), float(self.b))
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        t, w = np.polynomial.legendre.leggauss(n)
+        half, mid = (self.b - self.a) / 2, (self.b + self.a) / 2
+        return half * t + mid, half * w
+
+
+@dataclass(frozen=True)
+class MPGaussLegendreRule(Rule):
+    """mpmath Gauss–Legendre rules on ``[−1, 1]`` at ``prec`` bits: ``nodes(degree)`` is the
+    list of ``(t, w)`` pairs of mpmath's rule of that degree (``3·2^{degree−1}`` nodes)."""
+
+    prec: int = 53
+
+    def key(self) -> tuple:
+        return ("mp-legendre", int(self.prec))
+
+    def _make(self, degree: int) -> list:
+        import mpmath
+        from mpmath.calculus.quadrature import GaussLegendre
+
+        return GaussLegendre(mpmath.mp).calc_nodes(degree, self.prec)
+
+    def nodes(self, n: int) -> list:  # type: ignore[override]
+        """The ``(t, w)`` pairs of the rule of degree ``n`` (cached)."""
+        return Rule._cache.get_or_compute((self.key(), int(n)), lambda: self._make(int(n)))
+
+
+GAUSS_HERMITE = GaussHermiteRule()
 
 
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +183,7 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_NODES:
         raise InputError(f"number of quadrature nodes must be an integer in [1, {MAX_NODES}], got {n!r}")
-    return _gauss_hermite_cached(int(n))
+    return GAUSS_HERMITE.nodes(int(n))
 
 
 def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,9 +284,7 @@ def trapezoid_rule(n: int, half_width: float = TRAPEZOID_HALF_WIDTH) -> tuple[np
     """
     if not isinstance(n, (int, np.integer)) or n < 2 or n > MAX_NODES:
         raise InputError(f"number of trapezoid nodes must be an integer in [2, {MAX_NODES}], got {n!r}")
-    x = np.linspace(-half_width, half_width, int(n))
-    w = np.exp(-0.5 * x * x)
-    return x, w / w.sum()
+    return TrapezoidRule(float(half_width)).nodes(int(n))
 
 
 def product_of_rules(
@@ -223,8 +357,7 @@ def second_moment(evaluate: Callable[[np.ndarray], np.ndarray], r: int,
     * r ≥ 4: a scrambled Sobol sample of 2²⁰ points (seed 12345), relative error about 1e-4.
 
     A trapezoidal rule whose nodes include a jump loses the jump's share of the nodes' mass:
-    with an odd number of nodes, ``E[sign(z1 z2 z3)²]`` came out as 0.85 instead of 1 (found
-    when the library's two estimates of ``E[g²]`` were merged, issue 12).
+    with an odd number of nodes, ``E[sign(z1 z2 z3)²]`` comes out as 0.85 instead of 1.
     """
     if r == 1:
         def est1(nq: int) -> float:

@@ -1,5 +1,8 @@
 """Targets ``g*(z)`` and student activations ``σ`` (THEORY.md §1–§2).
 
+:func:`is_target_expression` is the one test of whether a teacher is written in the latent
+coordinates ``z1..zr`` (a target) rather than as a function of one variable (an activation).
+
 :class:`Target` and :class:`Activation` are the objects every layer shares:
 the theory layer expands them in Hermite polynomials, the numerics layer
 integrates them against Gaussians, the validation layer samples them.
@@ -7,11 +10,13 @@ integrates them against Gaussians, the validation layer samples them.
 
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
+import re
+from functools import cached_property
 
 import numpy as np
 import sympy
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 
 from .evaluate import compile_numpy
@@ -64,7 +69,7 @@ class Target:
     ----------
     expr : str or sympy.Expr
         The target, e.g. ``"z1 + z1*z2"``. Strings are parsed with the whitelist
-        of :mod:`giantstep.theory.parsing`; nothing is evaluated.
+        of :mod:`giantstep.theory.expr.parsing`; nothing is evaluated.
     r : int, optional
         Number of latent variables; inferred as the largest index used if omitted.
     noise : float
@@ -126,8 +131,8 @@ class Target:
     # Hermite quantities (THEORY.md §2), delegated to hermite_tensor
     @cached_property
     def expansion(self):
-        """The :class:`~giantstep.theory.hermite_tensor.HermiteExpansion` of the target."""
-        from .hermite_tensor import HermiteExpansion
+        """The :class:`~giantstep.theory.structure.hermite_tensor.HermiteExpansion` of the target."""
+        from ..structure.hermite_tensor import HermiteExpansion
 
         return HermiteExpansion.of(self)
 
@@ -169,7 +174,7 @@ class Activation:
     @cached_property
     def kinks(self) -> tuple[float, ...]:
         """Real points where σ or σ' may not be smooth (the registry's
-        :func:`~giantstep.theory.primitives.kinks` of both), sorted; empty for analytic σ.
+        :func:`~giantstep.theory.expr.primitives.kinks` of both), sorted; empty for analytic σ.
 
         Every piecewise quadrature of the library cuts its pieces here."""
         return _activation_kinks(self.expr)
@@ -265,7 +270,7 @@ def as_target(t: str | sympy.Expr | Target, r: int | None = None, noise: float |
     return Target(t, r=r, noise=0.0 if noise is None else noise)
 
 
-@lru_cache(maxsize=256)
+@bounded_cache(256)
 def _activation_kinks(expr: sympy.Expr) -> tuple[float, ...]:
     pts = set(kinks(expr)) | set(kinks(sympy.diff(expr, X)))
     return tuple(sorted(p for p in pts if np.isfinite(p)))
@@ -274,3 +279,17 @@ def _activation_kinks(expr: sympy.Expr) -> tuple[float, ...]:
 def as_activation(a: str | sympy.Expr | Activation) -> Activation:
     """Coerce a string / sympy expression / Activation into an :class:`Activation`."""
     return a if isinstance(a, Activation) else Activation(a)
+
+
+_LATENT_VARIABLE = re.compile(r"\bz[0-9]+\b")
+
+
+def is_target_expression(teacher: object) -> bool:
+    """True when ``teacher`` is a :class:`Target` or a string that uses a latent variable
+    ``z1, z2, …`` (a multi-index target); False for activations (functions of ``x``, bare names).
+
+    The one place that decides how a teacher given by the user is read (docs/model.md §1).
+    """
+    if isinstance(teacher, Target):
+        return True
+    return isinstance(teacher, str) and _LATENT_VARIABLE.search(teacher) is not None

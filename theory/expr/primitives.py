@@ -1,4 +1,4 @@
-"""The primitive functions of targets and activations: one record each (issue 12).
+"""The primitive functions of targets and activations: one record each.
 
 Every fact the layers need about a function that may appear in a target or an
 activation lives in its :class:`Primitive` record, in the style of

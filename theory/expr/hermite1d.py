@@ -24,15 +24,17 @@ difference between two rule sizes as error estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
 from math import comb, factorial
 
 import mpmath
 import sympy
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 from giantstep.params import Boolean, validate_params
 
+from ..gauss.hermite import he_sympy, hermite_table, hermite_values
+from ..gauss.rules import MPGaussLegendreRule
 from .evaluate import compile_mpmath
 from .primitives import SMOOTHING_KINDS, kinks, rewrite_kinks
 
@@ -69,7 +71,7 @@ class Coefficients:
 # --------------------------------------------------------------------- polynomials
 
 
-@cache
+@bounded_cache(512)
 def monomial_to_hermite(n: int) -> tuple[tuple[int, int], ...]:
     """``x^n = Σ_j c_j He_j(x)``; returns pairs ``(j, c_j)`` with integer ``c_j``.
 
@@ -82,7 +84,7 @@ def monomial_to_hermite(n: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-@cache
+@bounded_cache(512)
 def hermite_product(m: int, n: int) -> tuple[tuple[int, int], ...]:
     """``He_m He_n = Σ_r C(m,r) C(n,r) r! He_{m+n-2r}``; returns ``(degree, coefficient)``."""
     return tuple((m + n - 2 * r, comb(m, r) * comb(n, r) * factorial(r)) for r in range(min(m, n) + 1))
@@ -95,15 +97,6 @@ def polynomial_in_hermite(coeffs: dict[int, sympy.Expr]) -> dict[int, sympy.Expr
         for j, cj in monomial_to_hermite(n):
             out[j] = out.get(j, 0) + c * cj
     return {j: v for j, v in out.items() if v != 0}
-
-
-def _he_value(k: int, x: sympy.Expr) -> sympy.Expr:
-    prev, cur = sympy.S.One, x
-    if k == 0:
-        return prev
-    for n in range(1, k):
-        prev, cur = cur, sympy.expand(x * cur - n * prev)
-    return cur
 
 
 # --------------------------------------------------------------------- smoothings
@@ -131,7 +124,7 @@ def _smoothing_derivatives(kind: str, a: sympy.Expr, b: sympy.Expr, jmax: int) -
         nu.append(sympy.nsimplify(nu0) if nu0.is_Rational else nu0)
         ph = _phi(beta)
         for j in range(1, jmax + 1):
-            nu.append(scale * alpha**j * (-1) ** (j - 1) * _he_value(j - 1, beta) * ph)
+            nu.append(scale * alpha**j * (-1) ** (j - 1) * he_sympy(j - 1, beta) * ph)
     elif kind in ("sin", "cos"):
         damp = sympy.exp(-(a**2) / 2)
         f = sympy.sin if kind == "sin" else sympy.cos
@@ -145,7 +138,7 @@ def _smoothing_derivatives(kind: str, a: sympy.Expr, b: sympy.Expr, jmax: int) -
     return [sympy.simplify(v) if v.has(sympy.Abs, sympy.sign) else v for v in nu]
 
 
-_KIND = SMOOTHING_KINDS  # closed-form smoothing of each primitive: theory/primitives.py
+_KIND = SMOOTHING_KINDS  # closed-form smoothing of each primitive: theory/expr/primitives.py
 
 
 def _split_term(term: sympy.Expr, x: sympy.Symbol):
@@ -230,13 +223,6 @@ def _simplify_constant(value: sympy.Expr) -> sympy.Expr:
 # --------------------------------------------------------------------- numerics
 
 
-@lru_cache(maxsize=8)
-def _gl_nodes(degree: int, prec: int):
-    from mpmath.calculus.quadrature import GaussLegendre
-
-    return GaussLegendre(mpmath.mp).calc_nodes(degree, prec)
-
-
 def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int = 30,
                          parity: str | None = None):
     """``μ_0..μ_kmax`` by composite Gauss–Legendre quadrature at ``dps`` digits.
@@ -258,7 +244,7 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
         breaks = sorted({float(t) for t in range(lo_end, L + 1)} | {p for p in kinks(expr, x) if lo_end < p < L})
         results = []
         for degree in (4, 5):
-            nodes = _gl_nodes(degree, mpmath.mp.prec + 20)
+            nodes = MPGaussLegendreRule(mpmath.mp.prec + 20).nodes(degree)
             acc = [mpmath.mpf(0)] * (kmax + 1)
             for lo, hi in zip(breaks[:-1], breaks[1:]):
                 lo_, hi_ = mpmath.mpf(lo), mpmath.mpf(hi)
@@ -266,11 +252,8 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
                 for t, w in nodes:
                     xx = half * t + mid
                     ww = w * half * f(xx) * mpmath.exp(-xx * xx / 2)
-                    h0, h1 = mpmath.mpf(1), xx
-                    acc[0] += ww
-                    for k in range(1, kmax + 1):
-                        acc[k] += ww * h1
-                        h0, h1 = h1, xx * h1 - k * h0
+                    for k, hk in enumerate(hermite_values(xx, kmax, one=mpmath.mpf(1))):
+                        acc[k] += ww * hk
             norm = mpmath.sqrt(2 * mpmath.pi)
             if parity:
                 keep = 1 if parity == "odd" else 0
@@ -283,33 +266,19 @@ def numeric_coefficients(expr: sympy.Expr, x: sympy.Symbol, kmax: int, dps: int 
     return values, float(err) + 10.0 ** (-dps)
 
 
-def hermite_table(x, K: int):
-    """``He_k(x)`` for ``k = 0..K`` at the points ``x`` (float array of shape ``(K+1, len(x))``)."""
-    import numpy as np
-
-    x = np.asarray(x, dtype=float).ravel()
-    H = np.empty((K + 1, x.size))
-    H[0] = 1.0
-    if K >= 1:
-        H[1] = x
-    for k in range(1, K):
-        H[k + 1] = x * H[k] - k * H[k - 1]
-    return H
-
-
 def _numeric_coefficients_float(expr: sympy.Expr, x: sympy.Symbol, kmax: int, parity: str | None):
     """Double-precision version of :func:`numeric_coefficients` (vectorised numpy).
 
     The rule is the library's piecewise Gauss–Legendre rule
-    (:func:`giantstep.theory.quadrature.piecewise_gauss_rule`) on ``[−L, L]`` cut into unit
+    (:func:`giantstep.theory.gauss.rules.piecewise_gauss_rule`) on ``[−L, L]`` cut into unit
     pieces and at the kinks of ``expr``; ``L`` makes the Gaussian tail times ``|He_kmax|``
     smaller than e⁻⁴⁰. The error estimate is the difference between 24 and 48 nodes per
     piece. A known parity sets the other coefficients to exactly 0.
     """
     import numpy as np
 
+    from ..gauss.rules import piecewise_gauss_rule
     from .evaluate import compile_numpy
-    from .quadrature import piecewise_gauss_rule
 
     f = compile_numpy(expr, (x,))
     L = 8
