@@ -17,7 +17,7 @@ from giantstep.errors import InputError
 
 from .options import shared
 from .output import print_json, save_figure
-from .simulate_cmd import add_simulation_arguments, parse_values
+from .simulate_cmd import add_simulation_arguments, check_budget, parse_values
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -91,6 +91,7 @@ def _config(args: argparse.Namespace):
     ds = parse_values(args.d, int, "d")
     if args.seeds < 1:
         raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
+    _check_budget(args, ds)
     common = dict(ds=ds, seeds=args.seeds, dtype=args.dtype, level=args.level,
                   resolution=args.resolution, noise=args.noise, eta=args.eta)
     if args.kind == "overlaps":
@@ -112,6 +113,21 @@ def _config(args: argparse.Namespace):
                             alpha=args.alpha0, lam=args.lam, p_ratio=args.width_ratio,
                             readout=args.readout, alphas=parse_values(args.alpha, float, "alpha"),
                             n_test=args.n_test, **common)
+
+
+def _check_budget(args: argparse.Namespace, ds: list[int]) -> None:
+    """Memory and work of the simulations, estimated before any is built (one-line refusal)."""
+    budget = argparse.Namespace(**vars(args))
+    if args.kind == "error":
+        alphas = parse_values(args.alpha, float, "alpha")
+        budget.p, budget.p_ratio, budget.lam = None, args.width_ratio, args.lam
+        budget.alpha_readout, budget.ell, budget.steps = max(alphas), 1.0, 1
+        check_budget(budget, ds, len(alphas), args.alpha0)
+        return
+    budget.lam, budget.n_test = None, 0
+    budget.ell = float(getattr(args, "ell", 1))
+    budget.steps = getattr(args, "steps", 1)
+    check_budget(budget, ds, 1, args.alpha)
 
 
 def _validate(args: argparse.Namespace) -> int:
