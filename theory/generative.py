@@ -62,7 +62,7 @@ from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, validate_params
 
 from .hermite_tensor import HermiteExpansion, _beta_factorial
-from .subspaces import RANK_RTOL, _canonical, _Context, _context, _extension, _join, _relevant, orthonormal_basis
+from .subspaces import _canonical, _Context, _extension, _join, _relevant, _sym_context, orthonormal_basis
 from .target import Target, as_target
 
 TENSOR_BUDGET = 1 << 20  # largest r^K of the Hermite tensors of a power g*^m
@@ -193,13 +193,8 @@ def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
 
 
 def _fast_context(t: Target, max_degree: int | None) -> _Context:
-    """Same as :func:`giantstep.theory.subspaces._context` with vectorised tensors."""
-    exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
-    K = exp.max_degree
-    tensors = [_tensor(exp, k) for k in range(K + 1)]
-    scale = max([1.0] + [float(np.max(np.abs(T))) for T in tensors[1:] if T.size])
-    tol = max(RANK_RTOL * scale, 10.0 * exp.error)
-    return _Context(t, tensors, tol, None, K)
+    """The symmetric sparse context of :mod:`giantstep.theory.subspaces` (scale-free zero tests)."""
+    return _sym_context(t, max_degree=max_degree)
 
 
 def _gen_extension(ctxs: list, V: np.ndarray, k: int) -> tuple[np.ndarray, list]:
@@ -380,7 +375,7 @@ def conditional_strength(target, k: int, v, V=None, *, noise: float = 0.0, U: np
     if k < 1:
         raise InputError(f"k must be ≥ 1, got {k}")
     if U is None:
-        U = _relevant(_context(t))
+        U = _relevant(_sym_context(t))
     if V.shape[1]:
         v = v - V @ (V.T @ v)
         v = v / np.linalg.norm(v)

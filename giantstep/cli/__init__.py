@@ -83,6 +83,50 @@ def _check_environment() -> None:
         raise InputError(f"environment variable NUMBA_NUM_THREADS={value} is far above the {cpus} cores")
 
 
+#: Figure formats matplotlib writes (checked before any work is done).
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp",
+                  "pgf", "raw", "rgba", "gif", "avif")
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Refuse unusable ``--plot``/``--out`` paths and ``--scheduler`` addresses before any work."""
+    import os
+    import re
+
+    plot = getattr(args, "plot", None)
+    if plot:
+        ext = os.path.splitext(plot)[1].lower().lstrip(".")
+        if ext not in FIGURE_FORMATS:
+            raise InputError(f"--plot {plot!r}: unknown figure format {ext or '(none)'!r}; use one of "
+                             + ", ".join(FIGURE_FORMATS[:6]) + ", …")
+        _check_writable("--plot", plot)
+    out = getattr(args, "out", None)
+    if isinstance(out, str) and out:
+        _check_writable("--out", out)
+    scheduler = getattr(args, "scheduler", None)
+    if isinstance(scheduler, str) and not re.fullmatch(r"([a-z]+://)?[^\s/:]+:[0-9]{1,5}", scheduler):
+        raise InputError(f"--scheduler must be a Dask scheduler address such as tcp://host:8786, "
+                         f"got {scheduler!r}")
+
+
+def _check_writable(flag: str, path: str) -> None:
+    """A file that can be created or appended to: not a folder, a device or a read-only place."""
+    import os
+    import stat
+
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"{flag} {path!r} is a folder; give a file name inside it")
+    if not os.path.isdir(parent):
+        raise InputError(f"{flag} {path!r}: the folder {parent!r} does not exist")
+    if os.path.exists(path):
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode) or not os.access(path, os.W_OK) or path.startswith(("/proc/", "/sys/")):
+            raise InputError(f"{flag} {path!r} is not a regular writable file")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {path!r}: the folder {parent!r} is not writable")
+
+
 def _one_line(text: str) -> str:
     """Collapse a message onto one line (tracebacks of wrapped errors included)."""
     return " ".join(str(text).split()) or "(no message)"
@@ -143,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "quiet", False) and hasattr(args, "no_progress"):
         args.no_progress = True
     try:
+        _check_paths(args)
         _announce_compilation(args)
         code = args.func(args)
     except KeyboardInterrupt:
