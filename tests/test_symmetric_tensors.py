@@ -23,7 +23,6 @@ from giantstep.theory.subspaces import (
     _sym_context,
     _sym_extension,
     analyze,
-    conditional_extension,
 )
 
 # several label branches, flat pieces, rotated and degenerate directions, mixed degrees

@@ -157,12 +157,26 @@ def _power_contexts(t: Target, max_power: int | None, max_degree: int | None) ->
     if M < 1:
         raise InputError(f"max_power must be ≥ 1, got {max_power}")
     ctxs, powers = [], []
+    base = _normalised(t).expr  # E_k(V; (c g)^m) = E_k(V; g^m): powers of g/c stay in range
     for m in range(1, M + 1):
-        tm = Target(t.expr**m, r=t.r)
+        tm = Target(base**m, r=t.r)
         ctx = _fast_context(tm, max_degree)
         ctxs.append(ctx)
         powers.append(m)
     return ctxs, powers, notes
+
+
+def _normalised(t: Target) -> Target:
+    """A polynomial target divided by its largest Hermite coefficient (exactly); others as they are.
+
+    Without label noise every generative quantity is invariant under ``y → y / c``.
+    """
+    import sympy
+
+    scale = max((abs(v) for v in t.expansion.coeffs.values()), default=0.0)
+    if not t.is_polynomial or scale in (0.0, 1.0):
+        return t
+    return Target(t.expr / sympy.Rational(scale), r=t.r)
 
 
 def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
@@ -275,7 +289,7 @@ def generative_analysis(target, *, noise: float | None = None, max_power: int | 
         notes.append(f"{hard.shape[1]} direction(s) of U* are not revealed by E[y^m He_k | y, z_V] for "
                      f"m ≤ {powers[-1]}, k ≤ {kcap}")
     if strengths:
-        _fill_strengths(t, Delta, U, stages, notes, resolution)
+        _fill_strengths(_normalised(t) if not Delta else t, Delta, U, stages, notes, resolution)
     exact = bool(t.is_polynomial)
     return GenerativeAnalysis(r, Delta, kgen, leap, stages, hard, powers, exact, notes)
 
