@@ -93,7 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
     p.add_argument("--chunk-size", type=int, default=None, help="samples per chunk (default auto)")
     p.add_argument("--out", metavar="FILE.jsonl", help="stream one JSON record per simulation")
-    p.add_argument("--resume", action="store_true", help="skip the points already in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue --out: skip the points already in it (other records are kept)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--split-batch", type=int, default=None, metavar="N",
                    help="one simulation across many workers: cut every pass over a batch into N "
                    "row ranges computed on the --scheduler's workers (points run one at a time; "
@@ -107,8 +109,10 @@ def _configs(args: argparse.Namespace) -> list[dict]:
 
     if args.seeds < 1:
         raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
-    if args.resume and not args.out:
-        raise InputError("--resume needs --out FILE.jsonl")
+    if (args.resume or args.overwrite) and not args.out:
+        raise InputError(f"--{'resume' if args.resume else 'overwrite'} needs --out FILE.jsonl")
+    if args.resume and args.overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
     ds = parse_values(args.d, int, "d")
     alphas = [check("alpha", a) for a in parse_values(args.alpha, float, "alpha")]
     etas = [check("eta", e) for e in parse_values(args.eta, float, "eta")]
@@ -253,7 +257,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.split_batch is not None and args.split_batch < 1:
         raise InputError(f"--split-batch must be ≥ 1, got {args.split_batch}")
     records = run_sweep(configs, args.out, resume=args.resume, workers=args.workers,
-                        scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch)
+                        scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch,
+                        overwrite=args.overwrite)
     points = summarize(records)
     unresolved = sorted({q for pt in points for q in pt["float32_unresolved"]})
     if unresolved:

@@ -28,6 +28,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", action="store_true",
                    help="finite-size study: fit the gap against d^{-1/2} over ≥ 3 --d values")
     add_simulation_arguments(p)
+    p.add_argument("--out", metavar="FILE.jsonl",
+                   help="journal one JSON record per simulated seed (a killed run can be resumed)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue --out: reuse the seeds already in it (other records are kept)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -134,7 +139,12 @@ def _validate(args: argparse.Namespace) -> int:
     from giantstep.validation.compare import validate
 
     cfg = _config(args)
-    run = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
+    if (args.resume or args.overwrite) and not args.out:
+        raise InputError(f"--{'resume' if args.resume else 'overwrite'} needs --out FILE.jsonl")
+    if args.resume and args.overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
+    run = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
+               out=args.out, resume=args.resume, overwrite=args.overwrite)
     if args.study:
         from giantstep.validation.finite_size import finite_size_study
 
