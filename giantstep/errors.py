@@ -34,3 +34,7 @@ class ConvergenceError(GiantstepError, RuntimeError):
 
 class DivergenceError(ConvergenceError):
     """An iteration ran away (values grew without bound): no finite answer exists at these inputs."""
+
+
+class NumericalError(GiantstepError, ArithmeticError):
+    """A computation left floating-point range (an overflow, a non-finite result): exit code 1."""

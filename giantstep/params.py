@@ -34,7 +34,7 @@ from giantstep.errors import InputError
 __all__ = [
     "Rule", "Interval", "Options", "Expression", "Grid", "Boolean", "Noneable", "PARAMETERS",
     "validate_params", "registered", "cli_type", "cli_help", "check", "label", "DEFAULTS",
-    "markdown_table",
+    "markdown_table", "check_grid_size", "MAX_GRID_POINTS",
 ]
 
 
@@ -216,7 +216,7 @@ class Grid(Rule):
             items = list(value)
         except TypeError:
             return False
-        if not items:
+        if not items or len(items) > MAX_GRID_POINTS:
             return False
         try:
             return all(self.element.accepts(float(v)) for v in items)
@@ -224,7 +224,8 @@ class Grid(Rule):
             return False
 
     def describe(self) -> str:
-        return f"a non-empty list of numbers, each {self.element.describe()[2:]}"
+        return (f"a non-empty list of at most {MAX_GRID_POINTS} numbers, "
+                f"each {self.element.describe()[2:]}")
 
     def invalid_values(self) -> list[Any]:
         return [[], "1,2", [bad for bad in self.element.invalid_values()[3:4]] or [float("nan")]]
@@ -261,6 +262,16 @@ class Parameter:
 
 _POS = Interval(float, 0, None, closed="neither")
 _NONNEG = Interval(float, 0, None, closed="left")
+#: Upper bounds of the scale parameters: far beyond any regime the theory describes, and low
+#: enough that no intermediate quantity (η̃², α·d, λ·n, …) overflows double precision.
+MAX_RATIO = 1e6
+MAX_ETA = 1e4
+MAX_PENALTY = 1e8
+_RATIO = Interval(float, 0, MAX_RATIO, closed="right")
+_ETA = Interval(float, 0, MAX_ETA, closed="both")
+_PENALTY = Interval(float, 0, MAX_PENALTY, closed="both")
+#: Largest number of points of a parameter grid (``--alpha START:STOP:NUM`` and the like).
+MAX_GRID_POINTS = 10_000
 READOUTS = ("constant", "sign", "gaussian")
 
 #: The one table of parameters that mean the same thing in every public function.
@@ -268,26 +279,26 @@ PARAMETERS: dict[str, Parameter] = {
     "readout": Parameter(Options(READOUTS), "constant",
                          "law of the second layer at initialisation: constant a_j = 1/√p, sign "
                          "a_j = ±1/√p, gaussian a_j ~ N(0, 1/p) (THEORY.md §1)"),
-    "noise": Parameter(Noneable(_NONNEG), None,
+    "noise": Parameter(Noneable(_PENALTY), None,
                        "label-noise variance Δ ≥ 0 of the labels y = g*(z) + √Δ ε",
                        "Δ"),
-    "lam": Parameter(_NONNEG, None, "ridge penalty λ ≥ 0 of the readout", "λ"),
+    "lam": Parameter(_PENALTY, None, "ridge penalty λ ≥ 0 of the readout", "λ"),
     "tol": Parameter(Interval(float, 1e-12, 0.1), 1e-6, "target accuracy of the solver"),
     "seed": Parameter(Interval(int, 0, None), 0, "seed of every random draw (same seed, same numbers)"),
     "dtype": Parameter(Options(("float64", "float32")), "float64",
                        "floating-point type of the simulation"),
-    "alpha": Parameter(_POS, None, "samples per dimension α = n/d", "α"),
-    "alpha0": Parameter(_POS, None, "samples per dimension of the giant step α0 = n0/d", "α0"),
-    "alphas": Parameter(Grid(_POS), None, "readout sample ratios α = n/d", "α"),
-    "eta": Parameter(_NONNEG, None, "rescaled learning rate η̃ ≥ 0", "η̃"),
+    "alpha": Parameter(_RATIO, None, "samples per dimension α = n/d", "α"),
+    "alpha0": Parameter(_RATIO, None, "samples per dimension of the giant step α0 = n0/d", "α0"),
+    "alphas": Parameter(Grid(_RATIO), None, "readout sample ratios α = n/d", "α"),
+    "eta": Parameter(_ETA, None, "rescaled learning rate η̃ ≥ 0", "η̃"),
     "steps": Parameter(Interval(int, 1, 200), None, "number of giant steps"),
-    "ell": Parameter(Interval(int, 1, None), None, "preprocessing degree ℓ", "ℓ"),
-    "width_ratio": Parameter(_POS, 1.0, "width ratio ψ = p/d", "ψ"),
+    "ell": Parameter(Interval(int, 1, 8), None, "preprocessing degree ℓ", "ℓ"),
+    "width_ratio": Parameter(_RATIO, 1.0, "width ratio ψ = p/d", "ψ"),
     "n_types": Parameter(Interval(int, 1, 256), 8, "number K of Gauss–Hermite neuron types of the "
                          "gaussian readout", "K"),
     "kmax": Parameter(Interval(int, 0, 200), None, "largest Hermite order K", "K"),
     "dps": Parameter(Interval(int, 5, 200), 30, "decimal digits of the numerical coefficients"),
-    "max_iter": Parameter(Interval(int, 1, None), None, "iteration cap of the solver"),
+    "max_iter": Parameter(Interval(int, 1, 10**7), None, "iteration cap of the solver"),
     "max_degree": Parameter(Noneable(Interval(int, 1, 200)), None,
                             "truncation degree of the Hermite expansion (None: automatic)"),
     "target": Parameter(Expression("target"), None, "target g*(z1..zr)"),
@@ -359,6 +370,14 @@ def validate_params(**rules: Rule | None) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorate
+
+
+def check_grid_size(name: str, num: int) -> int:
+    """Refuse a grid of more than :data:`MAX_GRID_POINTS` points before it is built (one line)."""
+    if num > MAX_GRID_POINTS:
+        raise InputError(f"{name} asks for {num} grid points; at most {MAX_GRID_POINTS} are "
+                         "allowed (split the grid over several runs)")
+    return num
 
 
 def registered() -> list[tuple[Callable, dict[str, Rule]]]:

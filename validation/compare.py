@@ -564,6 +564,9 @@ def validate(
     workers: int | None = 1,
     scheduler: Any = None,
     progress: bool = False,
+    out: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     **kwargs: Any,
 ) -> ValidationReport:
     """Compare theory and simulation on one configuration (THEORY.md §5, §6.1).
@@ -578,6 +581,11 @@ def validate(
         fluctuations (:mod:`.fluctuations`) always come from the configuration.
     workers, scheduler, progress :
         Execution of the simulations (see :func:`giantstep.validation.sweep.execute`).
+    out, resume, overwrite :
+        Journal of the measured seeds (:mod:`.journal`, as in
+        :func:`~giantstep.validation.sweep.run_sweep`): each seed's measurement is appended
+        as it finishes; ``resume`` reuses the ones of the same simulation, measurement and
+        prediction, so a killed validation loses at most the seeds in flight.
 
     Returns
     -------
@@ -588,8 +596,6 @@ def validate(
         ``tolerance``, ``n_seeds``, ``resolved``) and ``all_ok`` (nothing disagrees and
         nothing is undetermined).
     """
-    from .sweep import execute
-
     if config is None:
         config = ValidationConfig(**kwargs)
     elif isinstance(config, dict):
@@ -605,11 +611,35 @@ def validate(
     bm = predicted_batch(config)
     vdict = config.to_dict()
     jobs = [(sim, vdict, theory, i, bm) for i, sim in config.simulations()]
-    results = [None] * len(jobs)
-    for i, out in execute(_measure_job, jobs, workers=workers, scheduler=scheduler,
-                          progress=progress, desc="validate"):
-        results[i] = out
+    results = _run_jobs(jobs, config, theory, out, resume, overwrite,
+                        dict(workers=workers, scheduler=scheduler, progress=progress))
     return report_from_results(results, config, theory)
+
+
+def _run_jobs(jobs: list, config: ValidationConfig, theory: dict, out: str | None, resume: bool,
+              overwrite: bool, run: dict) -> list:
+    """Measure every job, journaled in ``out`` when given (one record per simulated seed)."""
+    from .journal import Journal, is_finite_record
+    from .sweep import canonical, execute, point_key
+
+    journal = Journal(out, resume=resume, overwrite=overwrite) if out is not None else None
+    measure = {k: v for k, v in config.to_dict().items() if k not in ("ds", "seeds", "level", "resolution")}
+    keys = [point_key({"simulation": job[0], "validation": measure, "alpha_index": job[3],
+                       "theory": theory}) for job in jobs]
+    known = journal.read() if journal is not None and resume else {}
+    results: list = [known[k]["result"] if k in known else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    for j, res in execute(_measure_job, [jobs[i] for i in todo], desc="validate", **run):
+        i = todo[j]
+        results[i] = canonical(res)
+        if journal is not None and is_finite_record(results[i]):
+            journal.append({"key": keys[i], "config": canonical({"simulation": jobs[i][0],
+                                                                  "validation": measure}),
+                            "result": results[i]})
+    if journal is not None:
+        journal.finalize([{"key": k, "config": canonical({"simulation": job[0], "validation": measure}),
+                           "result": r} for k, job, r in zip(keys, jobs, results)])
+    return results
 
 
 def predicted_batch(config: ValidationConfig):

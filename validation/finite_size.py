@@ -100,8 +100,8 @@ def finite_size_study(
         Passed to :func:`validate` (``workers``, ``scheduler``, ``progress``,
         ``prediction``) or used to build the config.
     """
-    run_kw = {k: kwargs.pop(k) for k in ("workers", "scheduler", "progress", "prediction")
-              if k in kwargs}
+    run_kw = {k: kwargs.pop(k) for k in ("workers", "scheduler", "progress", "prediction", "out",
+                                         "resume", "overwrite") if k in kwargs}
     if config is None:
         config = ValidationConfig(**kwargs)
     elif isinstance(config, dict):

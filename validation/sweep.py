@@ -4,13 +4,16 @@
   ``spawn`` start method, BLAS threads shared out between the workers), in-process with
   ``workers=1``, or on a Dask distributed cluster with ``scheduler=ADDRESS`` (or a
   ``dask.distributed.Client`` / ``LocalCluster`` object).
-* Streaming: each point is appended to the output file (one JSON object per line) as
-  soon as it finishes, and the file is flushed, so a killed sweep loses nothing.
-* Resume: ``resume=True`` reads the file, keeps the complete lines of points of this
-  sweep, and only runs the others. At the end the file is rewritten in the canonical
-  order of the points, with every float rounded to 12 significant digits and no
-  timings, so a killed-and-resumed sweep yields byte for byte the same file as an
-  uninterrupted one, whatever the completion order.
+* Streaming: each point is appended to the output journal (:mod:`.journal`: one JSON
+  object per line, flushed, under a file lock) as soon as it finishes, so a killed sweep
+  loses nothing; killing the parent process also ends its worker processes.
+* Resume: ``resume=True`` reads the journal, trusts its valid finite records of points of
+  this sweep, and only runs the others; records of other sweeps stay in the file. At the
+  end this sweep's records are rewritten in the canonical order of its points, with every
+  float rounded to 12 significant digits and no timings, so a killed-and-resumed sweep
+  yields byte for byte the same file as an uninterrupted one, whatever the completion order.
+* A point whose result is not finite (an overflow) is never recorded: the sweep raises
+  :class:`~giantstep.errors.NumericalError` naming it.
 * Progress: a tqdm bar on stderr.
 
 A record is ``{"key": <canonical JSON of the config>, "config": {...}, "result": {...}}``
@@ -28,9 +31,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
-from giantstep.errors import InputError
+from giantstep.errors import InputError, NumericalError
 from giantstep.jsonable import to_jsonable
 
+from .journal import Journal, is_finite_record
 from .simulator import SimulationConfig, simulate
 
 SIGNIFICANT_DIGITS = 12
@@ -69,26 +73,11 @@ def run_point(config: dict, summarize: Callable[[Any], dict] | None = None,
     return {"key": point_key(config), "config": canonical(config), "result": canonical(result)}
 
 
-def _dumps(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def read_records(path: str) -> dict[str, dict]:
-    """Complete, valid records of a JSON-lines file by key (a torn last line is ignored)."""
-    out: dict[str, dict] = {}
-    if not os.path.exists(path):
-        return out
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break  # torn write of a killed sweep
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and "key" in rec and "result" in rec:
-                out[rec["key"]] = rec
-    return out
+    """Complete, valid, finite records of a journal by key (see :mod:`.journal`; skipped lines warned)."""
+    from .journal import read_records as _read
+
+    return _read(path)
 
 
 @contextmanager
@@ -104,6 +93,35 @@ def _thread_env(threads: int):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _stop_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the parent process dies (even by ``kill -9``).
+
+    Linux: the kernel sends SIGTERM at the parent's death (``prctl(PR_SET_PDEATHSIG)``); every
+    platform: a daemon thread checks once a second that the parent is still the parent.
+    """
+    import signal
+    import threading
+    import time
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="giantstep-parent-watch").start()
 
 
 def execute(
@@ -144,7 +162,8 @@ def execute(
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
-        with _thread_env(max(1, cpus // workers)), ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        with _thread_env(max(1, cpus // workers)), ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_stop_with_parent, initargs=(os.getpid(),)) as ex:
             pending = {ex.submit(fn, item, *extra): i for i, item in enumerate(items)}
             try:
                 while pending:
@@ -188,6 +207,7 @@ def run_sweep(
     progress: bool = True,
     summarize: Callable[[Any], dict] | None = None,
     split: int | None = None,
+    overwrite: bool = False,
 ) -> list[dict]:
     """Simulate every configuration; stream records to ``out``; return them in order.
 
@@ -196,9 +216,10 @@ def run_sweep(
     configs : iterable of SimulationConfig or dict
         The points (each with its own seed). Duplicates are run once.
     out : str, optional
-        JSON-lines file. Without ``resume`` an existing file is overwritten.
+        JSON-lines journal (:mod:`.journal`: append-only, locked, checked on read). An
+        existing non-empty journal needs ``resume`` or ``overwrite``.
     resume : bool
-        Skip the points already in ``out``.
+        Skip the points already in ``out``; every other record of the file is kept.
     workers : int, optional
         Local worker processes (default: one per core, at most one per point).
     scheduler : str or dask Client/cluster, optional
@@ -213,6 +234,8 @@ def run_sweep(
         batch cut into ``split`` row ranges computed on the ``scheduler``'s workers
         (:mod:`.distributed`; in this process if no scheduler): one simulation across
         many workers, with the numbers of ``simulate(cfg, parts=split)``.
+    overwrite : bool
+        Replace an existing ``out`` (its records are deleted).
 
     Returns
     -------
@@ -225,18 +248,11 @@ def run_sweep(
     for k in keys:
         order.setdefault(k, len(order))
     unique = [normalised[keys.index(k)] for k in order]
+    journal = Journal(out, resume=resume, overwrite=overwrite) if out is not None else None
     done: dict[str, dict] = {}
-    if out is not None and resume:
-        done = {k: v for k, v in read_records(out).items() if k in order}
+    if journal is not None and resume:
+        done = {k: v for k, v in journal.read().items() if k in order}
     todo = [c for c, k in zip(unique, order) if k not in done]
-    fh = None
-    if out is not None:
-        parent = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(parent):
-            raise InputError(f"cannot write {out!r}: the directory {parent!r} does not exist")
-        # atomically rewrite the kept records (drops torn lines), then append to the file
-        _write_atomic(out, [done[k] for k in sorted(done, key=order.__getitem__)])
-        fh = open(out, "a", encoding="utf-8")  # noqa: SIM115
     extra: tuple = (summarize,)
     if split is not None:
         from .distributed import DaskMapper
@@ -245,30 +261,29 @@ def run_sweep(
         extra, workers, scheduler = (summarize, {"client": mapper, "parts": split}), 1, None
     else:
         mapper = None
+    failed: list[dict] = []
     try:
         for _, rec in execute(run_point, todo, workers=workers, scheduler=scheduler,
                               progress=progress, desc="simulations", extra=extra):
+            if not is_finite_record(rec["result"]):
+                failed.append(rec["config"])
+                continue
             done[rec["key"]] = rec
-            if fh is not None:
-                fh.write(_dumps(rec) + "\n")
-                fh.flush()
+            if journal is not None:
+                journal.append(rec)
     finally:
-        if fh is not None:
-            fh.close()
         if mapper is not None:
             mapper.close()
     records = [done[k] for k in order if k in done]
-    if out is not None and len(records) == len(order):
-        _write_atomic(out, records)
+    if journal is not None and len(records) == len(order):
+        journal.finalize(records)
+    if failed:
+        c = failed[0]
+        raise NumericalError(f"{len(failed)} of {len(order)} simulations gave non-finite values (overflow), "
+                             f"e.g. d={c.get('d')}, alpha={c.get('alpha')}, eta={c.get('eta')}, "
+                             f"seed={c.get('seed')}; they were not recorded (try a smaller eta or "
+                             "a bounded activation)")
     return records
-
-
-def _write_atomic(path: str, records: list[dict]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(_dumps(rec) + "\n")
-    os.replace(tmp, path)
 
 
 def grid(base: dict, seeds: Iterable[int] = (0,), **axes: Iterable[Any]) -> list[dict]:

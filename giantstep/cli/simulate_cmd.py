@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 from giantstep.errors import InputError
+from giantstep.params import check, check_grid_size
 
 from .options import shared
 from .output import format_table, print_json, save_figure
@@ -25,12 +27,22 @@ def parse_values(text: str, kind=float, name: str = "value") -> list:
             if len(parts) != 3:
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if num < 1:
+            if num < 1 or not (math.isfinite(start) and math.isfinite(stop)):
                 raise ValueError
+            check_grid_size(f"--{name}", num)
             vals = [start + i * (stop - start) / (num - 1) for i in range(num)] if num > 1 else [start]
             return [kind(v) for v in vals]
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
+        items = [v for v in text.split(",") if v.strip()]
+        check_grid_size(f"--{name}", len(items))
+        values = [kind(float(v)) if kind is int else kind(v) for v in items]
+        if not values or not all(math.isfinite(v) for v in values):
+            raise ValueError
+        if kind is int and any(float(v) != float(x) for v, x in zip(values, items)):
+            raise ValueError
+        return values
+    except InputError:
+        raise
+    except (ValueError, OverflowError):
         raise InputError(f"--{name} must be a number, a comma list or START:STOP:NUM, "
                          f"got {text!r}") from None
 
@@ -81,7 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
     p.add_argument("--chunk-size", type=int, default=None, help="samples per chunk (default auto)")
     p.add_argument("--out", metavar="FILE.jsonl", help="stream one JSON record per simulation")
-    p.add_argument("--resume", action="store_true", help="skip the points already in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue --out: skip the points already in it (other records are kept)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--split-batch", type=int, default=None, metavar="N",
                    help="one simulation across many workers: cut every pass over a batch into N "
                    "row ranges computed on the --scheduler's workers (points run one at a time; "
@@ -95,11 +109,14 @@ def _configs(args: argparse.Namespace) -> list[dict]:
 
     if args.seeds < 1:
         raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
-    if args.resume and not args.out:
-        raise InputError("--resume needs --out FILE.jsonl")
+    if (args.resume or args.overwrite) and not args.out:
+        raise InputError(f"--{'resume' if args.resume else 'overwrite'} needs --out FILE.jsonl")
+    if args.resume and args.overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
     ds = parse_values(args.d, int, "d")
-    alphas = parse_values(args.alpha, float, "alpha")
-    etas = parse_values(args.eta, float, "eta")
+    alphas = [check("alpha", a) for a in parse_values(args.alpha, float, "alpha")]
+    etas = [check("eta", e) for e in parse_values(args.eta, float, "eta")]
+    check_budget(args, ds, len(alphas) * len(etas), max(alphas))
     out = []
     for d in ds:
         for a in alphas:
@@ -126,6 +143,65 @@ def _configs(args: argparse.Namespace) -> list[dict]:
     if args.steps > 0:
         act.check_weakly_differentiable()
     return out
+
+
+#: Largest number of simulations one command runs (grid points × seeds).
+MAX_SIMULATIONS = 100_000
+_CHUNK_BYTES = 1 << 27  # the simulator's chunk budget (inputs + preactivations of one chunk)
+
+
+def simulation_cost(d: int, p: int, n: float, steps: int, n_readout: float, n_test: int,
+                    itemsize: int = 8, second_moment: bool = False) -> tuple[float, float]:
+    """Peak bytes and floating-point operations of one simulation (THEORY.md §1 protocol).
+
+    Memory: the weights, their gradient and a transposed copy (four ``p × d`` arrays with
+    slack), the ridge Gram matrix and its factor (``p × p``), one chunk of samples (at least
+    128 rows of ``d + p``, at most the simulator's 128 MiB chunk) and, with ``second_moment``,
+    the d × d moment of the label preprocessing. Work: a forward and a backward pass per step
+    (``4 n d p``), the readout's features and Gram matrix (``n_r (2 d p + p²) + p³/3``) and the
+    test set (``2 n_test d p``).
+    """
+    chunk = max(_CHUNK_BYTES, 2.0 * 128 * (d + p) * itemsize)
+    mem = 8.0 * (4.0 * p * d + 2.0 * p * p + (d * d if second_moment else 0)) + chunk
+    flops = 4.0 * steps * n * d * p + n_readout * (2.0 * d * p + p * p) + p**3 / 3 + 2.0 * n_test * d * p
+    return mem, flops
+
+
+def check_budget(args: argparse.Namespace, ds: list[int], n_points: int, alpha_max: float) -> None:
+    """Refuse, before anything is built, a sweep that cannot fit in memory or would run for days."""
+    from giantstep.resources import check_memory, check_work
+
+    for d in ds:
+        if d < 1:
+            raise InputError(f"--d must be ≥ 1, got {d}")
+    for name in ("p", "n_test", "chunk_size", "seeds"):
+        value = getattr(args, name, None)
+        if value is not None and value < (0 if name == "n_test" else 1):
+            raise InputError(f"--{name.replace('_', '-')} must be ≥ {0 if name == 'n_test' else 1}, got {value}")
+    total = n_points * len(ds) * args.seeds
+    if total > MAX_SIMULATIONS:
+        raise InputError(f"{total} simulations requested (grid points × --d values × --seeds); at most "
+                         f"{MAX_SIMULATIONS} per run")
+    ell = float(getattr(args, "ell", 1.0) or 1.0)
+    steps = int(getattr(args, "steps", 1) or 1)
+    lam = getattr(args, "lam", 0.0)
+    n_test = int(getattr(args, "n_test", 0) or 0) if lam is not None else 0
+    itemsize = 4 if getattr(args, "dtype", "float64") == "float32" else 8
+    workers = getattr(args, "workers", None) or (os.cpu_count() or 1)
+    concurrent = max(1, min(workers, total))
+    worst_mem, flops = 0.0, 0.0
+    for d in ds:
+        p = args.p if args.p is not None else max(1, int(round(getattr(args, "p_ratio", 1.0) * d)))
+        n = alpha_max * float(d) ** ell
+        a_r = getattr(args, "alpha_readout", None) or alpha_max
+        mem, work = simulation_cost(d, p, n, steps, a_r * d if lam is not None else 0, n_test, itemsize,
+                                    (getattr(args, "preprocess", None) or 0) >= 3)
+        worst_mem = max(worst_mem, mem)
+        flops += work * n_points * args.seeds
+    check_memory(f"one simulation at d = {max(ds)}" + (f", p = {args.p}" if args.p else "")
+                 + (f" (× {concurrent} workers)" if concurrent > 1 else ""), worst_mem * concurrent,
+                 "reduce --d/--p or --workers")
+    check_work(f"{total} simulation(s)", flops, "reduce --d, --p, --alpha, --n-test or --seeds")
 
 
 def _mean_se(values: list[float]) -> tuple[float, float | None]:
@@ -181,7 +257,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.split_batch is not None and args.split_batch < 1:
         raise InputError(f"--split-batch must be ≥ 1, got {args.split_batch}")
     records = run_sweep(configs, args.out, resume=args.resume, workers=args.workers,
-                        scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch)
+                        scheduler=args.scheduler, progress=not args.no_progress, split=args.split_batch,
+                        overwrite=args.overwrite)
     points = summarize(records)
     unresolved = sorted({q for pt in points for q in pt["float32_unresolved"]})
     if unresolved:

@@ -143,6 +143,16 @@ def _hermite(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite(value: float, exact=None):
+    """``value`` if finite, else its exact form as a string (``exact()``), else None: never inf."""
+    import math
+
+    if math.isfinite(value):
+        return value
+    ex = exact() if exact is not None else None
+    return str(ex) if ex is not None else None
+
+
 def _hermite_target(target, K: int, args: argparse.Namespace) -> int:
     exp = target.expansion if target.is_polynomial else type(target.expansion).of(target, K)
     if args.exact and not exp.exact:
@@ -159,11 +169,12 @@ def _hermite_target(target, K: int, args: argparse.Namespace) -> int:
                 continue
             ev = exp.exact_tensor_entry(beta)
             entries.append({"beta": list(beta), "value": str(ev) if ev is not None else None,
-                            "float": exp.coefficient(beta) * _bf(beta)})
+                            "float": _finite(exp.coefficient(beta) * float(_bf(beta)))})
         tensors[str(k)] = entries
     if args.json:
         print_json({"target": target.text, "kind": "target", "r": target.r, "exact": bool(exp.exact),
-                    "energies": energies, "tensors": tensors, "second_moment": exp.second_moment,
+                    "energies": energies, "tensors": tensors,
+                    "second_moment": _finite(exp.second_moment, exp.exact_second_moment),
                     "tail_energy": exp.tail_energy})
         return 0
     print(f"target {target.text} (r = {target.r}); ‖P_k g‖² and non-zero entries E[g He_β]")

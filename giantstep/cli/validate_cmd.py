@@ -17,7 +17,7 @@ from giantstep.errors import InputError
 
 from .options import shared
 from .output import print_json, save_figure
-from .simulate_cmd import add_simulation_arguments, parse_values
+from .simulate_cmd import add_simulation_arguments, check_budget, parse_values
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -28,6 +28,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", action="store_true",
                    help="finite-size study: fit the gap against d^{-1/2} over ≥ 3 --d values")
     add_simulation_arguments(p)
+    p.add_argument("--out", metavar="FILE.jsonl",
+                   help="journal one JSON record per simulated seed (a killed run can be resumed)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue --out: reuse the seeds already in it (other records are kept)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,6 +96,7 @@ def _config(args: argparse.Namespace):
     ds = parse_values(args.d, int, "d")
     if args.seeds < 1:
         raise InputError(f"--seeds must be ≥ 1, got {args.seeds}")
+    _check_budget(args, ds)
     common = dict(ds=ds, seeds=args.seeds, dtype=args.dtype, level=args.level,
                   resolution=args.resolution, noise=args.noise, eta=args.eta)
     if args.kind == "overlaps":
@@ -114,11 +120,31 @@ def _config(args: argparse.Namespace):
                             n_test=args.n_test, **common)
 
 
+def _check_budget(args: argparse.Namespace, ds: list[int]) -> None:
+    """Memory and work of the simulations, estimated before any is built (one-line refusal)."""
+    budget = argparse.Namespace(**vars(args))
+    if args.kind == "error":
+        alphas = parse_values(args.alpha, float, "alpha")
+        budget.p, budget.p_ratio, budget.lam = None, args.width_ratio, args.lam
+        budget.alpha_readout, budget.ell, budget.steps = max(alphas), 1.0, 1
+        check_budget(budget, ds, len(alphas), args.alpha0)
+        return
+    budget.lam, budget.n_test = None, 0
+    budget.ell = float(getattr(args, "ell", 1))
+    budget.steps = getattr(args, "steps", 1)
+    check_budget(budget, ds, 1, args.alpha)
+
+
 def _validate(args: argparse.Namespace) -> int:
     from giantstep.validation.compare import validate
 
     cfg = _config(args)
-    run = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
+    if (args.resume or args.overwrite) and not args.out:
+        raise InputError(f"--{'resume' if args.resume else 'overwrite'} needs --out FILE.jsonl")
+    if args.resume and args.overwrite:
+        raise InputError("--resume and --overwrite exclude each other")
+    run = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
+               out=args.out, resume=args.resume, overwrite=args.overwrite)
     if args.study:
         from giantstep.validation.finite_size import finite_size_study
 

@@ -65,7 +65,7 @@ from ..expr.target import Target, as_target
 from ..gauss.hermite import he_numpy
 from ..gauss.rules import GAUSS_HERMITE, GaussLegendreRule, MidpointRule
 from .hermite_tensor import HermiteExpansion, _beta_factorial
-from .subspaces import RANK_RTOL, _canonical, _Context, _context, _extension, _join, _relevant, orthonormal_basis
+from .subspaces import _canonical, _Context, _extension, _join, _relevant, _sym_context, orthonormal_basis
 
 TENSOR_BUDGET = 1 << 20  # largest r^K of the Hermite tensors of a power g*^m
 DEFAULT_MAX_POWER = 6
@@ -159,12 +159,26 @@ def _power_contexts(t: Target, max_power: int | None, max_degree: int | None) ->
     if M < 1:
         raise InputError(f"max_power must be ≥ 1, got {max_power}")
     ctxs, powers = [], []
+    base = _normalised(t).expr  # E_k(V; (c g)^m) = E_k(V; g^m): powers of g/c stay in range
     for m in range(1, M + 1):
-        tm = Target(t.expr**m, r=t.r)
+        tm = Target(base**m, r=t.r)
         ctx = _fast_context(tm, max_degree)
         ctxs.append(ctx)
         powers.append(m)
     return ctxs, powers, notes
+
+
+def _normalised(t: Target) -> Target:
+    """A polynomial target divided by its largest Hermite coefficient (exactly); others as they are.
+
+    Without label noise every generative quantity is invariant under ``y → y / c``.
+    """
+    import sympy
+
+    scale = max((abs(v) for v in t.expansion.coeffs.values()), default=0.0)
+    if not t.is_polynomial or scale in (0.0, 1.0):
+        return t
+    return Target(t.expr / sympy.Rational(scale), r=t.r)
 
 
 def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
@@ -195,13 +209,8 @@ def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
 
 
 def _fast_context(t: Target, max_degree: int | None) -> _Context:
-    """Same as :func:`giantstep.theory.structure.subspaces._context` with vectorised tensors."""
-    exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
-    K = exp.max_degree
-    tensors = [_tensor(exp, k) for k in range(K + 1)]
-    scale = max([1.0] + [float(np.max(np.abs(T))) for T in tensors[1:] if T.size])
-    tol = max(RANK_RTOL * scale, 10.0 * exp.error)
-    return _Context(t, tensors, tol, None, K)
+    """The symmetric sparse context of :mod:`giantstep.theory.subspaces` (scale-free zero tests)."""
+    return _sym_context(t, max_degree=max_degree)
 
 
 def _gen_extension(ctxs: list, V: np.ndarray, k: int) -> tuple[np.ndarray, list]:
@@ -282,7 +291,7 @@ def generative_analysis(target, *, noise: float | None = None, max_power: int | 
         notes.append(f"{hard.shape[1]} direction(s) of U* are not revealed by E[y^m He_k | y, z_V] for "
                      f"m ≤ {powers[-1]}, k ≤ {kcap}")
     if strengths:
-        _fill_strengths(t, Delta, U, stages, notes, resolution)
+        _fill_strengths(_normalised(t) if not Delta else t, Delta, U, stages, notes, resolution)
     exact = bool(t.is_polynomial)
     return GenerativeAnalysis(r, Delta, kgen, leap, stages, hard, powers, exact, notes)
 
@@ -367,7 +376,7 @@ def conditional_strength(target, k: int, v, V=None, *, noise: float = 0.0, U: np
     if k < 1:
         raise InputError(f"k must be ≥ 1, got {k}")
     if U is None:
-        U = _relevant(_context(t))
+        U = _relevant(_sym_context(t))
     if V.shape[1]:
         v = v - V @ (V.T @ v)
         v = v / np.linalg.norm(v)

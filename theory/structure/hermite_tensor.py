@@ -40,6 +40,21 @@ from ..gauss.rules import gauss_hermite, second_moment
 
 DEFAULT_MAX_DEGREE = 8
 _QUAD_MAX_DIM = 4
+#: Largest number of entries of a dense tensor ``C_k`` (r^k); the analyses use the sparse form.
+DENSE_BUDGET = 1 << 22
+
+
+def _simplified(value) -> sympy.Expr:
+    """A rational stays as it is (``nsimplify`` would round 1e-300 to 0); other values are simplified."""
+    value = sympy.sympify(value)
+    return value if value.is_Rational else sympy.nsimplify(value)
+
+
+def _code(beta: tuple[int, ...], base: int) -> int:
+    code = 0
+    for b in beta:
+        code = code * base + b
+    return code
 
 
 def _beta_factorial(beta: tuple[int, ...]) -> int:
@@ -101,7 +116,11 @@ class HermiteExpansion:
             exact = _polynomial_expansion(expr, variables)
             deg = max((sum(b) for b in exact), default=0)
             coeffs = {b: float(sympy.N(v, 20)) for b, v in exact.items()}
-            second = float(sum(sympy.N(v, 20) ** 2 * _beta_factorial(b) for b, v in exact.items()))
+            if not all(np.isfinite(v) for v in coeffs.values()):
+                raise InputError("a Hermite coefficient of the target is beyond floating-point range; "
+                                 "rescale the target")
+            second_exact = sum(v**2 * _beta_factorial(b) for b, v in exact.items())
+            second = float(sympy.N(second_exact, 20)) if second_exact != 0 else 0.0
             return cls(r, coeffs, exact, deg, True, 0.0, second)
         K = DEFAULT_MAX_DEGREE if max_degree is None else int(max_degree)
         if K < 0 or K > 30:
@@ -137,23 +156,41 @@ class HermiteExpansion:
         """``a_β`` (so that ``E[g He_β] = a_β β!``)."""
         return self.coeffs.get(tuple(beta), 0.0)
 
-    def tensor(self, k: int) -> np.ndarray:
-        """``C_k`` as a dense float array of shape ``(r,)*k``."""
+    def symmetric_entries(self, k: int) -> dict:
+        """``C_k`` in symmetric sparse form: ``{β: a_β β!}`` over the sorted multi-indices
+        ``|β| = k`` with a non-zero coefficient (the entry at every permutation of the
+        index tuple with multiplicities β)."""
         if k < 0:
             raise InputError(f"tensor order must be ≥ 0, got {k}")
         if not self.complete and k > self.max_degree:
             raise InputError(f"expansion computed up to degree {self.max_degree}, asked for {k}")
-        T = np.zeros((self.r,) * k)
+        return {b: a * _beta_factorial(b) for b, a in self.coeffs.items() if sum(b) == k and a != 0.0}
+
+    def tensor(self, k: int) -> np.ndarray:
+        """``C_k`` as a dense float array of shape ``(r,)*k`` (at most ``DENSE_BUDGET`` entries).
+
+        Filled by multiplicity codes, vectorised over the r^k index tuples (never a loop over
+        permutations); :meth:`symmetric_entries` gives the same tensor in sparse form at any size.
+        """
+        entries = self.symmetric_entries(k)
+        r = self.r
         if k == 0:
-            return np.asarray(self.coefficient((0,) * self.r), dtype=float).reshape(())
-        for beta, a in self.coeffs.items():
-            if sum(beta) != k:
-                continue
-            val = a * _beta_factorial(beta)
-            base = [i for i, b in enumerate(beta) for _ in range(b)]
-            for idx in set(itertools.permutations(base)):
-                T[idx] = val
-        return T
+            return np.asarray(entries.get((0,) * r, 0.0), dtype=float).reshape(())
+        if float(r) ** k > DENSE_BUDGET:
+            raise InputError(f"the dense order-{k} tensor in r = {r} variables has {float(r) ** k:.3g} "
+                             f"entries, beyond the budget of {DENSE_BUDGET}; use symmetric_entries({k})")
+        if not entries:
+            return np.zeros((r,) * k)
+        base = k + 1  # the code of β: digits β_i in base k + 1 (fits int64 while r^k is in budget)
+        keys = np.array(sorted(_code(b, base) for b in entries), dtype=np.int64)
+        lookup = {_code(b, base): v for b, v in entries.items()}
+        vals = np.array([lookup[int(c)] for c in keys])
+        idx = np.indices((r,) * k, dtype=np.int64).reshape(k, -1)
+        code = np.zeros(idx.shape[1], dtype=np.int64)
+        for i in range(r):
+            code = code * base + (idx == i).sum(axis=0)
+        pos = np.minimum(np.searchsorted(keys, code), keys.size - 1)
+        return np.where(keys[pos] == code, vals[pos], 0.0).reshape((r,) * k)
 
     def tensors(self, kmax: int | None = None) -> list[np.ndarray]:
         """``[C_0, …, C_kmax]`` (default: up to the expansion's degree)."""
@@ -161,8 +198,12 @@ class HermiteExpansion:
         return [self.tensor(k) for k in range(kmax + 1)]
 
     def energy(self, k: int) -> float:
-        """``‖P_k g‖² = Σ_{|β|=k} a_β² β!``."""
-        return float(sum(a * a * _beta_factorial(b) for b, a in self.coeffs.items() if sum(b) == k))
+        """``‖P_k g‖² = Σ_{|β|=k} a_β² β!`` (refused if beyond floating range: see :meth:`exact_energy`)."""
+        value = float(sum(a * a * _beta_factorial(b) for b, a in self.coeffs.items() if sum(b) == k))
+        if not np.isfinite(value):
+            raise InputError(f"the degree-{k} energy of the target is beyond floating-point range "
+                             "(rescale the target; exact_energy gives it exactly for polynomials)")
+        return value
 
     def energies(self, kmax: int | None = None) -> list[float]:
         kmax = self.max_degree if kmax is None else kmax
@@ -178,7 +219,13 @@ class HermiteExpansion:
         """``‖P_k g‖²`` exactly, if known."""
         if not self.exact:
             return None
-        return sympy.nsimplify(sum(v**2 * _beta_factorial(b) for b, v in self.exact.items() if sum(b) == k))
+        return _simplified(sum(v**2 * _beta_factorial(b) for b, v in self.exact.items() if sum(b) == k))
+
+    def exact_second_moment(self) -> sympy.Expr | None:
+        """``E[g*²] = Σ_β a_β² β!`` exactly (complete expansions with exact coefficients)."""
+        if not (self.complete and self.exact):
+            return None
+        return _simplified(sum(v**2 * _beta_factorial(b) for b, v in self.exact.items()))
 
     @property
     def tail_energy(self) -> float:
@@ -202,7 +249,7 @@ def _polynomial_expansion(expr: sympy.Expr, variables) -> dict:
             for _, cj in combo:
                 coef = coef * cj
             out[beta] = out.get(beta, 0) + coef
-    return {b: sympy.nsimplify(v) if v.is_Rational else v for b, v in out.items() if v != 0}
+    return {b: v for b, v in out.items() if v != 0}  # exact rationals (never nsimplify: 1e-300 → 0)
 
 
 def _rewrite(expr: sympy.Expr) -> sympy.Expr:
@@ -328,6 +375,7 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
             T = np.tensordot(T, A, axes=([0], [1]))
         results.append(T)
     T = results[1]
+    scale = float(np.max(np.abs(T))) if T.size else 0.0
     floats = {}
     err = 0.0
     for idx in itertools.product(range(K + 1), repeat=m):
@@ -340,7 +388,7 @@ def _quadrature_expansion(term: sympy.Expr, variables, K: int):
         for s, b in zip(syms, idx):
             beta[index[s]] = b
         beta = tuple(beta)
-        if abs(val) > 1e-15:
+        if abs(val) > 1e-15 * scale:  # rounding level of the rule, relative to the term's own size
             floats[beta] = val / _beta_factorial(beta)
     return floats, None, err
 

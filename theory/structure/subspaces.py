@@ -26,6 +26,7 @@ an extrapolation in docs/theory.md).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,6 +125,8 @@ def _context(target, activation=None, max_degree: int | None = None) -> _Context
 
 
 def _relevant(ctx: _Context) -> np.ndarray:
+    if isinstance(ctx, _SymContext):
+        return _sym_relevant(ctx)
     r = ctx.target.r
     blocks = [T.reshape(r, -1) for T in ctx.tensors[1:]]
     if not blocks:
@@ -133,6 +136,8 @@ def _relevant(ctx: _Context) -> np.ndarray:
 
 def _extension(ctx: _Context, V: np.ndarray, k: int) -> np.ndarray:
     """``E_k(V)`` (activation-aware if the context has an activation)."""
+    if isinstance(ctx, _SymContext):
+        return _sym_extension(ctx, V, k)
     r = ctx.target.r
     P_perp = np.eye(r) - V @ V.T
     cols = []
@@ -160,6 +165,210 @@ def _extension(ctx: _Context, V: np.ndarray, k: int) -> np.ndarray:
 
 def _join(V: np.ndarray, E: np.ndarray) -> np.ndarray:
     return orthonormal_basis(np.concatenate([V, E], axis=1), 1e-8)
+
+
+# --------------------------------------------------------------------------- symmetric sparse form
+#
+# The analyses below never build a dense r^k array: the order-n tensor is kept as its
+# multiplicity table {β: C_n[β]} (sorted multi-indices, |β| = n), and a change of basis
+# y = Qᵀ z is a substitution in the homogeneous polynomial Σ_β a_β z^β (a_β = C_n[β]/β!):
+# C'_n[γ] = γ! · [y^γ] Σ_β a_β (Q y)^β. The unfoldings whose column spaces define U*, E_k(V)
+# are read off that table: column γ − e_i, row i, value C'_n[γ].
+
+#: Largest number of monomials of one order the change of basis may build (budget of the sparse form).
+TERM_BUDGET = 400_000
+#: Largest Hermite degree analysed (k! stays far inside floating-point range).
+MAX_ORDER = 150
+
+
+@dataclass
+class _Order:
+    """The order-n tensor, normalised by its largest entry, with its own zero tolerance."""
+
+    n: int
+    entries: dict  # β -> C_n[β] / scale (max |entry| = 1)
+    rtol: float    # relative tolerance of a rank decision on this order
+    rotated: dict = field(default_factory=dict)  # basis key -> rotated entries
+
+
+@dataclass
+class _SymContext:
+    target: Target
+    orders: list  # index n -> _Order or None (zero order)
+    activation: Activation | None
+    kmax: int
+    _vanish: dict = field(default_factory=dict)
+
+    student_blind = _Context.student_blind
+
+
+def _sym_context(target, activation=None, max_degree: int | None = None) -> _SymContext:
+    """Orders 0..K of the expansion, each normalised (scale-free zero tests).
+
+    An exact expansion decides zeros exactly (a coefficient is zero or it is not); an
+    approximate one counts an order as zero when its largest entry is within ten times the
+    expansion's error bound (``|ΔC_n[β]| ≤ error · √β!``), and uses that ratio as its rank
+    tolerance.
+    """
+    t = as_target(target)
+    exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
+    K = exp.max_degree
+    if K > MAX_ORDER:
+        raise InputError(f"the target has Hermite degree {K}; at most {MAX_ORDER} is supported "
+                         "(the tensor entries C_k = a_β β! leave floating-point range)")
+    exact = bool(exp.exact) or exp.error == 0.0
+    orders: list = [None] * (K + 1)
+    for n in range(1, K + 1):
+        entries = exp.symmetric_entries(n)
+        if not entries:
+            continue
+        scale = max(abs(v) for v in entries.values())
+        rtol = RANK_RTOL
+        if not exact:
+            noise = 10.0 * exp.error * math.sqrt(math.factorial(min(n, 170)))
+            if noise >= scale:
+                continue
+            rtol = max(RANK_RTOL, noise / scale)
+        orders[n] = _Order(n, {b: v / scale for b, v in entries.items()}, rtol)
+    act = as_activation(activation) if activation is not None else None
+    return _SymContext(t, orders, act, K)
+
+
+def _poly_collect(E: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if E.shape[0] == 0:
+        return E, c
+    uniq, inv = np.unique(E, axis=0, return_inverse=True)
+    out = np.zeros(uniq.shape[0])
+    np.add.at(out, inv.reshape(-1), c)
+    return uniq, out
+
+
+def _poly_mul(A: tuple, B: tuple) -> tuple[np.ndarray, np.ndarray]:
+    (Ea, ca), (Eb, cb) = A, B
+    r = Ea.shape[1]
+    if Ea.shape[0] * Eb.shape[0] > 8 * TERM_BUDGET:
+        raise InputError(f"the change of basis of a tensor needs more than {8 * TERM_BUDGET} products "
+                         "of monomials (target of too high degree in too many variables)")
+    E = (Ea[:, None, :] + Eb[None, :, :]).reshape(-1, r)
+    return _poly_collect(E, (ca[:, None] * cb[None, :]).reshape(-1))
+
+
+def _rotate(entries: dict, Q: np.ndarray, n: int) -> dict:
+    """Entries of the order-n tensor in the basis of the columns of Q (orthogonal r × r)."""
+    r = Q.shape[0]
+    if math.comb(n + r - 1, r - 1) > TERM_BUDGET:
+        raise InputError(f"the order-{n} tensor in r = {r} variables has {math.comb(n + r - 1, r - 1)} "
+                         f"symmetric entries, beyond the budget of {TERM_BUDGET}")
+    R = np.round(Q)
+    if np.allclose(Q, R, atol=1e-13, rtol=0) and np.all(np.abs(R).sum(axis=1) == 1):
+        # a signed permutation: z_i = s_i y_{π(i)} — relabel exactly
+        perm = np.argmax(np.abs(R), axis=1)
+        sign = R[np.arange(r), perm]
+        out = {}
+        for beta, v in entries.items():
+            gamma = [0] * r
+            for i, b in enumerate(beta):
+                gamma[perm[i]] = b
+            out[tuple(gamma)] = v * float(np.prod(sign ** np.array(beta)))
+        return out
+    eye = np.eye(r, dtype=np.int64)
+    linear = [(eye, Q[i].astype(float)) for i in range(r)]  # z_i = Σ_a Q_ia y_a
+    powers: dict = {}
+
+    def power(i: int, b: int) -> tuple:
+        if (i, b) not in powers:
+            powers[(i, b)] = (np.zeros((1, r), dtype=np.int64), np.ones(1)) if b == 0 else \
+                _poly_mul(power(i, b - 1), linear[i])
+        return powers[(i, b)]
+
+    Es, cs = [], []
+    for beta, v in entries.items():
+        prod = (np.zeros((1, r), dtype=np.int64), np.array([v / _beta_factorial_f(beta)]))
+        for i, b in enumerate(beta):
+            if b:
+                prod = _poly_mul(prod, power(i, b))
+        Es.append(prod[0])
+        cs.append(prod[1])
+    E, c = _poly_collect(np.concatenate(Es), np.concatenate(cs))
+    return {tuple(int(x) for x in g): float(v) * _beta_factorial_f(g) for g, v in zip(E, c) if v != 0.0}
+
+
+def _beta_factorial_f(beta) -> float:
+    out = 1.0
+    for b in beta:
+        out *= math.factorial(int(b))
+    return out
+
+
+def _sym_relevant(ctx: _SymContext) -> np.ndarray:
+    """``U* = Σ_n Im(C_n)``: rows i, columns β − e_i of every order, blocks normalised."""
+    r = ctx.target.r
+    cols: dict = {}
+    rtol = RANK_RTOL
+    for order in ctx.orders[1:]:
+        if order is None:
+            continue
+        rtol = max(rtol, order.rtol)
+        for beta, v in order.entries.items():
+            for i in range(r):
+                if beta[i]:
+                    key = (order.n, beta[:i] + (beta[i] - 1,) + beta[i + 1:])
+                    cols.setdefault(key, np.zeros(r))[i] = v
+    if not cols:
+        return np.zeros((r, 0))
+    return orthonormal_basis(np.array(list(cols.values())).T, rtol)
+
+
+def _complement(V: np.ndarray) -> np.ndarray:
+    """A readable orthonormal basis of V^⊥ (coordinate axes where V^⊥ contains them)."""
+    r, m = V.shape
+    if m == 0:
+        return np.eye(r)
+    U, _, _ = np.linalg.svd(V, full_matrices=True)
+    return _canonical(U[:, m:]) if m < r else np.zeros((r, 0))
+
+
+def _sym_extension(ctx: _SymContext, V: np.ndarray, k: int) -> np.ndarray:
+    """``E_k(V)`` from the symmetric sparse tensors (activation-aware if the context has one).
+
+    In the basis ``[V, W]`` (W a basis of V^⊥), the ``j``-th contribution is the column space
+    of the rows ``a ∈ W`` of the entries with k indices in W and j in V, mapped back by W.
+    """
+    r, m = V.shape
+    W = _complement(V)
+    Q = np.concatenate([V, W], axis=1)
+    key = Q.round(12).tobytes()
+    cols: dict = {}
+    rtol = RANK_RTOL
+    for j in range(0, ctx.kmax - k + 1):
+        if j > 0 and m == 0:
+            break
+        order = ctx.orders[j + k]
+        if order is None or ctx.student_blind(j + k):
+            continue
+        if m == 0:
+            rotated = order.entries
+        else:
+            if key not in order.rotated:
+                order.rotated = {key: _rotate(order.entries, Q, order.n)}
+            rotated = order.rotated[key]
+        rtol = max(rtol, order.rtol)
+        for gamma, v in rotated.items():
+            if sum(gamma[:m]) != j:
+                continue
+            for a in range(m, r):
+                if gamma[a]:
+                    col = (j, gamma[:a] + (gamma[a] - 1,) + gamma[a + 1:])
+                    cols.setdefault(col, np.zeros(r - m))[a - m] = v
+    if not cols:
+        return np.zeros((r, 0))
+    U = orthonormal_basis(np.array(list(cols.values())).T, rtol)  # entries relative to their order
+    return orthonormal_basis(W @ U, 1e-8) if U.shape[1] else np.zeros((r, 0))
+
+
+def _sym_nonzero_order(ctx: _SymContext) -> int | None:
+    """``k* = min{k ≥ 1 : C_k ≠ 0}`` with the orders' own zero tests."""
+    return next((n for n in range(1, ctx.kmax + 1) if ctx.orders[n] is not None), None)
 
 
 @dataclass
@@ -218,12 +427,12 @@ class LeapAnalysis:
         }
 
 
-def _staircase(ctx: _Context, max_steps: int = 64) -> tuple[list, np.ndarray]:
+def _staircase(ctx: _SymContext, max_steps: int = 64) -> tuple[list, np.ndarray]:
     r = ctx.target.r
     V = np.zeros((r, 0))
     steps = []
     for t in range(1, max_steps + 1):
-        E = _extension(ctx, V, 1)
+        E = _sym_extension(ctx, V, 1)
         if E.shape[1] == 0:
             break
         E = _canonical(E)
@@ -232,14 +441,14 @@ def _staircase(ctx: _Context, max_steps: int = 64) -> tuple[list, np.ndarray]:
     return steps, V
 
 
-def _greedy(ctx: _Context, U: np.ndarray, max_k: int | None = None):
+def _greedy(ctx: _SymContext, U: np.ndarray, max_k: int | None = None):
     r = ctx.target.r
     V = np.zeros((r, 0))
     leaps, stages = [], []
     kcap = ctx.kmax if max_k is None else min(max_k, ctx.kmax)
     while V.shape[1] < U.shape[1]:
         for k in range(1, kcap + 1):
-            E = _extension(ctx, V, k)
+            E = _sym_extension(ctx, V, k)
             if E.shape[1]:
                 E = _canonical(E)
                 V = _join(V, E)
@@ -270,10 +479,10 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
     -------
     LeapAnalysis
     """
-    ctx = _context(target, activation, max_degree)
+    ctx = _sym_context(target, activation, max_degree)
     r = ctx.target.r
-    U = _relevant(ctx)
-    kstar = next((k for k in range(1, ctx.kmax + 1) if np.max(np.abs(ctx.tensors[k])) > ctx.tol), None)
+    U = _sym_relevant(ctx)
+    kstar = _sym_nonzero_order(ctx)
     steps, _ = _staircase(ctx)
     V, leaps, stages, reached = _greedy(ctx, U)
     notes = []
@@ -285,7 +494,7 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
     leap = (max(leaps) if leaps else 0) if reached else None
     generic = leap
     if ctx.activation is not None:
-        g_ctx = _Context(ctx.target, ctx.tensors, ctx.tol, None, ctx.kmax)
+        g_ctx = _SymContext(ctx.target, ctx.orders, None, ctx.kmax)
         _, gl, _, gr = _greedy(g_ctx, U)
         generic = (max(gl) if gl else 0) if gr else None
         if not reached:
@@ -333,10 +542,10 @@ def relevant_subspace(target) -> np.ndarray:
 
 def conditional_extension(target, V: np.ndarray, k: int, activation=None) -> np.ndarray:
     """Orthonormal basis of ``E_k(V)`` for a subspace with orthonormal basis ``V`` (r × dim)."""
-    ctx = _context(target, activation)
+    ctx = _sym_context(target, activation)
     V = np.asarray(V, dtype=float).reshape(ctx.target.r, -1)
     if V.shape[1] and not np.allclose(V.T @ V, np.eye(V.shape[1]), atol=1e-8):
         raise InputError("V must have orthonormal columns")
     if k < 1:
         raise InputError(f"k must be ≥ 1, got {k}")
-    return _canonical(_extension(ctx, V, k))
+    return _canonical(_sym_extension(ctx, V, k))
