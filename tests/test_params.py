@@ -33,7 +33,8 @@ from giantstep.params import (
 
 # modules holding the public functions (importing them fills the registry)
 MODULES = [
-    "giantstep.theory.structure.subspaces", "giantstep.theory.structure.thresholds", "giantstep.theory.structure.generative",
+    "giantstep.theory.structure.subspaces", "giantstep.theory.structure.thresholds",
+    "giantstep.theory.structure.generative",
     "giantstep.theory.expr.hermite1d", "giantstep.theory.amp", "giantstep.numerics.overlaps.one_step",
     "giantstep.numerics.overlaps.preprocessed", "giantstep.numerics.overlaps.multi_step",
     "giantstep.numerics.test_error.curves.one_step", "giantstep.numerics.amp_state_evolution",
