@@ -24,7 +24,7 @@ NUMERICS_KERNEL_MODULES = (
     "giantstep.numerics.gaussian",
     "giantstep.numerics.overlaps._smoothing",
     "giantstep.numerics.overlaps._kernel",
-    "giantstep.numerics.test_error.solver.single_type",
+    "giantstep.numerics.test_error.solver.engine",
     "giantstep.numerics.amp_kernel",
 )
 

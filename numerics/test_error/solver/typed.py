@@ -32,7 +32,7 @@ mean readout ``â = S⁻¹ k``, ``k_i = θ̂_{t(i)} f_i + Σ_l ψ̂_{t(i)l} h_{l
 diag(q̂2)``: ``V1_ts = tr(P_s Ω P_t S⁻¹)/p``, ``V2_t = tr(P_t S⁻¹)/p``, ``θ_t = ⟨f, P_t â⟩``,
 ``ψ_tl = ⟨h_l, P_t â⟩``, ``Q1_ts = â_sᵀ Ω_st â_t + tr(P_s Ω P_t S⁻¹ N S⁻¹)/p`` and
 ``q2_t = ‖â_t‖² + tr(P_t S⁻¹ N S⁻¹)/p``. With one type these are exactly the equations of
-:mod:`giantstep.numerics.test_error.solver.single_type` written in the eigenbasis of Ω (tested to 1e-9).
+:mod:`giantstep.numerics.test_error.solver.engine` (K = 1) written in the eigenbasis of Ω (tested to 1e-9).
 
 There is no Marchenko–Pastur shortcut here (the matrices of the types are not
 simultaneously diagonal), so the entropic part is evaluated on the bulk ``B`` of a
@@ -445,7 +445,7 @@ def anderson(step, x0: np.ndarray, tol: float, max_iter: int, damping: float,
     """Fixed point of ``step`` by Anderson mixing (Walker & Ni 2011, type II) with memory
     ``memory`` and mixing ``1 − damping``; the stopping rule is the solvers' own
     ``max_i |T(x)_i − x_i|/(1 + |x_i|) < tol``
-    (:func:`giantstep.numerics.test_error.solver.single_type.relative_residual`). A step that raises the
+    (:func:`giantstep.numerics.test_error.solver.engine.relative_residual`). A step that raises the
     residual tenfold restarts the history; an iterate outside the domain (S not positive
     definite) restarts from the last good point with half the mixing. Returns ``(T(x),
     residual, iterations)`` at the last iterate."""

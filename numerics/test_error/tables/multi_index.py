@@ -6,7 +6,7 @@ target directions are ``γ = C_1/sqrt(‖C_1‖² + E[e²]/α0)`` (a vector); gi
 the latent vector is ``z = γ κ + A ξ`` with ``A = (I − γγᵀ)^{1/2}`` and ``ξ ~ N(0, I_r)`` the
 coordinates along an orthonormal basis of ``Π Θᵀ``. The step learns the direction of
 ``C_1``; the readout fits the rest of g* through ``h(κ) = E[g*|κ]``, ``h1_k(κ) = E[ξ_k g*|κ]``
-and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.test_error.solver.multi_direction`). In the exact bulk mode
+and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.test_error.solver.engine`). In the exact bulk mode
 γ, A, r, c and the spectral weights are read off sampled real steps.
 """
 
@@ -16,10 +16,9 @@ import math
 
 import numpy as np
 
-from giantstep.errors import ConvergenceError, InputError
+from giantstep.errors import InputError
 from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
 from giantstep.numerics.gaussian import product_rule as hermite_product_rule
-from giantstep.numerics.test_error.solver.multi_direction import initial_state, multi_solve
 from giantstep.numerics.test_error.spectra.marchenko_pastur import (
     mp_nodes_for_ratio,
     mp_rule,
@@ -243,33 +242,6 @@ def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
     hcol = (evecs.T @ (b @ z)) * math.sqrt(p)
     return (r, gamma, a, c, evals, f * f, f[:, None] * hcol,
             hcol[:, :, None] * hcol[:, None, :])
-
-
-def solve_multi_curve(alphas_eff, lam, noise, tables, spec_of_alpha, tol, max_iter, damping,
-                      label):
-    """Warm-started damped iteration along the α grid; raises ConvergenceError on failure."""
-    kw, kappa, m0, m1, m2, h, h1, h2 = tables
-    K = h1.shape[1]
-    out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
-    states = np.empty((alphas_eff.size, 6 + K))
-    state = initial_state(K)
-    for i, a in enumerate(alphas_eff):
-        sw, dd, ff, gg, hh = spec_of_alpha(a)
-        res = multi_solve(state, float(a), lam, noise, kw, kappa, m0, m1, m2, h, h1, h2,
-                          sw, dd, ff, gg, hh, tol, max_iter, damping)
-        if not (res[4] < tol) or not np.isfinite(res[2]):
-            res = multi_solve(initial_state(K), float(a), lam, noise, kw, kappa, m0, m1, m2, h,
-                              h1, h2, sw, dd, ff, gg, hh, tol, max_iter, max(damping, 0.8))
-            if not (res[4] < tol) or not np.isfinite(res[2]):
-                raise ConvergenceError(f"the multi-index §6.1 fixed point ({label}) did not "
-                                       f"converge at α/ψ = {a:g}", residual=float(res[4]),
-                                       iterations=int(res[5]))
-        state = res[0].copy()
-        states[i] = res[0]
-        out["test"][i], out["train"][i] = res[2], res[3]
-        out["residual"][i], out["iterations"][i] = res[4], res[5]
-    out["states"] = states
-    return out
 
 
 _GEOMETRY_CACHE: dict = {}
