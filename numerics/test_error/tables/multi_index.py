@@ -119,7 +119,7 @@ def _teacher_tables_exact(target: Target, gamma: np.ndarray, a: np.ndarray, kapp
     return g @ w, (g * w[None, :]) @ x, (g * g) @ w
 
 
-def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
+def teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
                     tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     K = a.shape[1]
     degree = _polynomial_degree(target)
@@ -158,7 +158,7 @@ def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.
 _NODES_CACHE: dict = {}
 
 
-def _student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
+def student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
     if r == 0.0 and c == 1.0:
         ms = activation_moments(student)
         one = np.ones_like(kappa)
@@ -176,14 +176,14 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
         n_inner = 1
     else:
         n_inner = nodes_for_tolerance(
-            lambda n: np.concatenate(_student_tables(student, r, c, probe, n)), tol, n0=8,
+            lambda n: np.concatenate(student_tables(student, r, c, probe, n)), tol, n0=8,
             n_max=1024)[0]
 
     def summary(nk):
         x, w = gauss_hermite(nk)
         x, w = np.asarray(x), np.asarray(w)
-        m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
-        h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+        m0, m1, m2 = student_tables(student, r, c, x, n_inner)
+        h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
         cols = [m0**2, m1**2, m2, m0 * h, x * m1 * h, h2] + [m1 * h1[:, k] for k in
                                                           range(h1.shape[1])]
         return np.array([w @ col for col in cols])
@@ -192,8 +192,8 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
                                                                         n_max=256)[0]
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
-    m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
-    h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+    m0, m1, m2 = student_tables(student, r, c, x, n_inner)
+    h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
     arr = [np.ascontiguousarray(v, dtype=float) for v in (m0, m1, m2, h, h1, h2)]
     return (w, x, *arr)
 
