@@ -124,7 +124,7 @@ def fixed_damping_iterations(alpha: float, tol: float = 1e-6, damping: float = 0
     """Iterations of the reference's plain damped iteration (fixed δ, same cold start),
     counted with the library's numba map (the same map up to quadrature error)."""
     from giantstep.numerics.test_error.curves.one_step import _limit_spectrum
-    from giantstep.numerics.test_error.solver.single_type import apply_map
+    from giantstep.numerics.test_error.solver.engine import multi_hats, multi_overlaps
     from giantstep.numerics.test_error.tables.single_index import (
         activation_moments,
         kappa_tables,
@@ -135,10 +135,16 @@ def fixed_damping_iterations(alpha: float, tol: float = 1e-6, damping: float = 0
     s, t = Activation(STUDENT), Activation(TEACHER)
     prm = spiked_parameters(activation_moments(s), activation_moments(t), ALPHA0, ETA, 0.0)
     tabs = kappa_tables(s, t, prm, 1e-10)
-    spec = _limit_spectrum(alpha, LAM, prm.c, tabs, 1e-10)[:4]
+    sw, dd, ff, hh = _limit_spectrum(alpha, LAM, prm.c, tabs, 1e-10)[:4]
+    gg, hh = np.zeros((dd.size, 1)), np.ascontiguousarray(hh[:, None, None])
+    kw, kap, m0, m1, m2, h, h1, h2 = tabs.arrays()
+    h1 = np.ascontiguousarray(h1[:, None])
+    order = [0, 1, 2, 3, 4, 6, 5]  # (q1, q2, V1, V2, θ, ψ, m) <-> the engine's (…, θ, m, ψ)
     x = np.array(INITIAL)
     for it in range(1, 100_000):
-        new = apply_map(x, alpha, LAM, 0.0, *tabs.arrays(), *spec)[0]
+        hats, m_new, _, _ = multi_hats(x[order], alpha, 0.0, kw, kap, m0, m1, m2, h, h1, h2)
+        ov = multi_overlaps(hats, LAM, sw, dd, ff, gg, hh)
+        new = np.array([*ov[:5], ov[5], m_new])
         if np.max(np.abs(new - x) / (1 + np.abs(x))) < tol:
             return it
         x = (1 - damping) * new + damping * x

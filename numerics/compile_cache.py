@@ -22,9 +22,9 @@ from collections.abc import Iterable
 NUMERICS_KERNEL_MODULES = (
     "giantstep.numerics.special",
     "giantstep.numerics.gaussian",
-    "giantstep.numerics.overlaps._smoothing",
-    "giantstep.numerics.overlaps._kernel",
-    "giantstep.numerics.test_error.solver.single_type",
+    "giantstep.numerics.overlaps.smoothing",
+    "giantstep.numerics.overlaps.kernel",
+    "giantstep.numerics.test_error.solver.engine",
     "giantstep.numerics.amp_kernel",
 )
 

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from cui_equations import overlaps_from_hats, overlaps_from_hats_cross
 
 from giantstep.numerics import one_step_learning_curve
 from giantstep.numerics.test_error.curves.one_step import _limit_spectrum, _solve_curve
-from giantstep.numerics.test_error.solver.single_type import overlaps_from_hats, overlaps_from_hats_cross
 from giantstep.numerics.test_error.spectra.sampled_steps import bulk_inputs, sample_step
 from giantstep.numerics.test_error.tables.single_index import (
     SpikedParameters,

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from cui_equations import apply_map
 from scipy import integrate, special
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.numerics import one_step_learning_curve
 from giantstep.numerics.test_error.curves.one_step import LearningCurve, _limit_spectrum
-from giantstep.numerics.test_error.solver.single_type import apply_map
 from giantstep.numerics.test_error.tables.single_index import (
     activation_moments,
     kappa_tables,

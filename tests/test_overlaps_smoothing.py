@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import erf, ndtr
 
-from giantstep.numerics.overlaps._smoothing import (
+from giantstep.numerics.overlaps.smoothing import (
     _closed_form,
     _quadrature,
     activation_breakpoints,

@@ -22,21 +22,21 @@ VALIDATION_KERNEL_MODULES = ("giantstep.validation.kernels",)
 def _workloads() -> list[tuple[str, object]]:
     def overlaps():
         import giantstep.numerics as gn
-        from giantstep.numerics.overlaps import _kernel as _overlap_kernel
+        from giantstep.numerics.overlaps import kernel as overlap_kernel
 
         gn.overlap_trajectory("z1 + z1*z2", "relu", alpha=2.0, eta=1.0, steps=2, readout="sign")
-        threshold = _overlap_kernel.PARALLEL_MIN_WORK
+        threshold = overlap_kernel.PARALLEL_MIN_WORK
         try:  # the threaded variant, used above a work threshold
-            _overlap_kernel.PARALLEL_MIN_WORK = 0
+            overlap_kernel.PARALLEL_MIN_WORK = 0
             gn.overlap_trajectory("z1", "relu", alpha=2.0, eta=1.0, steps=2, readout="sign")
         finally:
-            _overlap_kernel.PARALLEL_MIN_WORK = threshold
+            overlap_kernel.PARALLEL_MIN_WORK = threshold
         gn.overlap_trajectory("z1", "tanh", alpha=2.0, eta=1.0, steps=2, readout="gaussian", n_types=4)
         gn.one_step_overlaps("z1", "erf", alpha=2.0, eta=1.0)
         import numpy as np
 
         from giantstep.numerics.gaussian import smooth
-        from giantstep.numerics.overlaps._smoothing import interp
+        from giantstep.numerics.overlaps.smoothing import interp
 
         interp(0.0, 1.0, 2, np.zeros((4, 2)), np.zeros((4, 2)), 0, 0.5)  # the reference interpolator
         smooth(np.tanh, np.zeros(2), 1.0, 8)  # the generic inner Gaussian expectation

@@ -43,7 +43,7 @@ trajectory is recomputed with ``n`` growing by ×1.5 until two successive
 trajectories agree within ``tol·max(1, |s_τ|)`` on every overlap, norm and
 private variance of every type of weight ≥ 1e-6 (the finer one is returned;
 lighter types are reported separately, see :func:`_solve`). The smoothed
-activations are tabulated to ``tol/100`` (:mod:`._overlap_smoothing`).
+activations are tabulated to ``tol/100`` (:mod:`.smoothing`).
 """
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ from giantstep.numerics.gaussian import (
     tensor_rules,
     trapezoid_rule,
 )
-from giantstep.numerics.overlaps._kernel import step_expectations, unpack
 from giantstep.numerics.overlaps._params import check_common
-from giantstep.numerics.overlaps._smoothing import build_table, pack_tables
+from giantstep.numerics.overlaps.kernel import step_expectations, unpack
 from giantstep.numerics.overlaps.readout_types import readout_types
 from giantstep.numerics.overlaps.result import OverlapTrajectory, StepState, TypeState
+from giantstep.numerics.overlaps.smoothing import build_table, pack_tables
 from giantstep.params import Boolean, Grid, Interval, validate_params
 from giantstep.theory import Activation, Target
 

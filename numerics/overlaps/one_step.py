@@ -183,6 +183,6 @@ def one_step_overlaps(
 
 def _mean_dsigma2(act: Activation) -> float:
     """``E[σ'(ξ)²]`` from the smoothing module (closed form or adaptive Gauss–Hermite)."""
-    from giantstep.numerics.overlaps._smoothing import smoothed
+    from giantstep.numerics.overlaps.smoothing import smoothed
 
     return float(smoothed(act, np.zeros(1), 1.0, tol=1e-12)[3, 0])

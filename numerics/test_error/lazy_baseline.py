@@ -1,7 +1,7 @@
 """Random-features ridge error of Mei & Montanari (2019) — the lazy baseline of §6.1.
 
 An implementation independent of the Gaussian-equivalence equations of
-:mod:`giantstep.numerics.test_error.solver.single_type`, used to check their lazy limit ``η̃ = 0``
+:mod:`giantstep.numerics.test_error.solver.engine`, used to check their lazy limit ``η̃ = 0``
 (THEORY.md §6.1: "η̃ = 0 must reduce to the random-features (lazy) error").
 
 Mei & Montanari, *The generalization error of random features regression: precise

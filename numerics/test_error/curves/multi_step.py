@@ -26,8 +26,8 @@ its features, so every error equals the constant-readout one. The other multi-ty
 non-odd student, with a sign readout; every gaussian readout) use the several-type
 equations with K spike directions of :mod:`giantstep.numerics.test_error.tables.typed_steps` on
 sampled real trajectories with the readout law (derived there; docs/multi_step_error.md,
-"Several neuron types after several steps"); their checked region is
-:data:`CHECKED_REGION_TYPED_MULTI`.
+"Several neuron types after several steps"); their checked regions are
+records of :data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS`.
 
 Per step t the curve also carries ``frozen_error`` = ``output_mse`` of the §5.3 state
 (the readout kept as trained, validated in docs/overlaps.md); t = 1 is the one-step curve
@@ -45,30 +45,13 @@ from typing import Any
 import numpy as np
 
 from giantstep.errors import InputError
+from giantstep.numerics.checked_regions import SEVERAL_STEPS, SEVERAL_STEPS_TYPES, checked_region
+from giantstep.numerics.test_error.config import CurveConfig
 from giantstep.numerics.test_error.curves.one_step import _is_target_expression, _teacher_target
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 MAX_STEPS = 12
-
-# Region checked against simulation (docs/multi_step_error.md, "Checked region"): per mode
-# and student family the box spanned by the configurations compared with simulations of
-# THEORY.md §1 (d = 1024, 8 seeds): α0 range, η̃ max, ψ range, α range, steps max. The
-# limit mode (idealised bulk) has no checked region after several steps: it missed by up to
-# 0.12 (relu) and 0.03–0.06 (tanh) where the bulk mode agreed.
-CHECKED_REGION_MULTI = {
-    ("bulk", "odd"): ((1.0, 2.0), 2.0, (1.0, 2.0), (0.5, 2.0), 4),
-    ("bulk", "mu2"): ((1.0, 2.0), 1.0, (0.5, 1.0), (0.5, 2.0), 4),
-}
-# Several neuron types (multi_step_typed, K spike directions): (readout, family) → the same
-# box, spanned by the configurations compared with simulations of THEORY.md §1 (d = 1024,
-# 8–12 seeds; docs/multi_step_error.md, "Several neuron types after several steps"): relu
-# with a sign readout SR1–SR3 (α0 = 1, η̃ = 1.5, ψ ∈ {0.5, 1}), gaussian readout GT1 (tanh).
-CHECKED_REGION_TYPED_MULTI = {
-    ("sign", "mu2"): ((1.0, 1.0), 1.5, (0.5, 1.0), (0.5, 2.0), 4),
-    ("gaussian", "odd"): ((1.0, 1.0), 1.5, (1.0, 1.0), (0.5, 2.0), 4),
-}
-
 
 @dataclass
 class MultiStepCurve:
@@ -219,37 +202,34 @@ def unlearned_nonlinear_energy(target: Target, gamma: np.ndarray) -> float:
 def checked_points_multi(mode: str, family: str, alpha0: float, eta: float, psi: float,
                          step: int, alphas: np.ndarray, unlearned_nonlinear: bool = False,
                          typed_readout: str | None = None) -> tuple[np.ndarray, str]:
-    """Per-point ``validated`` flags from :data:`CHECKED_REGION_MULTI` and the reason for False
+    """Per-point ``validated`` flags from the several-step records of
+    :data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS` and the reason for False
     (η̃ = 0 is the lazy curve, exact Mei–Montanari: always validated). With
     ``unlearned_nonlinear`` (see :func:`unlearned_nonlinear_energy`) only
     α ≥ :data:`UNLEARNED_NONLINEAR_ALPHA_MIN` is validated. ``typed_readout`` (``"sign"``
-    with a non-odd student, ``"gaussian"``): the several-type equations, region
-    :data:`CHECKED_REGION_TYPED_MULTI`."""
+    with a non-odd student, ``"gaussian"``): the several-type equations, its several-type
+    records."""
     if eta == 0.0:
         return np.ones(alphas.size, dtype=bool), ""
     if typed_readout is not None:
-        region = CHECKED_REGION_TYPED_MULTI.get((typed_readout, family))
+        region = checked_region(SEVERAL_STEPS_TYPES, typed_readout, family)
         if region is None:
             return (np.zeros(alphas.size, dtype=bool),
                     f"readout '{typed_readout}' with {family} students (several neuron types) "
                     "is not checked against simulation after several steps")
         mode = f"bulk, readout '{typed_readout}'"
     else:
-        region = CHECKED_REGION_MULTI.get((mode, family))
+        region = checked_region(SEVERAL_STEPS, mode, family)
     if region is None:
         return (np.zeros(alphas.size, dtype=bool),
                 f"spectrum '{mode}' (idealised bulk) is not validated against simulation after "
                 "several steps; use spectrum 'bulk' (the default)")
-    (a0lo, a0hi), eta_max, (plo, phi), (alo, ahi), tmax = region
-    if not (a0lo <= alpha0 <= a0hi and eta <= eta_max and plo <= psi <= phi and step <= tmax):
+    if not region.contains(alpha0, eta, psi, step):
         why = (f"(α0 = {alpha0:g}, η̃ = {eta:g}, ψ = {psi:g}, t = {step}) lies outside the region "
-               f"checked against simulation for spectrum '{mode}', {family} students (α0 in "
-               f"[{a0lo:g}, {a0hi:g}], η̃ ≤ {eta_max:g}, ψ in [{plo:g}, {phi:g}], t ≤ {tmax})")
+               f"checked against simulation for spectrum '{mode}', {family} students "
+               f"({region.bounds_text()})")
         return np.zeros(alphas.size, dtype=bool), why
-    if unlearned_nonlinear:
-        alo = max(alo, UNLEARNED_NONLINEAR_ALPHA_MIN)
-    ok = (alphas >= alo) & (alphas <= ahi)
-    why = "" if ok.all() else f"α outside the checked range [{alo:g}, {ahi:g}]"
+    ok, why = region.alpha_flags(alphas, UNLEARNED_NONLINEAR_ALPHA_MIN if unlearned_nonlinear else None)
     if why and unlearned_nonlinear:
         why += (" (the target has a nonlinear part in directions no step has learned; such "
                 "targets missed the simulations at α = 0.5)")
@@ -273,26 +253,28 @@ def state_geometry(type_state, r: int) -> tuple[float, np.ndarray, np.ndarray, f
 
 def _solve_limit(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, max_iter,
                  damping, label):
-    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, limit_weights, solve_multi_curve
+    from giantstep.numerics.test_error.solver.engine import solve_curve
+    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, limit_weights
 
     r, g, a, c = geo
     tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
     mu1sq = float(tabs[0] @ tabs[3] ** 2)
     K = target.r
-    return solve_multi_curve(alphas / psi, lam, noise, tabs,
+    return solve_curve(alphas / psi, lam, noise, tabs,
                              lambda x: limit_weights(x, lam, c, psi, K, mu1sq, quad_tol),
                              tol, max_iter, damping, label)
 
 
 def _solve_bulk(student, target, geo, alphas, lam, noise, psi, quad_tol, tol, max_iter,
                 damping, label):
-    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, solve_multi_curve
+    from giantstep.numerics.test_error.solver.engine import solve_curve
+    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi
 
     r, g, a, c, dd, ff, gg, hh = geo[:8]
     tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
     spec = (np.full(dd.size, 1.0 / dd.size), dd, ff, np.ascontiguousarray(gg),
             np.ascontiguousarray(hh))
-    return solve_multi_curve(alphas / psi, lam, noise, tabs, lambda x: spec, tol, max_iter,
+    return solve_curve(alphas / psi, lam, noise, tabs, lambda x: spec, tol, max_iter,
                              damping, label)
 
 
@@ -393,113 +375,69 @@ def multi_step_learning_curve(
     ConvergenceError
         A fixed point or the §5.3 quadrature did not converge.
     """
-    from giantstep.numerics.overlaps.multi_step import overlap_trajectory
-    from giantstep.numerics.test_error.curves.one_step import check_domain, student_family
-    from giantstep.numerics.test_error.spectra.step_cache import cached_step_geometries
-    from giantstep.numerics.test_error.tables.multi_index import target_moments
-    from giantstep.numerics.test_error.tables.single_index import activation_moments
-
     student = as_activation(student)
     if isinstance(teacher, str) and not _is_target_expression(teacher):
         teacher = _teacher_target(as_activation(teacher))
     elif isinstance(teacher, Activation):
         teacher = _teacher_target(teacher)
-    target = as_target(teacher)
-    # the declared rules (giantstep.params) have been checked: coerce
-    alpha0, eta, lam, psi = float(alpha0), float(eta), float(lam), float(width_ratio)
-    noise = 0.0 if noise is None else float(noise)
-    steps = int(steps)
-    alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
     if readout not in ("constant", "sign", "gaussian"):
         raise InputError(f"readout must be constant, sign or gaussian, got {readout!r}")
-    # several neuron types with different spikes: the K-direction several-type equations
-    typed = readout == "gaussian" or (readout == "sign" and student.parity != "odd")
-    if typed and eta > 0 and spectrum == "limit":
-        raise InputError(f"readout '{readout}' with student '{student.name}' is computed on "
+    # the declared rules (giantstep.params) have been checked: coerce
+    cfg = CurveConfig(
+        student=student, teacher=as_target(teacher), multi=True, alpha0=float(alpha0),
+        eta=float(eta), lam=float(lam), alphas=np.atleast_1d(np.asarray(alphas, dtype=float)),
+        noise=0.0 if noise is None else float(noise), psi=float(width_ratio), readout=readout,
+        n_types=int(n_types), spectrum=spectrum, draws=int(spectrum_draws),
+        d=None if d is None else int(d), seed=int(seed), tol=tol, max_iter=max_iter,
+        damping=damping, warn=warn, steps=int(steps), overlap_tol=overlap_tol)
+    return multi_step_curve(cfg)
+
+
+def _is_typed(cfg: CurveConfig) -> bool:
+    """Several neuron types with different spikes: the K-direction several-type equations."""
+    return cfg.readout == "gaussian" or (cfg.readout == "sign" and cfg.student.parity != "odd")
+
+
+def multi_step_curve(cfg: CurveConfig) -> MultiStepCurve:
+    """The curve of :func:`multi_step_learning_curve` for a declared configuration."""
+    from giantstep.numerics.test_error.curves.one_step import check_domain, student_family
+    from giantstep.numerics.test_error.tables.multi_index import target_moments
+    from giantstep.numerics.test_error.tables.single_index import activation_moments
+
+    student, target, eta, alphas = cfg.student, cfg.teacher, cfg.eta, cfg.alphas
+    typed = _is_typed(cfg)
+    if typed and eta > 0 and cfg.spectrum == "limit":
+        raise InputError(f"readout '{cfg.readout}' with student '{student.name}' is computed on "
                          "sampled real trajectories only (several neuron types have no "
                          "Marchenko–Pastur limit here): use spectrum 'auto' or 'bulk'")
     check_domain(student, student, eta)
-    ms = activation_moments(student)
-    family = student_family(ms)
+    family = student_family(activation_moments(student))
     # auto: the exact bulk model for every student (measured: the idealised bulk misses by
     # up to 0.12 for relu and 0.03 for tanh after several steps, docs/multi_step_error.md)
-    mode = "bulk" if spectrum == "auto" else spectrum
+    mode = "bulk" if cfg.spectrum == "auto" else cfg.spectrum
     if eta == 0.0:
         mode = "limit"
-    d_run = int(d) if d is not None else 1000
-    quad_tol = max(tol / 10, 1e-12)
+    cfg = cfg.replace(spectrum=mode, d=cfg.d if cfg.d is not None else 1000)
     notes: list[str] = []
     _, c1, _ = target_moments(target)
     if eta > 0 and float(np.linalg.norm(c1)) < 1e-12:
         notes.append(f"teacher '{target.text}' has C_1 = E[g* z] = 0: giant steps with n0 ∝ d "
                      "learn no target direction (the spike is pure batch noise)")
-
-    traj = overlap_trajectory(target, student, alpha=alpha0, eta=eta, steps=steps,
-                              readout="constant", noise=noise, tol=overlap_tol)
-    # sign readout, odd σ: the frozen network is the constant-readout one too (reduction;
-    # the §5.3 sign-law output_mse agrees with it, tests/test_multi_step_curve.py); several
-    # types: the §5.3 recursion with the readout law's types (validated in docs/overlaps.md)
-    frozen_traj = traj
-    typed_steps = None
-    if typed:
-        frozen_traj = overlap_trajectory(target, student, alpha=alpha0, eta=eta, steps=steps,
-                                         readout=readout, noise=noise, n_types=int(n_types),
-                                         tol=overlap_tol)
-        if eta > 0:
-            from giantstep.numerics.test_error.tables.typed_steps import multi_typed_step_curves
-
-            typed_steps = multi_typed_step_curves(
-                student, target, alpha0=alpha0, eta=eta, steps=steps, lam=lam, alphas=alphas,
-                noise=noise, psi=psi, readout=readout, n_types=int(n_types),
-                draws=int(spectrum_draws), d=d_run, seed=int(seed), tol=tol,
-                max_iter=max_iter, damping=damping)
+    traj, frozen_traj, typed_steps = _trajectories(cfg, typed)
     lazy = _solve_limit(student, target, (0.0, np.zeros(target.r), np.eye(target.r), 1.0),
-                        alphas, lam, noise, psi, quad_tol, tol, max_iter, damping, "lazy")
+                        alphas, cfg.lam, cfg.noise, cfg.psi, _quad_tol(cfg), cfg.tol, cfg.max_iter,
+                        cfg.damping, "lazy")
     records = []
     costs: list[float] = []
     sources: list[str] = []
-    for t in range(1, steps + 1):
-        if typed_steps is not None:
-            ts = typed_steps[t - 1]
-            test, train, std = ts["test"], ts["train"], ts["test_std"]
-            frac = ts["fraction"]
-            r_t = math.sqrt(float(frac @ np.sum(ts["r"] ** 2, axis=1)))
-            g_t = np.sqrt(np.sum(ts["gamma"] ** 2, axis=1))
-            c_t = math.sqrt(float(frac @ ts["c"] ** 2))
-            if t == 1:
-                costs.extend(ts["seconds"])
-                sources.extend(["sampled"] * len(ts["seconds"]))
-        elif mode == "limit":
-            geo = state_geometry(traj.steps[t].types[0], target.r)
-            res = _solve_limit(student, target, geo, alphas, lam, noise, psi, quad_tol, tol,
-                               max_iter, damping, f"step {t}")
-            test, train, std = res["test"], res["train"], None
-            r_t, g_t, c_t = geo[0], geo[1], geo[3]
-        else:
-            runs = []
-            for k in range(spectrum_draws):
-                # the sampler draws constant-readout steps (sign + odd σ is reduced to them)
-                geos, source = cached_step_geometries(student, target, psi, alpha0, eta, noise,
-                                                      d_run, int(seed) + k, steps, "constant")
-                if t == 1:
-                    costs.append(float(geos[0][-1]))
-                    sources.append(source)
-                runs.append((geos[t - 1], _solve_bulk(student, target, geos[t - 1], alphas, lam,
-                                                      noise, psi, quad_tol, tol, max_iter,
-                                                      damping, f"step {t}, draw {k}")))
-            test = np.mean([x[1]["test"] for x in runs], axis=0)
-            train = np.mean([x[1]["train"] for x in runs], axis=0)
-            std = (np.std([x[1]["test"] for x in runs], axis=0, ddof=1) if spectrum_draws > 1
-                   else np.zeros(alphas.size))
-            r_t = float(np.mean([x[0][0] for x in runs]))
-            g_t = np.mean([x[0][1] for x in runs], axis=0)
-            c_t = float(np.mean([x[0][3] for x in runs]))
+    for t in range(1, cfg.steps + 1):
+        test, train, std, r_t, g_t, c_t = _step_errors(cfg, t, traj, typed_steps, costs, sources)
         learned = (g_t if typed_steps is not None
                    else state_geometry(traj.steps[t].types[0], target.r)[1])
         unl = (eta > 0 and mode in ("bulk", "limit")
                and unlearned_nonlinear_energy(target, learned) > 1e-6)
-        ok, why = checked_points_multi(mode, family, alpha0, eta, psi, t, alphas, unl,
-                                       readout if typed else None)
+        ok, why = checked_points_multi(mode, family, cfg.alpha0, eta, cfg.psi, t, alphas, unl,
+                                       cfg.readout if typed else None)
         if why:
             notes.append(f"step {t}: {int((~ok).sum())} of {alphas.size} points not validated: "
                          f"{why}")
@@ -509,21 +447,103 @@ def multi_step_learning_curve(
             "test_error_std": std, "r": float(r_t), "gamma": np.asarray(g_t, dtype=float),
             "c": float(c_t),
         })
+    params = _multi_step_params(cfg, family, typed, frozen_traj, typed_steps, notes, costs, sources)
+    if cfg.warn:
+        for note in notes:
+            print(f"giantstep: warning: {note}", file=sys.stderr)
+    return MultiStepCurve(alpha=alphas, steps=records, lazy_test_error=lazy["test"],
+                          lazy_train_error=lazy["train"], params=params)
+
+
+def _quad_tol(cfg: CurveConfig) -> float:
+    return max(cfg.tol / 10, 1e-12)
+
+
+def _trajectories(cfg: CurveConfig, typed: bool):
+    """The §5.3 trajectory of the constant readout, the one of the frozen network (the readout
+    law's types when ``typed``) and, for several types with η̃ > 0, the several-type curves."""
+    from giantstep.numerics.overlaps.multi_step import overlap_trajectory
+
+    traj = overlap_trajectory(cfg.teacher, cfg.student, alpha=cfg.alpha0, eta=cfg.eta, steps=cfg.steps,
+                              readout="constant", noise=cfg.noise, tol=cfg.overlap_tol)
+    # sign readout, odd σ: the frozen network is the constant-readout one too (reduction;
+    # the §5.3 sign-law output_mse agrees with it, tests/test_multi_step_curve.py); several
+    # types: the §5.3 recursion with the readout law's types (validated in docs/overlaps.md)
+    if not typed:
+        return traj, traj, None
+    frozen_traj = overlap_trajectory(cfg.teacher, cfg.student, alpha=cfg.alpha0, eta=cfg.eta,
+                                     steps=cfg.steps, readout=cfg.readout, noise=cfg.noise,
+                                     n_types=cfg.n_types, tol=cfg.overlap_tol)
+    if cfg.eta == 0:
+        return traj, frozen_traj, None
+    from giantstep.numerics.test_error.tables.typed_steps import multi_typed_step_curves
+
+    typed_steps = multi_typed_step_curves(
+        cfg.student, cfg.teacher, alpha0=cfg.alpha0, eta=cfg.eta, steps=cfg.steps, lam=cfg.lam,
+        alphas=cfg.alphas, noise=cfg.noise, psi=cfg.psi, readout=cfg.readout, n_types=cfg.n_types,
+        draws=cfg.draws, d=cfg.d, seed=cfg.seed, tol=cfg.tol, max_iter=cfg.max_iter,
+        damping=cfg.damping)
+    return traj, frozen_traj, typed_steps
+
+
+def _step_errors(cfg: CurveConfig, t: int, traj, typed_steps, costs: list, sources: list):
+    """``(test, train, std, r_t, γ_t, c_t)`` after step t: from the several-type curves, the
+    limit (§5.3 state as spiked model) or the bulk of sampled real steps (averaged over the
+    draws). Appends the sampling costs and sources of step 1 to ``costs``, ``sources``."""
+    from giantstep.numerics.test_error.spectra.step_cache import cached_step_geometries
+
+    target, alphas = cfg.teacher, cfg.alphas
+    solve = (cfg.lam, cfg.noise, cfg.psi, _quad_tol(cfg), cfg.tol, cfg.max_iter, cfg.damping)
+    if typed_steps is not None:
+        ts = typed_steps[t - 1]
+        frac = ts["fraction"]
+        if t == 1:
+            costs.extend(ts["seconds"])
+            sources.extend(["sampled"] * len(ts["seconds"]))
+        return (ts["test"], ts["train"], ts["test_std"],
+                math.sqrt(float(frac @ np.sum(ts["r"] ** 2, axis=1))),
+                np.sqrt(np.sum(ts["gamma"] ** 2, axis=1)), math.sqrt(float(frac @ ts["c"] ** 2)))
+    if cfg.spectrum == "limit":
+        geo = state_geometry(traj.steps[t].types[0], target.r)
+        res = _solve_limit(cfg.student, target, geo, alphas, *solve, f"step {t}")
+        return res["test"], res["train"], None, geo[0], geo[1], geo[3]
+    runs = []
+    for k in range(cfg.draws):
+        # the sampler draws constant-readout steps (sign + odd σ is reduced to them)
+        geos, source = cached_step_geometries(cfg.student, target, cfg.psi, cfg.alpha0, cfg.eta,
+                                              cfg.noise, cfg.d, cfg.seed + k, cfg.steps, "constant")
+        if t == 1:
+            costs.append(float(geos[0][-1]))
+            sources.append(source)
+        runs.append((geos[t - 1], _solve_bulk(cfg.student, target, geos[t - 1], alphas, *solve,
+                                              f"step {t}, draw {k}")))
+    std = (np.std([x[1]["test"] for x in runs], axis=0, ddof=1) if cfg.draws > 1
+           else np.zeros(alphas.size))
+    return (np.mean([x[1]["test"] for x in runs], axis=0),
+            np.mean([x[1]["train"] for x in runs], axis=0), std,
+            float(np.mean([x[0][0] for x in runs])), np.mean([x[0][1] for x in runs], axis=0),
+            float(np.mean([x[0][3] for x in runs])))
+
+
+def _multi_step_params(cfg: CurveConfig, family: str, typed: bool, frozen_traj, typed_steps,
+                       notes: list, costs: list, sources: list) -> dict:
+    """The ``params`` record of a several-step curve."""
     params = {
-        "student": student.name, "teacher": target.text, "alpha0": alpha0, "eta": eta,
-        "steps": steps, "lam": lam, "noise": noise, "width_ratio": psi, "readout": readout,
-        "spectrum": mode, "student_family": family, "tol": tol, "overlap_tol": overlap_tol,
+        "student": cfg.student.name, "teacher": cfg.teacher.text, "alpha0": cfg.alpha0,
+        "eta": cfg.eta, "steps": cfg.steps, "lam": cfg.lam, "noise": cfg.noise,
+        "width_ratio": cfg.psi, "readout": cfg.readout, "spectrum": cfg.spectrum,
+        "student_family": family, "tol": cfg.tol, "overlap_tol": cfg.overlap_tol,
         "reduction": ("sign readout with an odd student = constant readout (exact)"
-                      if readout == "sign" and not typed else None),
+                      if cfg.readout == "sign" and not typed else None),
         "frozen_error_at_init": float(frozen_traj.steps[0].output_mse),
         "notes": notes,
     }
-    if mode == "bulk":
-        params.update({"spectrum_draws": int(spectrum_draws), "d": d_run, "seed": int(seed),
+    if cfg.spectrum == "bulk":
+        params.update({"spectrum_draws": cfg.draws, "d": cfg.d, "seed": cfg.seed,
                        "bulk_sampling_seconds": costs, "bulk_inputs_source": sources})
     if typed:
         params["equations"] = "several neuron types, K spike directions (multi_step_typed)"
-        params["n_types"] = int(n_types) if readout == "gaussian" else 2
+        params["n_types"] = cfg.n_types if cfg.readout == "gaussian" else 2
         if typed_steps is not None:
             params["spike_dims"] = int(typed_steps[0]["K"])
             params["typed_steps"] = [
@@ -531,8 +551,4 @@ def multi_step_learning_curve(
                  "type_fraction": ts["fraction"].tolist(), "gamma_matrix": ts["gamma"].tolist(),
                  "discarded_spike_norm": float(ts["discarded"])}
                 for k, ts in enumerate(typed_steps)]
-    if warn:
-        for note in notes:
-            print(f"giantstep: warning: {note}", file=sys.stderr)
-    return MultiStepCurve(alpha=alphas, steps=records, lazy_test_error=lazy["test"],
-                          lazy_train_error=lazy["train"], params=params)
+    return params

@@ -5,13 +5,14 @@ Public entry point: :func:`one_step_learning_curve`, returning a :class:`Learnin
 The equations are the spiked-random-features (Gaussian-equivalence) equations of Cui et
 al. (2024), Result 3.3, with the parameters r, γ, c of THEORY.md §5.1 (constant readout,
 ``a = 1/√p``, ``η = η̃ p``, p = d) and label noise Δ added (see
-:mod:`giantstep.numerics.test_error.solver.single_type`). Spectral inputs: ``spectrum="limit"`` uses the
+:mod:`giantstep.numerics.test_error.solver.engine`). Spectral inputs: ``spectrum="limit"`` uses the
 d → ∞ limit ``F → c²``, ``H → D``, ``D ~ MP(ratio 1, scale c²)`` integrated with the
 hard-edge-aware rule of :mod:`giantstep.numerics.test_error.spectra.marchenko_pastur`; ``spectrum="sampled"``
 averages the solutions obtained with ``spectrum_draws`` sampled ``d × d`` matrices.
 
-Checked domain: :data:`CHECKED_REGION` (docs/test_error.md); every returned point carries a
-``validated`` flag and points outside it print a warning on stderr. Students with
+Checked domain: the one-step records of
+:data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS` (docs/test_error.md); every
+returned point carries a ``validated`` flag and points outside it print a warning on stderr. Students with
 ``μ2(σ) ≠ 0`` (relu) use the exact bulk model (``spectrum="bulk"``,
 :mod:`giantstep.numerics.test_error.spectra.sampled_steps`); width ratio ``ψ = p/d`` by ``width_ratio``.
 """
@@ -28,8 +29,10 @@ from typing import Any
 import numpy as np
 import sympy
 
-from giantstep.errors import ConvergenceError, InputError
-from giantstep.numerics.test_error.solver.single_type import N_STATE, solve_fixed_point
+from giantstep.errors import InputError
+from giantstep.numerics.checked_regions import BULK_NOISE, ONE_STEP, ONE_STEP_TYPES, checked_region
+from giantstep.numerics.test_error.config import CurveConfig
+from giantstep.numerics.test_error.solver.engine import solve_curve
 from giantstep.numerics.test_error.spectra.marchenko_pastur import (
     mp_nodes_for_ratio,
     mp_rule,
@@ -50,6 +53,7 @@ from giantstep.theory import Activation, as_activation
 MU2_ZERO = 1e-10
 ORDER_PARAMETERS = ("q1", "q2", "V1", "V2", "theta", "psi", "m")
 CONJUGATES = ("q1_hat", "q2_hat", "V1_hat", "V2_hat", "theta_hat", "psi_hat")
+ENGINE_ORDER = [0, 1, 2, 3, 4, 6, 5]  # engine state (q1, q2, V1, V2, θ, m, ψ) -> ORDER_PARAMETERS
 
 
 @dataclass
@@ -184,10 +188,6 @@ def _sampled_spectrum(d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return out
 
 
-def _initial_state() -> np.ndarray:
-    return np.array([0.1, 0.1, 1.0, 1.0, 0.0, 0.1, 0.0])
-
-
 def _limit_spectrum(alpha: float, lam: float, c: float, tabs: KappaTables, tol: float,
                     psi: float = 1.0):
     """MP(ratio ψ, scale c²) rule with F = ψ c², H = ψ D; node count from the pole bound.
@@ -211,64 +211,36 @@ def _solve_curve(
     alphas: np.ndarray, lam: float, noise: float, tabs: KappaTables, c: float,
     spectrum_of_alpha, tol: float, max_iter: int, damping: float, label: str,
 ) -> dict[str, np.ndarray]:
-    n = alphas.size
-    out = {k: np.empty(n) for k in ("test", "train", "residual", "iterations", "n_spectral")}
-    states = np.empty((n, N_STATE))
-    hats_all = np.empty((n, 6))
-    state = _initial_state()
-    karr = tabs.arrays()
-    for i, a in enumerate(alphas):
+    """The single-index curve as the K = 1 instance of :func:`solve_curve`.
+
+    ``spectrum_of_alpha(α) = (sw, D, F, H, n_spectral[, G])``; the states are returned in
+    the order of :data:`ORDER_PARAMETERS` and the conjugates in that of :data:`CONJUGATES`.
+    """
+    n_spectral = np.empty(alphas.size)
+    calls = iter(range(alphas.size))
+
+    def spectrum(a):
         spec = spectrum_of_alpha(a)
-        sw, dd, ff, hh, nspec = spec[:5]
+        sw, dd, ff, hh = spec[:4]
+        n_spectral[next(calls)] = spec[4]
         gg = spec[5] if len(spec) > 5 else np.zeros_like(ff)
-        res = solve_fixed_point(state, float(a), lam, noise, *karr, sw, dd, ff, hh, gg,
-                                tol, max_iter, damping)
-        new, hats, eg, et, resid, its = res
-        if not (resid < tol) or not np.isfinite(eg):
-            # one retry from a cold start with heavy damping before giving up
-            res = solve_fixed_point(_initial_state(), float(a), lam, noise, *karr, sw, dd, ff,
-                                    hh, gg, tol, max_iter, max(damping, 0.8))
-            new, hats, eg, et, resid, its = res
-            if not (resid < tol) or not np.isfinite(eg):
-                raise ConvergenceError(
-                    f"the §6.1 fixed point ({label}) did not converge at α = {a:g}",
-                    residual=float(resid), iterations=int(its),
-                )
-        state = new.copy()
-        states[i] = new
-        hats_all[i] = hats
-        out["test"][i] = eg
-        out["train"][i] = et
-        out["residual"][i] = resid
-        out["iterations"][i] = its
-        out["n_spectral"][i] = nspec
-    out["states"] = states
-    out["hats"] = hats_all
+        return sw, dd, ff, np.ascontiguousarray(gg[:, None]), np.ascontiguousarray(hh[:, None, None])
+
+    kw, kappa, mu0, mu1, mu2sq, h, h1, h2 = tabs.arrays()
+    tables = (kw, kappa, mu0, mu1, mu2sq, h, np.ascontiguousarray(h1[:, None]), h2)
+    out = solve_curve(alphas, lam, noise, tables, spectrum, tol, max_iter, damping, label)
+    out["states"] = out["states"][:, ENGINE_ORDER]
+    out["n_spectral"] = n_spectral
     return out
 
 
 SPECTRA = ("auto", "limit", "sampled", "bulk")
-# "auto" uses the exact bulk model when the step's gradient noise η̃²/α0 exceeds this value:
-# the spiked model is within 0.007 of simulation at η̃²/α0 = 2 (config A) and 4.5 (config B)
-# and 0.022–0.04 off at 18–21 (docs/test_error.md); between 4.5 and 18 it is not checked
-BULK_NOISE = 4.5
-
-# Checked region (docs/test_error.md, "Where the numbers are checked"): per spectrum mode and
-# student family, the ranges of α0, η̃, ψ and α where the curve agreed with simulations of
-# THEORY.md §1 within 0.01 + 2 s.e. Outside it a point is returned with validated = False
-# and a warning on stderr.
-CHECKED_REGION = {
-    # (mode, family): α0 range, η̃ max, max η̃²/α0, ψ range, α range
-    ("limit", "odd"): ((0.5, 20.0), 3.0, BULK_NOISE, (0.5, 2.0), (0.2, 3.0)),
-    ("sampled", "odd"): ((0.5, 20.0), 3.0, BULK_NOISE, (1.0, 1.0), (0.2, 3.0)),
-    ("bulk", "odd"): ((0.3, 20.0), 3.0, math.inf, (1.0, 1.0), (0.2, 3.0)),
-    ("bulk", "mu2"): ((0.3, 20.0), 3.0, math.inf, (0.5, 2.0), (0.2, 3.0)),
-}
 
 
 def _needs_bulk(family: str, alpha0: float, eta: float) -> bool:
     """``spectrum="auto"``: the exact bulk model when the spiked model is not checked there
-    (μ2 ≠ 0, η̃²/α0 > :data:`BULK_NOISE`, or α0 below the limit mode's checked range)."""
+    (μ2 ≠ 0, η̃²/α0 > :data:`~giantstep.numerics.checked_regions.BULK_NOISE`, or α0 below
+    the limit mode's checked range)."""
     if eta == 0.0:
         return False
     return family == "mu2" or eta * eta / alpha0 > BULK_NOISE or alpha0 < 0.5
@@ -281,30 +253,24 @@ def student_family(moments) -> str:
 
 def checked_points(mode: str, family: str, alpha0: float, eta: float, psi: float,
                    alphas: np.ndarray) -> tuple[np.ndarray, str]:
-    """Per-point ``validated`` flags from :data:`CHECKED_REGION` and the reason for False.
+    """Per-point ``validated`` flags from the one-step records of
+    :data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS` and the reason for False.
 
     η̃ = 0 (lazy) is exact for every ψ (Mei & Montanari 2019, tested) and always validated.
     """
     if eta == 0.0:
         return np.ones(alphas.size, dtype=bool), ""
-    region = CHECKED_REGION.get((mode, family))
+    region = checked_region(ONE_STEP, mode, family)
     if region is None:
         why = (f"spectrum '{mode}' is not checked against simulation for {family} students "
                "(μ2(σ) ≠ 0 needs the exact bulk model, spectrum 'bulk')")
         return np.zeros(alphas.size, dtype=bool), why
-    (a0lo, a0hi), eta_max, noise_max, (plo, phi), (alo, ahi) = region
-    ok_cfg = (a0lo <= alpha0 <= a0hi and eta <= eta_max and eta * eta / alpha0 <= noise_max
-              and plo <= psi <= phi)
-    if not ok_cfg:
+    if not region.contains(alpha0, eta, psi):
         why = (f"(α0 = {alpha0:g}, η̃ = {eta:g}, ψ = {psi:g}) lies outside the region checked "
-               f"against simulation for spectrum '{mode}', {family} students (α0 in "
-               f"[{a0lo:g}, {a0hi:g}], η̃ ≤ {eta_max:g}"
-               + (f", η̃²/α0 ≤ {noise_max:g}" if math.isfinite(noise_max) else "")
-               + f", ψ in [{plo:g}, {phi:g}])")
+               f"against simulation for spectrum '{mode}', {family} students "
+               f"({region.bounds_text()})")
         return np.zeros(alphas.size, dtype=bool), why
-    ok = (alphas >= alo) & (alphas <= ahi)
-    why = "" if ok.all() else f"α outside the checked range [{alo:g}, {ahi:g}]"
-    return ok, why
+    return region.alpha_flags(alphas)
 
 
 def _teacher_target(teacher: Activation) -> str:
@@ -423,7 +389,7 @@ def one_step_learning_curve(
         ``"bulk"``: the mean over ``spectrum_draws`` sampled *real* steps of size ``d``
         (default 1000; seeds ``seed, seed+1, …``), finite-size spread reported in
         ``test_error_std``; ``"auto"`` (default): ``"bulk"`` when η̃ > 0 and μ2(σ) ≠ 0,
-        η̃²/α0 > :data:`BULK_NOISE` or α0 < 0.5, else ``"limit"``.
+        η̃²/α0 > :data:`~giantstep.numerics.checked_regions.BULK_NOISE` or α0 < 0.5, else ``"limit"``.
     tol : float
         Fixed-point tolerance (max relative change of the order parameters); the
         quadratures are chosen for ``tol/10``.
@@ -435,7 +401,8 @@ def one_step_learning_curve(
     Returns
     -------
     LearningCurve
-        With the per-point flag ``validated`` (inside :data:`CHECKED_REGION`).
+        With the per-point flag ``validated`` (inside its record of
+        :data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS`).
 
     Raises
     ------
@@ -447,113 +414,124 @@ def one_step_learning_curve(
     """
     student = as_activation(student)
     multi = _is_target_expression(teacher)
-    if not multi:
-        teacher = as_activation(teacher)
-    alpha0, eta, lam, psi = float(alpha0), float(eta), float(lam), float(width_ratio)
-    noise = 0.0 if noise is None else float(noise)
-    if readout == "sign" and student.parity == "odd":
+    cfg = CurveConfig(
+        student=student, teacher=teacher if multi else as_activation(teacher), multi=multi,
+        alpha0=float(alpha0), eta=float(eta), lam=float(lam), alphas=np.asarray(alphas, dtype=float),
+        noise=0.0 if noise is None else float(noise), psi=float(width_ratio), readout=readout,
+        n_types=int(n_types), spectrum=spectrum, draws=int(spectrum_draws),
+        d=None if d is None else int(d), seed=int(seed), tol=tol, max_iter=int(max_iter),
+        damping=damping, warn=warn)
+    return one_step_curve(cfg)
+
+
+def one_step_curve(cfg: CurveConfig) -> LearningCurve:
+    """The curve of :func:`one_step_learning_curve` for a declared configuration: the sign
+    readout of an odd student reduces to the constant readout; other non-constant readouts
+    use the several-type equations; otherwise one neuron type, one (single-index teacher)
+    or K (target expression) spike directions, solved by
+    :func:`~giantstep.numerics.test_error.solver.engine.solve_curve`."""
+    if cfg.readout == "sign" and cfg.student.parity == "odd":
         # exact reduction (docs/test_error.md, "Sign readout"): with W̃ = diag(s) W the step
         # from W̃0 (same law) is the constant-readout step and ridge is invariant under the
         # sign flips of the features, so every number equals the constant-readout one
-        curve = one_step_learning_curve(
-            student, teacher, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas, noise=noise,
-            width_ratio=psi, readout="constant", spectrum=spectrum, spectrum_draws=spectrum_draws,
-            d=d, seed=seed, tol=tol, max_iter=max_iter, damping=damping, warn=warn)
+        curve = one_step_curve(cfg.replace(readout="constant"))
         curve.params["readout"] = "sign"
         curve.params["readout_reduction"] = ("odd student: the sign readout gives exactly the "
                                              "constant-readout curve (W̃ = diag(s) W)")
         return curve
-    if readout != "constant":
-        return _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noise, psi,
-                                     readout, int(n_types), spectrum, int(spectrum_draws), d,
-                                     int(seed), tol, int(max_iter), damping, warn)
-    alphas = np.asarray(alphas, dtype=float)
-    if d is not None:
-        d = int(d)
-    if multi:
-        return _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi,
-                                           spectrum, int(spectrum_draws), d, int(seed), tol,
-                                           int(max_iter), damping, warn)
-    ms, mt = activation_moments(student), activation_moments(teacher)
+    if cfg.readout != "constant":
+        return _typed_learning_curve(cfg)
+    if cfg.multi:
+        return _multi_index_learning_curve(cfg)
+    return _single_index_learning_curve(cfg)
+
+
+def _single_index_setup(cfg: CurveConfig, ms, mt) -> tuple[float, str, str, list[str], int]:
+    """``(η̃ used, spectrum mode, student family, notes, d)`` of a single-index curve."""
     notes = []
-    if eta > 0 and abs(mt.mu1) < 1e-12:
-        notes.append(f"teacher '{teacher.name}' has C_1 = μ1* = 0: one giant step with n0 ∝ d "
+    if cfg.eta > 0 and abs(mt.mu1) < 1e-12:
+        notes.append(f"teacher '{cfg.teacher.name}' has C_1 = μ1* = 0: one giant step with n0 ∝ d "
                      "learns no target direction; returning the lazy (random-features) curve")
         eta_eff = 0.0
     else:
-        eta_eff = eta
-    check_domain(student, teacher, eta_eff)
+        eta_eff = cfg.eta
+    check_domain(cfg.student, cfg.teacher, eta_eff)
     family = student_family(ms)
-    if spectrum == "auto":
-        mode = "bulk" if _needs_bulk(family, alpha0, eta_eff) else "limit"
+    if cfg.spectrum == "auto":
+        mode = "bulk" if _needs_bulk(family, cfg.alpha0, eta_eff) else "limit"
     else:
-        mode = spectrum
+        mode = cfg.spectrum
     if eta_eff == 0.0:
-        mode = "limit" if spectrum in ("auto", "bulk") else mode
-    if mode == "sampled" and psi != 1.0:
+        mode = "limit" if cfg.spectrum in ("auto", "bulk") else mode
+    if mode == "sampled" and cfg.psi != 1.0:
         raise InputError("spectrum 'sampled' (spiked-model draws) is implemented for ψ = 1; "
                          "use 'limit' or 'bulk'")
-    d_run = int(d) if d is not None else (1000 if mode == "bulk" else 2000)
+    d_run = cfg.d if cfg.d is not None else (1000 if mode == "bulk" else 2000)
+    return eta_eff, mode, family, notes, d_run
 
-    quad_tol = max(tol / 10, 1e-13)
-    runs = {}
-    for label, eta_run in (("giant step", eta_eff), ("lazy", 0.0)):
-        prm: SpikedParameters = spiked_parameters(ms, mt, alpha0, eta_run, noise)
-        if label == "lazy" and eta_eff == 0.0:
-            runs[label] = runs["giant step"]
-            continue
-        run_mode = "limit" if (label == "lazy" and mode == "bulk") else mode
-        if run_mode == "bulk":
-            runs[label] = _bulk_runs(student, teacher, ms, mt, alpha0, eta_run, lam, noise,
-                                     alphas, psi, int(spectrum_draws), d_run, int(seed),
-                                     quad_tol, tol, max_iter, damping)
-            continue
-        tabs = kappa_tables(student, teacher, prm, quad_tol)
-        if run_mode == "limit":
-            res = _solve_curve(
-                alphas / psi, lam, noise, tabs, prm.c,
-                lambda a, tabs=tabs, c=prm.c: _limit_spectrum(a, lam, c, tabs, quad_tol, psi),
-                tol, max_iter, damping, label,
-            )
-            res["test_std"] = None
-        else:
-            draws = []
-            for k in range(spectrum_draws):
-                dd, ff, hh = _sampled_spectrum(d_run, int(seed) + k)
-                c2 = prm.c**2
-                sw = np.full(dd.size, 1.0 / dd.size)
-                spec = (sw, c2 * dd, c2 * ff, c2 * hh, dd.size)
-                draws.append(_solve_curve(alphas, lam, noise, tabs, prm.c, lambda a, s=spec: s,
-                                          tol, max_iter, damping, f"{label}, draw {k}"))
-            res = {key: np.mean([r[key] for r in draws], axis=0) for key in draws[0]}
-            res["test_std"] = (np.std([r["test"] for r in draws], axis=0, ddof=1)
-                               if spectrum_draws > 1 else np.zeros(alphas.size))
-        res["prm"], res["tabs"] = prm, tabs
-        runs[label] = res
 
-    main, lazy = runs["giant step"], runs["lazy"]
+def _single_index_run(cfg: CurveConfig, ms, mt, eta_run: float, run_mode: str, d_run: int,
+                      label: str) -> dict:
+    """One curve of the single-index equations (the giant step or the lazy one) in
+    ``run_mode``: limit, sampled spiked spectra (averaged over the draws) or bulk."""
+    quad_tol = max(cfg.tol / 10, 1e-13)
+    alphas, lam, noise, psi = cfg.alphas, cfg.lam, cfg.noise, cfg.psi
+    prm: SpikedParameters = spiked_parameters(ms, mt, cfg.alpha0, eta_run, noise)
+    if run_mode == "bulk":
+        return _bulk_runs(cfg.student, cfg.teacher, ms, mt, cfg.alpha0, eta_run, lam, noise, alphas,
+                          psi, cfg.draws, d_run, cfg.seed, quad_tol, cfg.tol, cfg.max_iter, cfg.damping)
+    tabs = kappa_tables(cfg.student, cfg.teacher, prm, quad_tol)
+    if run_mode == "limit":
+        res = _solve_curve(
+            alphas / psi, lam, noise, tabs, prm.c,
+            lambda a: _limit_spectrum(a, lam, prm.c, tabs, quad_tol, psi),
+            cfg.tol, cfg.max_iter, cfg.damping, label,
+        )
+        res["test_std"] = None
+    else:
+        draws = []
+        for k in range(cfg.draws):
+            dd, ff, hh = _sampled_spectrum(d_run, cfg.seed + k)
+            c2 = prm.c**2
+            sw = np.full(dd.size, 1.0 / dd.size)
+            spec = (sw, c2 * dd, c2 * ff, c2 * hh, dd.size)
+            draws.append(_solve_curve(alphas, lam, noise, tabs, prm.c, lambda a, s=spec: s,
+                                      cfg.tol, cfg.max_iter, cfg.damping, f"{label}, draw {k}"))
+        res = {key: np.mean([r[key] for r in draws], axis=0) for key in draws[0]}
+        res["test_std"] = (np.std([r["test"] for r in draws], axis=0, ddof=1)
+                           if cfg.draws > 1 else np.zeros(alphas.size))
+    res["prm"], res["tabs"] = prm, tabs
+    return res
+
+
+def _single_index_learning_curve(cfg: CurveConfig) -> LearningCurve:
+    """:func:`one_step_curve` for a single-index teacher and the constant readout."""
+    student, teacher, alphas = cfg.student, cfg.teacher, cfg.alphas
+    ms, mt = activation_moments(student), activation_moments(teacher)
+    eta_eff, mode, family, notes, d_run = _single_index_setup(cfg, ms, mt)
+    main = _single_index_run(cfg, ms, mt, eta_eff, mode, d_run, "giant step")
+    lazy = (main if eta_eff == 0.0
+            else _single_index_run(cfg, ms, mt, 0.0, "limit" if mode == "bulk" else mode, d_run, "lazy"))
     prm, tabs = main["prm"], main["tabs"]
-    validated, why = checked_points(mode, family, alpha0, eta_eff, psi, alphas)
+    validated, why = checked_points(mode, family, cfg.alpha0, eta_eff, cfg.psi, alphas)
     if why:
         notes.append(f"{int((~validated).sum())} of {alphas.size} points not validated: {why}")
     order = {name: main["states"][:, j] for j, name in enumerate(ORDER_PARAMETERS)}
     order.update({name: main["hats"][:, j] for j, name in enumerate(CONJUGATES)})
     params = {
-        "student": student.name, "teacher": teacher.name, "readout": "constant", "alpha0": alpha0,
-        "eta": eta,
-        "lam": lam, "noise": noise, "width_ratio": psi, "spectrum": mode, "r": prm.r,
-        "gamma": prm.gamma, "c": prm.c, "tol": tol, "n_kappa": int(tabs.kappa.size),
+        "student": student.name, "teacher": teacher.name, "readout": "constant", "alpha0": cfg.alpha0,
+        "eta": cfg.eta,
+        "lam": cfg.lam, "noise": cfg.noise, "width_ratio": cfg.psi, "spectrum": mode, "r": prm.r,
+        "gamma": prm.gamma, "c": prm.c, "tol": cfg.tol, "n_kappa": int(tabs.kappa.size),
         "n_inner": tabs.n_inner, "n_spectral": main["n_spectral"].astype(int).tolist(),
-        "student_family": family, "step_learns_target": eta_eff > 0 or eta == 0,
+        "student_family": family, "step_learns_target": eta_eff > 0 or cfg.eta == 0,
         "notes": notes,
     }
     if mode in ("sampled", "bulk"):
-        params.update({"spectrum_draws": int(spectrum_draws), "d": d_run, "seed": int(seed)})
+        params.update({"spectrum_draws": cfg.draws, "d": d_run, "seed": cfg.seed})
     if mode == "bulk":
         params["bulk_sampling_seconds"] = [float(s) for s in main["costs"]]
-    if warn:
-        for note in notes:
-            print(f"giantstep: warning: {note}", file=sys.stderr)
+    _print_notes(cfg, notes)
     return LearningCurve(
         alpha=alphas,
         test_error=main["test"],
@@ -569,6 +547,12 @@ def one_step_learning_curve(
     )
 
 
+def _print_notes(cfg: CurveConfig, notes: list[str]) -> None:
+    if cfg.warn:
+        for note in notes:
+            print(f"giantstep: warning: {note}", file=sys.stderr)
+
+
 def _is_target_expression(teacher: Any) -> bool:
     """A teacher written in the latent coordinates ``z1..zr`` (a multi-index target)."""
     from giantstep.theory import Target
@@ -578,19 +562,49 @@ def _is_target_expression(teacher: Any) -> bool:
     return isinstance(teacher, str) and re.search(r"\bz\d+\b", teacher) is not None
 
 
-def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, noise, psi, spectrum,
-                                draws, d, seed, tol, max_iter, damping, warn) -> LearningCurve:
-    """:func:`one_step_learning_curve` for a target expression in z1..zr
+def _multi_index_bulk(cfg: CurveConfig, target, eta_eff: float, d_run: int, quad_tol: float) -> dict:
+    """The multi-index curve on ``cfg.draws`` sampled real steps (exact bulk model), averaged."""
+    from giantstep.numerics.test_error.solver.engine import solve_curve
+    from giantstep.numerics.test_error.tables.multi_index import kappa_tables_multi, sampled_bulk_geometry
+
+    student, alphas, psi, draws = cfg.student, cfg.alphas, cfg.psi, cfg.draws
+    runs = []
+    for k in range(draws):
+        r, g, a, c, dd, ff, gg, hh, secs = sampled_bulk_geometry(
+            student, target, psi, cfg.alpha0, eta_eff, cfg.noise, d_run, cfg.seed + k)
+        tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
+        spec = (np.full(dd.size, 1.0 / dd.size), dd, ff, np.ascontiguousarray(gg),
+                np.ascontiguousarray(hh))
+        res = solve_curve(alphas / psi, cfg.lam, cfg.noise, tabs, lambda x, s=spec: s, cfg.tol,
+                          cfg.max_iter, cfg.damping, f"bulk draw {k}")
+        res["rgc"], res["cost"] = (r, g, c), secs
+        runs.append(res)
+    main = {key: np.mean([x[key] for x in runs], axis=0)
+            for key in ("test", "train", "iterations", "states")}
+    main["residual"] = np.max([x["residual"] for x in runs], axis=0)
+    main["test_std"] = (np.std([x["test"] for x in runs], axis=0, ddof=1) if draws > 1
+                        else np.zeros(alphas.size))
+    main["costs"] = [x["cost"] for x in runs]
+    main["rgc"] = (float(np.mean([x["rgc"][0] for x in runs])),
+                   np.mean([x["rgc"][1] for x in runs], axis=0),
+                   float(np.mean([x["rgc"][2] for x in runs])))
+    return main
+
+
+def _multi_index_learning_curve(cfg: CurveConfig) -> LearningCurve:
+    """:func:`one_step_curve` for a target expression in z1..zr
     (:mod:`giantstep.numerics.test_error.tables.multi_index`)."""
     from giantstep.numerics.test_error.tables.multi_index import (
         kappa_tables_multi,
         limit_geometry,
         limit_weights,
-        sampled_bulk_geometry,
-        solve_multi_curve,
         target_moments,
     )
     from giantstep.theory import as_target
+
+    student, teacher, alpha0, eta, lam, alphas = cfg.student, cfg.teacher, cfg.alpha0, cfg.eta, cfg.lam, cfg.alphas
+    noise, psi, spectrum, draws, d, seed = cfg.noise, cfg.psi, cfg.spectrum, cfg.draws, cfg.d, cfg.seed
+    tol, max_iter, damping = cfg.tol, cfg.max_iter, cfg.damping
 
     target = as_target(teacher)
     ms = activation_moments(student)
@@ -621,7 +635,7 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
         r, g, a, c = limit_geometry(student, target, alpha0, eta_run, noise)
         tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
         mu1sq = float(tabs[0] @ tabs[3] ** 2)
-        res = solve_multi_curve(alphas / psi, lam, noise, tabs,
+        res = solve_curve(alphas / psi, lam, noise, tabs,
                                 lambda x: limit_weights(x, lam, c, psi, K, mu1sq, quad_tol),
                                 tol, max_iter, damping, "limit")
         res["rgc"], res["test_std"], res["costs"] = (r, g, c), None, []
@@ -633,26 +647,7 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
     elif mode == "limit":
         main = limit_run(eta_eff)
     else:
-        runs = []
-        for k in range(draws):
-            r, g, a, c, dd, ff, gg, hh, secs = sampled_bulk_geometry(
-                student, target, psi, alpha0, eta_eff, noise, d_run, seed + k)
-            tabs = kappa_tables_multi(student, target, r, g, a, c, quad_tol)
-            spec = (np.full(dd.size, 1.0 / dd.size), dd, ff, np.ascontiguousarray(gg),
-                    np.ascontiguousarray(hh))
-            res = solve_multi_curve(alphas / psi, lam, noise, tabs, lambda x, s=spec: s, tol,
-                                    max_iter, damping, f"bulk draw {k}")
-            res["rgc"], res["cost"] = (r, g, c), secs
-            runs.append(res)
-        main = {key: np.mean([x[key] for x in runs], axis=0)
-                for key in ("test", "train", "iterations", "states")}
-        main["residual"] = np.max([x["residual"] for x in runs], axis=0)
-        main["test_std"] = (np.std([x["test"] for x in runs], axis=0, ddof=1) if draws > 1
-                            else np.zeros(alphas.size))
-        main["costs"] = [x["cost"] for x in runs]
-        main["rgc"] = (float(np.mean([x["rgc"][0] for x in runs])),
-                       np.mean([x["rgc"][1] for x in runs], axis=0),
-                       float(np.mean([x["rgc"][2] for x in runs])))
+        main = _multi_index_bulk(cfg, target, eta_eff, d_run, quad_tol)
     validated, why = checked_points(mode, family, alpha0, eta_eff, psi, alphas)
     if why:
         notes.append(f"{int((~validated).sum())} of {alphas.size} points not validated: {why}")
@@ -673,9 +668,7 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
     if mode == "bulk":
         params.update({"spectrum_draws": int(draws), "d": d_run, "seed": int(seed),
                        "bulk_sampling_seconds": [float(x) for x in main["costs"]]})
-    if warn:
-        for note in notes:
-            print(f"giantstep: warning: {note}", file=sys.stderr)
+    _print_notes(cfg, notes)
     return LearningCurve(
         alpha=alphas, test_error=main["test"], train_error=main["train"],
         lazy_test_error=lazy["test"],
@@ -685,47 +678,35 @@ def _multi_index_learning_curve(student, teacher, alpha0, eta, lam, alphas, nois
     )
 
 
-# Checked region of the several-type equations (docs/test_error.md, "Several neuron types"):
-# (readout, family) → α0 range, η̃ max, ψ range, α range, where the curve agreed with
-# simulations of THEORY.md §1 (d = 1500, 4 seeds, 2·10⁴ test points) within 0.01 + 2 s.e.
-CHECKED_REGION_TYPES = {
-    ("sign", "mu2"): ((0.5, 2.0), 3.0, (0.5, 2.0), (0.5, 2.0)),  # rows R1–R4
-    ("gaussian", "mu2"): ((1.0, 1.0), 2.0, (1.0, 1.0), (0.5, 2.0)),  # row G2
-    ("gaussian", "odd"): ((0.5, 1.0), 3.0, (1.0, 1.0), (0.5, 2.0)),  # rows G1, G3
-}
 TYPED_D = 1000  # default size of the sampled steps of the several-type equations
 
 
 def checked_points_typed(readout: str, family: str, alpha0: float, eta: float, psi: float,
                          alphas: np.ndarray) -> tuple[np.ndarray, str]:
-    """Per-point ``validated`` flags of the several-type curve (:data:`CHECKED_REGION_TYPES`)."""
-    region = CHECKED_REGION_TYPES.get((readout, family))
+    """Per-point ``validated`` flags of the several-type curve (its records in
+    :data:`~giantstep.numerics.checked_regions.CHECKED_REGIONS`)."""
+    region = checked_region(ONE_STEP_TYPES, readout, family)
     if region is None:
         return (np.zeros(alphas.size, dtype=bool),
                 f"readout '{readout}' with {family} students is not checked against simulation")
-    (a0lo, a0hi), eta_max, (plo, phi), (alo, ahi) = region
-    if not (a0lo <= alpha0 <= a0hi and eta <= eta_max and plo <= psi <= phi):
+    if not region.contains(alpha0, eta, psi):
         return (np.zeros(alphas.size, dtype=bool),
                 f"(α0 = {alpha0:g}, η̃ = {eta:g}, ψ = {psi:g}) lies outside the region checked "
-                f"against simulation for readout '{readout}', {family} students (α0 in "
-                f"[{a0lo:g}, {a0hi:g}], η̃ ≤ {eta_max:g}, ψ in [{plo:g}, {phi:g}])")
-    ok = (alphas >= alo) & (alphas <= ahi)
-    return ok, ("" if ok.all() else f"α outside the checked range [{alo:g}, {ahi:g}]")
+                f"against simulation for readout '{readout}', {family} students "
+                f"({region.bounds_text()})")
+    return region.alpha_flags(alphas)
 
 
-def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noise, psi, readout,
-                          n_types, spectrum, draws, d, seed, tol, max_iter, damping,
-                          warn) -> LearningCurve:
-    """:func:`one_step_learning_curve` for readouts with several neuron types
+def _typed_learning_curve(cfg: CurveConfig) -> LearningCurve:
+    """:func:`one_step_curve` for readouts with several neuron types
     (:mod:`giantstep.numerics.test_error.solver.typed`)."""
     from giantstep.numerics.test_error.solver.typed import typed_curve
     from giantstep.theory import as_target
 
-    alphas = np.asarray(alphas, dtype=float)
-    lazy = one_step_learning_curve(
-        student, teacher, alpha0=alpha0, eta=0.0, lam=lam, alphas=alphas, noise=noise,
-        width_ratio=psi, readout="constant", tol=tol, max_iter=max_iter, damping=damping,
-        warn=False)
+    student, teacher, multi, alpha0, eta = cfg.student, cfg.teacher, cfg.multi, cfg.alpha0, cfg.eta
+    alphas, psi, readout = cfg.alphas, cfg.psi, cfg.readout
+    # the lazy network does not depend on the readout law
+    lazy = one_step_curve(cfg.sampling_defaults().replace(eta=0.0, readout="constant", warn=False))
     name = teacher if multi else _teacher_target(teacher)
     target = as_target(name)
     from giantstep.numerics.test_error.tables.multi_index import target_moments
@@ -734,22 +715,19 @@ def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noi
     if eta == 0.0 or float(np.linalg.norm(c1)) < 1e-12:
         # the lazy network does not depend on the readout law; with C_1 = 0 the step learns
         # no target direction (the constant-readout path says so and returns the lazy curve)
-        curve = one_step_learning_curve(
-            student, teacher, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas, noise=noise,
-            width_ratio=psi, readout="constant", tol=tol, max_iter=max_iter, damping=damping,
-            warn=warn)
+        curve = one_step_curve(cfg.sampling_defaults().replace(readout="constant"))
         curve.params["readout"] = readout
         return curve
-    if spectrum not in ("auto", "bulk"):
+    if cfg.spectrum not in ("auto", "bulk"):
         raise InputError(f"readout '{readout}' with student '{student.name}' is computed on "
                          "sampled real steps only (several neuron types have no "
                          "Marchenko–Pastur limit here): use spectrum 'auto' or 'bulk'")
     check_domain(student, student, eta)
     family = student_family(activation_moments(student))
-    d_run = int(d) if d is not None else TYPED_D
-    res = typed_curve(student, target, alpha0=alpha0, eta=eta, lam=lam, alphas=alphas,
-                      noise=noise, psi=psi, readout=readout, n_types=n_types, draws=draws,
-                      d=d_run, seed=seed, tol=tol, max_iter=max_iter, damping=damping)
+    d_run = cfg.d if cfg.d is not None else TYPED_D
+    res = typed_curve(student, target, alpha0=alpha0, eta=eta, lam=cfg.lam, alphas=alphas,
+                      noise=cfg.noise, psi=psi, readout=readout, n_types=cfg.n_types, draws=cfg.draws,
+                      d=d_run, seed=cfg.seed, tol=cfg.tol, max_iter=cfg.max_iter, damping=cfg.damping)
     notes = []
     validated, why = checked_points_typed(readout, family, alpha0, eta, psi, alphas)
     if d_run < TYPED_D:
@@ -768,20 +746,18 @@ def _typed_learning_curve(student, teacher, multi, alpha0, eta, lam, alphas, noi
                                               axis=0)
     params = {
         "student": student.name, "teacher": target.text if multi else teacher.name,
-        "readout": readout, "alpha0": alpha0, "eta": eta, "lam": lam, "noise": noise,
+        "readout": readout, "alpha0": alpha0, "eta": eta, "lam": cfg.lam, "noise": cfg.noise,
         "width_ratio": psi, "spectrum": "bulk", "equations": "several neuron types",
         "n_types": int(T),
         "type_r": np.mean([g.r for g in geos], axis=0).tolist(),
         "type_c": np.mean([g.c for g in geos], axis=0).tolist(),
         "type_fraction": np.mean([g.fraction for g in geos], axis=0).tolist(),
         "gamma": float(np.mean([np.linalg.norm(g.gamma) for g in geos])),
-        "tol": tol, "student_family": family, "step_learns_target": True,
-        "spectrum_draws": int(draws), "d": d_run, "seed": int(seed),
+        "tol": cfg.tol, "student_family": family, "step_learns_target": True,
+        "spectrum_draws": cfg.draws, "d": d_run, "seed": cfg.seed,
         "bulk_sampling_seconds": [float(g.seconds) for g in geos], "notes": notes,
     }
-    if warn:
-        for note in notes:
-            print(f"giantstep: warning: {note}", file=sys.stderr)
+    _print_notes(cfg, notes)
     return LearningCurve(
         alpha=alphas, test_error=res["test"], train_error=res["train"],
         lazy_test_error=lazy.test_error,

@@ -32,7 +32,7 @@ mean readout ``â = S⁻¹ k``, ``k_i = θ̂_{t(i)} f_i + Σ_l ψ̂_{t(i)l} h_{l
 diag(q̂2)``: ``V1_ts = tr(P_s Ω P_t S⁻¹)/p``, ``V2_t = tr(P_t S⁻¹)/p``, ``θ_t = ⟨f, P_t â⟩``,
 ``ψ_tl = ⟨h_l, P_t â⟩``, ``Q1_ts = â_sᵀ Ω_st â_t + tr(P_s Ω P_t S⁻¹ N S⁻¹)/p`` and
 ``q2_t = ‖â_t‖² + tr(P_t S⁻¹ N S⁻¹)/p``. With one type these are exactly the equations of
-:mod:`giantstep.numerics.test_error.solver.single_type` written in the eigenbasis of Ω (tested to 1e-9).
+:mod:`giantstep.numerics.test_error.solver.engine` (K = 1) written in the eigenbasis of Ω (tested to 1e-9).
 
 There is no Marchenko–Pastur shortcut here (the matrices of the types are not
 simultaneously diagonal), so the entropic part is evaluated on the bulk ``B`` of a
@@ -57,8 +57,8 @@ import scipy.linalg
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
-from giantstep.numerics.test_error.spectra.sampled_steps import _batch_gradient
-from giantstep.numerics.test_error.tables.multi_index import _student_tables, _teacher_tables
+from giantstep.numerics.test_error.spectra.sampled_steps import batch_gradient
+from giantstep.numerics.test_error.tables.multi_index import student_tables, teacher_tables
 from giantstep.theory import Activation, Target
 
 # --------------------------------------------------------------------------- the sampled step
@@ -90,7 +90,7 @@ def sample_typed_step(student: Activation, target: Target, psi: float, alpha0: f
     rng = np.random.default_rng([int(seed), 9, 11])
     w0 = rng.standard_normal((p, d)) / math.sqrt(d)
     s = readout_signs(readout, p, rng)
-    grad = _batch_gradient(student, target, w0, n0, noise, rng, s)
+    grad = batch_gradient(student, target, w0, n0, noise, rng, s)
     return w0, w0 + (eta / n0) * s[:, None] * grad, s
 
 
@@ -234,7 +234,7 @@ def typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarr
     probe = np.asarray(gauss_hermite(32)[0])
 
     def students(x, n):
-        return [np.stack(col) for col in zip(*(_student_tables(student, float(rt), float(ct),
+        return [np.stack(col) for col in zip(*(student_tables(student, float(rt), float(ct),
                                                                x, n) for rt, ct in zip(r, c)))]
 
     n_inner = nodes_for_tolerance(lambda n: np.concatenate([t.ravel() for t in students(probe, n)]),
@@ -244,7 +244,7 @@ def typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarr
         x, w = gauss_hermite(nk)
         x, w = np.asarray(x), np.asarray(w)
         m0, m1, m2 = students(x, n_inner)
-        h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+        h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
         return np.concatenate([(m0 * m0) @ w, (m1 * m1) @ w, m2 @ w, (m0 * h) @ w,
                                (x * m1 * h) @ w, ((m1 * w) @ h1).ravel(), [h2 @ w]])
 
@@ -252,7 +252,7 @@ def typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarr
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
     m0, m1, m2 = students(x, n_inner)
-    h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+    h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
     return TypedTables(w, x, m0, m1, m2, np.asarray(h, float), np.asarray(h1, float),
                        np.asarray(h2, float))
 
@@ -445,7 +445,7 @@ def anderson(step, x0: np.ndarray, tol: float, max_iter: int, damping: float,
     """Fixed point of ``step`` by Anderson mixing (Walker & Ni 2011, type II) with memory
     ``memory`` and mixing ``1 − damping``; the stopping rule is the solvers' own
     ``max_i |T(x)_i − x_i|/(1 + |x_i|) < tol``
-    (:func:`giantstep.numerics.test_error.solver.single_type.relative_residual`). A step that raises the
+    (:func:`giantstep.numerics.test_error.solver.engine.relative_residual`). A step that raises the
     residual tenfold restarts the history; an iterate outside the domain (S not positive
     definite) restarts from the last good point with half the mixing. Returns ``(T(x),
     residual, iterations)`` at the last iterate."""

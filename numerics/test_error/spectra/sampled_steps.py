@@ -155,10 +155,10 @@ def sample_step(
     n0 = max(1, int(round(alpha0 * d)))
     rng = np.random.default_rng([int(seed), 9, 1])
     w0 = rng.standard_normal((p, d)) / math.sqrt(d)
-    return w0, w0 + (eta / n0) * _batch_gradient(student, target, w0, n0, noise, rng)
+    return w0, w0 + (eta / n0) * batch_gradient(student, target, w0, n0, noise, rng)
 
 
-def _batch_gradient(student: Activation, target: Target, w: np.ndarray, n0: int, noise: float,
+def batch_gradient(student: Activation, target: Target, w: np.ndarray, n0: int, noise: float,
                     rng: np.random.Generator, s: np.ndarray | None = None) -> np.ndarray:
     """``Σ_ν e_ν σ'(W x_ν) x_νᵀ`` on a fresh batch of n0 samples drawn from ``rng``, with
     ``e = y − f``: ``f = (1/p) Σ_j σ(⟨w_j, x⟩)`` (constant readout, ``s = None``) or
@@ -198,7 +198,7 @@ def sample_steps(
     for t in range(2, int(steps) + 1):
         rng = np.random.default_rng([int(seed), 9, t])
         w = out[-1]
-        out.append(w + (eta / n0) * _batch_gradient(student, target, w, n0, noise, rng))
+        out.append(w + (eta / n0) * batch_gradient(student, target, w, n0, noise, rng))
     return out
 
 

@@ -6,7 +6,7 @@ target directions are ``γ = C_1/sqrt(‖C_1‖² + E[e²]/α0)`` (a vector); gi
 the latent vector is ``z = γ κ + A ξ`` with ``A = (I − γγᵀ)^{1/2}`` and ``ξ ~ N(0, I_r)`` the
 coordinates along an orthonormal basis of ``Π Θᵀ``. The step learns the direction of
 ``C_1``; the readout fits the rest of g* through ``h(κ) = E[g*|κ]``, ``h1_k(κ) = E[ξ_k g*|κ]``
-and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.test_error.solver.multi_direction`). In the exact bulk mode
+and ``h2(κ) = E[g*²|κ]`` (:mod:`giantstep.numerics.test_error.solver.engine`). In the exact bulk mode
 γ, A, r, c and the spectral weights are read off sampled real steps.
 """
 
@@ -16,10 +16,9 @@ import math
 
 import numpy as np
 
-from giantstep.errors import ConvergenceError, InputError
+from giantstep.errors import InputError
 from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
 from giantstep.numerics.gaussian import product_rule as hermite_product_rule
-from giantstep.numerics.test_error.solver.multi_direction import initial_state, multi_solve
 from giantstep.numerics.test_error.spectra.marchenko_pastur import (
     mp_nodes_for_ratio,
     mp_rule,
@@ -120,7 +119,7 @@ def _teacher_tables_exact(target: Target, gamma: np.ndarray, a: np.ndarray, kapp
     return g @ w, (g * w[None, :]) @ x, (g * g) @ w
 
 
-def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
+def teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
                     tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     K = a.shape[1]
     degree = _polynomial_degree(target)
@@ -159,7 +158,7 @@ def _teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.
 _NODES_CACHE: dict = {}
 
 
-def _student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
+def student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
     if r == 0.0 and c == 1.0:
         ms = activation_moments(student)
         one = np.ones_like(kappa)
@@ -177,14 +176,14 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
         n_inner = 1
     else:
         n_inner = nodes_for_tolerance(
-            lambda n: np.concatenate(_student_tables(student, r, c, probe, n)), tol, n0=8,
+            lambda n: np.concatenate(student_tables(student, r, c, probe, n)), tol, n0=8,
             n_max=1024)[0]
 
     def summary(nk):
         x, w = gauss_hermite(nk)
         x, w = np.asarray(x), np.asarray(w)
-        m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
-        h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+        m0, m1, m2 = student_tables(student, r, c, x, n_inner)
+        h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
         cols = [m0**2, m1**2, m2, m0 * h, x * m1 * h, h2] + [m1 * h1[:, k] for k in
                                                           range(h1.shape[1])]
         return np.array([w @ col for col in cols])
@@ -193,8 +192,8 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
                                                                         n_max=256)[0]
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
-    m0, m1, m2 = _student_tables(student, r, c, x, n_inner)
-    h, h1, h2 = _teacher_tables(target, gamma, a, x, tol)
+    m0, m1, m2 = student_tables(student, r, c, x, n_inner)
+    h, h1, h2 = teacher_tables(target, gamma, a, x, tol)
     arr = [np.ascontiguousarray(v, dtype=float) for v in (m0, m1, m2, h, h1, h2)]
     return (w, x, *arr)
 
@@ -243,33 +242,6 @@ def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
     hcol = (evecs.T @ (b @ z)) * math.sqrt(p)
     return (r, gamma, a, c, evals, f * f, f[:, None] * hcol,
             hcol[:, :, None] * hcol[:, None, :])
-
-
-def solve_multi_curve(alphas_eff, lam, noise, tables, spec_of_alpha, tol, max_iter, damping,
-                      label):
-    """Warm-started damped iteration along the α grid; raises ConvergenceError on failure."""
-    kw, kappa, m0, m1, m2, h, h1, h2 = tables
-    K = h1.shape[1]
-    out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
-    states = np.empty((alphas_eff.size, 6 + K))
-    state = initial_state(K)
-    for i, a in enumerate(alphas_eff):
-        sw, dd, ff, gg, hh = spec_of_alpha(a)
-        res = multi_solve(state, float(a), lam, noise, kw, kappa, m0, m1, m2, h, h1, h2,
-                          sw, dd, ff, gg, hh, tol, max_iter, damping)
-        if not (res[4] < tol) or not np.isfinite(res[2]):
-            res = multi_solve(initial_state(K), float(a), lam, noise, kw, kappa, m0, m1, m2, h,
-                              h1, h2, sw, dd, ff, gg, hh, tol, max_iter, max(damping, 0.8))
-            if not (res[4] < tol) or not np.isfinite(res[2]):
-                raise ConvergenceError(f"the multi-index §6.1 fixed point ({label}) did not "
-                                       f"converge at α/ψ = {a:g}", residual=float(res[4]),
-                                       iterations=int(res[5]))
-        state = res[0].copy()
-        states[i] = res[0]
-        out["test"][i], out["train"][i] = res[2], res[3]
-        out["residual"][i], out["iterations"][i] = res[4], res[5]
-    out["states"] = states
-    return out
 
 
 _GEOMETRY_CACHE: dict = {}

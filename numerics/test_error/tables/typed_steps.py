@@ -35,7 +35,7 @@ docs/multi_step_error.md, "Several neuron types after several steps"):
   of :mod:`giantstep.numerics.test_error.solver.typed`, reused.
 * κ-averages: product Gauss–Hermite rule over the K dimensions; the teacher tables
   ``h(κ) = E[g*(Γκ + Aξ)]``, ``h1_l = E[ξ_l g*]``, ``h2 = E[g*²]`` generalise
-  :func:`multi_index_curve._teacher_tables` (exact product rule for polynomial targets).
+  :func:`multi_index.teacher_tables` (exact product rule for polynomial targets).
 
 With K = 1 and v̂ ∝ Σ_j s_j Δ_j this is exactly :mod:`typed_readout` (tested to 1e-8), and with
 one type (constant readout) and free mean modes the one-type bulk model of
@@ -63,12 +63,12 @@ from giantstep.numerics.test_error.solver.typed import (
     solve_typed_curve,
     type_groups,
 )
-from giantstep.numerics.test_error.spectra.sampled_steps import _batch_gradient
+from giantstep.numerics.test_error.spectra.sampled_steps import batch_gradient
 from giantstep.numerics.test_error.tables.multi_index import (
     MAX_PRODUCT_NODES,
     _n_max,
     _polynomial_degree,
-    _student_tables,
+    student_tables,
 )
 from giantstep.numerics.test_error.tables.multi_index import product_rule as xi_product_rule
 from giantstep.theory import Activation, Target
@@ -104,12 +104,12 @@ def sample_typed_steps(student: Activation, target: Target, psi: float, alpha0: 
     rng = np.random.default_rng([int(seed), 9, 11])
     w0 = rng.standard_normal((p, d)) / math.sqrt(d)
     s = readout_signs(readout, p, rng)
-    ws = [w0, w0 + (eta / n0) * s[:, None] * _batch_gradient(student, target, w0, n0, noise,
+    ws = [w0, w0 + (eta / n0) * s[:, None] * batch_gradient(student, target, w0, n0, noise,
                                                              rng, s)]
     for t in range(2, int(steps) + 1):
         rng = np.random.default_rng([int(seed), 9, 11, t])
         w = ws[-1]
-        ws.append(w + (eta / n0) * s[:, None] * _batch_gradient(student, target, w, n0,
+        ws.append(w + (eta / n0) * s[:, None] * batch_gradient(student, target, w, n0,
                                                                 noise, rng, s))
     return ws, s
 
@@ -244,7 +244,7 @@ def kappa_rule(n: int, K: int) -> tuple[np.ndarray, np.ndarray]:
 def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
                      tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``h(κ) = E_ξ g*(Γκ + Aξ)``, ``h1_l = E[ξ_l g*]``, ``h2 = E[g*²]`` at the nodes
-    ``kappa (n, K)`` (``gamma = Γ``, r × K): :func:`multi_index_curve._teacher_tables` with
+    ``kappa (n, K)`` (``gamma = Γ``, r × K): :func:`multi_index.teacher_tables` with
     the shift ``γκ`` replaced by ``Γκ``. Polynomial targets: exact product rule with
     degree + 2 nodes per axis; otherwise the piecewise rule of
     :func:`multi_index_curve.product_rule`, nodes doubled until 16K probe values agree to
@@ -281,7 +281,7 @@ def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np
     def rule(mm):
         # K ≥ 2: a Gauss–Hermite product rule first (far fewer nodes than the piecewise
         # one when it converges; the n_κ × n_ξ evaluations dominate), else (and for K = 1,
-        # the rule of multi_index_curve._teacher_tables) the piecewise Gauss–Legendre rule
+        # the rule of multi_index.teacher_tables) the piecewise Gauss–Legendre rule
         x, w = hermite_product_rule(mm, L)
         return np.asarray(x, dtype=float), np.asarray(w, dtype=float)
 
@@ -327,11 +327,11 @@ def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np
     probe = np.asarray(gauss_hermite(32)[0])
 
     def students(kap, n):
-        cols = [_student_tables(student, 1.0, float(ct), kap @ rt, n) for rt, ct in zip(r, c)]
+        cols = [student_tables(student, 1.0, float(ct), kap @ rt, n) for rt, ct in zip(r, c)]
         return [np.stack(col) for col in zip(*cols)]
 
     def students_probe(n):
-        cols = [_student_tables(student, 1.0, float(ct), float(np.linalg.norm(rt)) * probe, n)
+        cols = [student_tables(student, 1.0, float(ct), float(np.linalg.norm(rt)) * probe, n)
                 for rt, ct in zip(r, c)]
         return np.concatenate([np.stack(col).ravel() for col in zip(*cols)])
 

@@ -1,6 +1,9 @@
-"""Fixed-point kernels of the spiked-random-features equations (THEORY.md §6.1).
+"""Reference for the tests: the single-index equations of THEORY.md §6.1 written out.
 
-Cui et al. (2024), Result 3.3 (quoted in THEORY.md §6.1, checked here against simulation).
+Cui et al. (2024), Result 3.3 (quoted in THEORY.md §6.1), with one spike direction and the
+scalar ψ, independently of the library's solver
+(:mod:`giantstep.numerics.test_error.solver.engine`, K spike directions, of which this is
+the case K = 1): the tests check that the library's fixed points are fixed points of this map.
 The state is ``x = (q1, q2, V1, V2, θ, ψ, m)``; one application of the map is
 
 1. the κ-integrals (Gaussian, ``κ ~ N(0,1)``, Gauss–Hermite nodes of

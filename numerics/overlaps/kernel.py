@@ -11,7 +11,7 @@ expectation one step of the recursion needs, for all K neuron types at once:
 * moments ``E[F g*], E[F²], E[g*²], E[(g* − F)²], E[F]``.
 
 Here ``a_τ = ⟨coef_τ, y⟩``, ``F = Σ_τ π_τ s_τ S_τ(a_τ)`` and ``S, Φ, Φd, Φ2`` are read
-from the tables of :mod:`._overlap_smoothing`. The nodes are split into a fixed
+from the tables of :mod:`.smoothing`. The nodes are split into a fixed
 number of chunks (independent of the thread count, so results are
 bit-reproducible), each accumulated serially and summed at the end.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from giantstep.numerics.overlaps._smoothing import interp_all
+from giantstep.numerics.overlaps.smoothing import interp_all
 
 N_CHUNKS = 64
 N_MOMENTS = 5
