@@ -67,7 +67,14 @@ class Rule:
 
     def nodes(self, n: int) -> tuple[Any, Any]:
         """Nodes and weights of the ``n``-node rule (cached, read-only)."""
-        return Rule._cache.get_or_compute((self.key(), int(n)), lambda: self._make(int(n)))
+        key = (self.key(), n)
+        data = Rule._cache._data
+        try:  # hit path kept short (Gauss–Hermite nodes are fetched inside hot loops); still LRU
+            value = data[key]
+            data.move_to_end(key)
+            return value
+        except KeyError:
+            return Rule._cache.get_or_compute(key, lambda: self._make(int(n)))
 
     def expect(self, f: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray | float:
         """``Σ_i w_i f(x_i)`` for the ``n``-node rule; ``f`` maps the node array to values
@@ -88,6 +95,11 @@ class Rule:
 
 class GaussHermiteRule(Rule):
     """Probabilists' Gauss–Hermite rules for ``E_{ξ~N(0,1)}``: ``Σ w = 1``, exact to degree ``2n−1``."""
+
+    _KEY = ("gauss-hermite",)
+
+    def key(self) -> tuple:
+        return self._KEY
 
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if n <= 100:
@@ -169,7 +181,7 @@ class MPGaussLegendreRule(Rule):
 
     def nodes(self, n: int) -> list:  # type: ignore[override]
         """The ``(t, w)`` pairs of the rule of degree ``n`` (cached)."""
-        return Rule._cache.get_or_compute((self.key(), int(n)), lambda: self._make(int(n)))
+        return super().nodes(n)
 
 
 GAUSS_HERMITE = GaussHermiteRule()
