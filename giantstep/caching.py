@@ -77,12 +77,19 @@ class BoundedCache:
         return value
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key``, computing and storing ``compute()`` on a miss."""
+        """The cached value of ``key``, computing and storing ``compute()`` on a miss.
+
+        A hit takes no lock (single dictionary operations are atomic under the GIL; an entry
+        evicted by another thread in between is a miss).
+        """
+        try:
+            value = self._data[key]
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
+        except KeyError:
+            pass
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
             self.misses += 1
         return self.put(key, compute())
 

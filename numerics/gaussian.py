@@ -1,8 +1,9 @@
 """Gaussian integration in the numerics layer: the shared rules and the numba contractions.
 
-The rules (Gauss–Hermite, trapezoidal, tensor products, piecewise Gauss–Legendre, the
-tolerance-driven refinement and ``E[g²]``) live in :mod:`giantstep.theory.gauss.rules`,
-the one quadrature module of the library, and are re-exported here; this module adds
+The rules (the :class:`Rule` objects — Gauss–Hermite, trapezoidal, midpoint, Gauss–Legendre —
+tensor products, piecewise Gauss–Legendre, the tolerance-driven refinement and ``E[g²]``) live
+in :mod:`giantstep.theory.gauss.rules`, the one quadrature module of the library, and are
+re-exported here (a new rule of the numerics layer is a :class:`Rule` subclass there); this module adds
 the numba kernels for the contractions that sit in the hot loops (THEORY.md §5–§6).
 """
 
@@ -14,8 +15,14 @@ import numba
 import numpy as np
 
 from giantstep.theory.gauss.rules import (  # noqa: F401  (re-exported for the numerics layer)
+    GAUSS_HERMITE,
     MAX_NODES,
     TRAPEZOID_HALF_WIDTH,
+    Estimate,
+    GaussLegendreRule,
+    MidpointRule,
+    Rule,
+    TrapezoidRule,
     anisotropic_product_rule,
     gauss_hermite,
     nodes_for_tolerance,

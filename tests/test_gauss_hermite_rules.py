@@ -157,3 +157,93 @@ def test_bounded_cache_decorator_computes_once_and_freezes_arrays():
 ])
 def test_is_target_expression(teacher, expected):
     assert is_target_expression(teacher) is expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Does the error estimate of Rule.refine bound the true error? 24 Gaussian expectations with
+# closed forms (smooth, heavy-growing, kinked, jumping, flat pieces, shifted, nearly singular),
+# each through the rules that claim to handle it. A rule may refuse (ConvergenceError); if it
+# answers, |value − exact| must not exceed its error estimate (plus rounding).
+# ---------------------------------------------------------------------------------------------
+
+_PHI = lambda b: 0.5 * (1 + math.erf(b / math.sqrt(2)))  # noqa: E731
+_phi = lambda b: math.exp(-b * b / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+
+EXPECTATIONS = [  # (name, f, exact, class, breakpoints)
+    ("cos(2ξ)", lambda x: np.cos(2 * x), math.exp(-2.0), "smooth", ()),
+    ("sin(ξ)ξ", lambda x: np.sin(x) * x, math.exp(-0.5), "smooth", ()),
+    ("ξ^8", lambda x: x**8, 105.0, "smooth", ()),
+    ("ξ^12", lambda x: x**12, 10395.0, "smooth", ()),
+    ("exp(ξ)", np.exp, math.exp(0.5), "smooth", ()),
+    ("exp(2ξ)", lambda x: np.exp(2 * x), math.exp(2.0), "smooth", ()),
+    ("|ξ|", np.abs, math.sqrt(2 / math.pi), "kink0", (0.0,)),
+    ("relu(ξ − 1)", lambda x: np.maximum(x - 1, 0), _phi(1) - (1 - _PHI(1)), "off", (1.0,)),
+    ("relu(ξ + 0.3)²", lambda x: np.maximum(x + 0.3, 0) ** 2, (1 + 0.09) * _PHI(0.3) + 0.3 * _phi(0.3), "off", (-0.3,)),
+    ("sign(ξ − 0.5)", lambda x: np.sign(x - 0.5), 1 - 2 * _PHI(0.5), "off", (0.5,)),
+    ("1{ξ > 2}", lambda x: (x > 2).astype(float), 1 - _PHI(2), "off", (2.0,)),
+    ("1{|ξ| < 0.1} (flat pieces)", lambda x: (np.abs(x) < 0.1).astype(float), 2 * _PHI(0.1) - 1, "narrow",
+     (-0.1, 0.1)),
+    ("clip(ξ, −1, 1)²", lambda x: np.clip(x, -1, 1) ** 2, (1 - 2 * _PHI(-1) - 2 * _phi(1)) + 2 * (1 - _PHI(1)),
+     "off", (-1.0, 1.0)),
+    ("1/(1 + ξ²)", lambda x: 1 / (1 + x * x),
+     math.sqrt(math.pi / 2) * math.exp(0.5) * math.erfc(1 / math.sqrt(2)), "smooth", ()),
+    ("erf(ξ)²", lambda x: np.vectorize(math.erf)(x) ** 2, (2 / math.pi) * math.asin(2 / 3), "smooth", ()),
+    ("erf(3ξ)ξ", lambda x: np.vectorize(math.erf)(3 * x) * x, 2 * 3 / math.sqrt(math.pi * (1 + 2 * 9)),
+     "smooth", ()),
+    ("ξ·1{ξ>0}", lambda x: x * (x > 0), 1 / math.sqrt(2 * math.pi), "kink0", (0.0,)),
+    ("He_4(ξ)²", lambda x: (x**4 - 6 * x**2 + 3) ** 2, 24.0, "smooth", ()),
+    ("cos(5ξ)", lambda x: np.cos(5 * x), math.exp(-12.5), "smooth", ()),
+    ("exp(−ξ²)", lambda x: np.exp(-x * x), 1 / math.sqrt(3), "smooth", ()),
+    ("|ξ|³", lambda x: np.abs(x) ** 3, 2 * math.sqrt(2 / math.pi), "kink0", (0.0,)),
+    ("sign(ξ)ξ³", lambda x: np.sign(x) * x**3, 2 * math.sqrt(2 / math.pi), "kink0", (0.0,)),
+    ("ξ² 1{ξ<−1}", lambda x: x * x * (x < -1), _PHI(-1) + _phi(1), "off", (-1.0,)),
+    ("log(1 + e^ξ) − ξ/2", lambda x: np.logaddexp(0, x) - x / 2, None, "smooth", ()),  # mpmath reference
+]
+
+
+def _softplus_reference() -> float:
+    return float(mpmath.quad(lambda t: (mpmath.log(1 + mpmath.exp(t)) - t / 2) * mpmath.npdf(t),
+                             [-mpmath.inf, 0, mpmath.inf]))
+
+
+# the class of integrands each rule is made for (docstrings of theory/gauss/rules.py)
+RULES = [("gauss-hermite", GAUSS_HERMITE, {"smooth"}), ("trapezoid", TrapezoidRule(), {"smooth"}),
+         ("midpoint", MidpointRule(), {"smooth", "kink0"})]
+
+
+def _check(est, exact, name, rule_name):
+    true = abs(float(est.value) - exact)
+    assert true <= est.error + 1e-12 * max(1.0, abs(exact)), (name, rule_name, est, exact, true)
+
+
+@pytest.mark.parametrize("rule_name,rule,klass", RULES, ids=[r[0] for r in RULES])
+@pytest.mark.parametrize("name,f,exact,case_class,breaks", EXPECTATIONS, ids=[e[0] for e in EXPECTATIONS])
+def test_refine_error_estimate_bounds_the_true_error(name, f, exact, case_class, breaks, rule_name, rule, klass):
+    if case_class not in klass:
+        pytest.skip(f"{case_class} integrand: not in the class of the {rule_name} rule")
+    exact = _softplus_reference() if exact is None else exact
+    try:
+        est = rule.refine(f, 1e-9 * max(1.0, abs(exact)), n0=16, n_max=2048)
+    except ConvergenceError:
+        return  # refused: flagged, not a wrong number
+    _check(est, exact, name, rule_name)
+
+
+@pytest.mark.parametrize("name,f,exact,case_class,breaks", [e for e in EXPECTATIONS if e[3] != "smooth"],
+                         ids=[e[0] for e in EXPECTATIONS if e[3] != "smooth"])
+def test_piecewise_rule_cut_at_the_breakpoints(name, f, exact, case_class, breaks):
+    """Kinks, jumps and flat pieces anywhere: Gauss–Legendre pieces cut at the breakpoints."""
+    from giantstep.theory.gauss.rules import Estimate, nodes_for_tolerance, piecewise_gauss_rule
+
+    def est(nq: int) -> float:
+        x, w = piecewise_gauss_rule(np.zeros(1), np.asarray(breaks, dtype=float), nq=int(nq), pieces=4)
+        return float(w[0] @ f(x[0]))
+
+    n, value, diff = nodes_for_tolerance(est, 1e-12, n0=8, n_max=256)
+    _check(Estimate(value, diff + 1e-15, n), exact, name, "piecewise")
+
+
+def test_the_flat_piece_is_invisible_to_an_uncut_rule():
+    # why the piecewise rule is needed: no node of GH(16), GH(32) falls in (−0.1, 0.1)
+    est = GAUSS_HERMITE.refine(lambda x: (np.abs(x) < 0.1).astype(float), 1e-9, n0=16)
+    assert est.value == 0.0 and est.error == 0.0
