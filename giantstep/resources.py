@@ -18,7 +18,7 @@ import os
 
 from giantstep.errors import InputError
 
-__all__ = ["available_memory", "format_bytes", "check_memory", "check_work", "WORK_BUDGET",
+__all__ = ["available_memory", "format_bytes", "check_memory", "check_work", "check_spectrum_budget", "WORK_BUDGET",
            "MEMORY_FRACTION"]
 
 #: Fraction of the available memory one command may plan to use (the rest: Python, numba, BLAS).
@@ -101,3 +101,30 @@ def check_work(what: str, flops: float, hint: str = "", budget: float = WORK_BUD
                          f"at 1e10 flop/s), beyond the budget of {budget:.0e}"
                          + (f"; {hint}" if hint else ""))
     return flops
+
+
+def check_spectrum_budget(spectrum: str, d: int | None, width_ratio: float, alpha0: float, draws: int,
+                          steps: int = 1) -> None:
+    """Refuse sampled spectra (``error --spectrum sampled|bulk``) that cannot fit or finish.
+
+    A draw at dimension d holds the batch (``n0 × d``, ``n0 = α0 d``), the weights and their
+    step (``p × d``, ``p = ψ d``, three copies), the Gram matrices and their eigenvectors
+    (three ``p × p`` and one ``d × d``); it costs ``4 n0 d p`` for the step and ``10 p³`` for
+    the eigendecompositions, per step and per draw.
+    """
+    if spectrum not in ("sampled", "bulk", "auto"):
+        return
+    if draws < 1:
+        raise InputError(f"--spectrum-draws must be ≥ 1, got {draws}")
+    if d is None:
+        if spectrum == "auto":
+            return
+        d = 2000 if spectrum == "sampled" else 1000
+    if d < 1:
+        raise InputError(f"--d must be ≥ 1, got {d}")
+    p = max(1.0, width_ratio * d)
+    n0 = max(1.0, alpha0 * d)
+    mem = 8.0 * (n0 * d + 3.0 * p * d + 3.0 * p * p + 1.0 * d * d)
+    check_memory(f"a sampled spectrum at d = {d} (p = {p:.0f}, n0 = {n0:.0f})", mem, "reduce --d")
+    flops = draws * steps * (4.0 * n0 * d * p + 10.0 * p**3)
+    check_work(f"{draws} sampled spectra at d = {d}", flops, "reduce --d or --spectrum-draws")

@@ -110,3 +110,40 @@ def announce_compilation(stream=None):
     _NOTICE = CompileNotice(stream)
     event.register("numba:compile", _NOTICE)
     return _NOTICE
+
+
+_HEALING = False
+
+
+def heal_corrupt_entries() -> None:
+    """From now on, treat an unreadable numba cache entry as a cache miss (then rebuilt).
+
+    numba trusts its on-disk cache: a truncated or corrupted ``.nbi`` index or ``.nbc`` data
+    file makes every later call of the kernel fail (``UnpicklingError``, ``EOFError``, …)
+    until the file is deleted by hand. This wraps numba's index reader and overload loader
+    so that such a file counts as absent: the kernel is compiled again and the cache entry
+    is rewritten (numba's own save path), healing the cache. Installed once per process.
+    """
+    global _HEALING
+    if _HEALING:
+        return
+    from numba.core import caching
+
+    load_index = caching.IndexDataCacheFile._load_index
+    load_overload = caching.Cache.load_overload
+
+    def _load_index(self):
+        try:
+            return load_index(self)
+        except Exception:  # noqa: BLE001 - any unreadable index: start a fresh one
+            return {}
+
+    def _load_overload(self, sig, target_context):
+        try:
+            return load_overload(self, sig, target_context)
+        except Exception:  # noqa: BLE001 - any unreadable entry: a cache miss, recompiled and saved
+            return None
+
+    caching.IndexDataCacheFile._load_index = _load_index
+    caching.Cache.load_overload = _load_overload
+    _HEALING = True

@@ -59,12 +59,15 @@ def _add_quiet(parsers: list[argparse.ArgumentParser]) -> None:
 
 
 def _announce_compilation(args: argparse.Namespace) -> None:
-    """Say on stderr when kernels are being compiled (first run after install), unless --quiet."""
-    if getattr(args, "quiet", False) or args.command not in _KERNEL_COMMANDS:
+    """Heal corrupt kernel cache entries; say on stderr when kernels are being compiled (first
+    run after install), unless --quiet."""
+    if args.command not in _KERNEL_COMMANDS and args.command != "warmup":
         return
-    from giantstep.numerics.compile_cache import announce_compilation
+    from giantstep.numerics.compile_cache import announce_compilation, heal_corrupt_entries
 
-    announce_compilation()
+    heal_corrupt_entries()
+    if not getattr(args, "quiet", False) and args.command != "warmup":
+        announce_compilation()
 
 
 def _check_environment() -> None:
@@ -127,6 +130,30 @@ def _check_writable(flag: str, path: str) -> None:
         raise InputError(f"{flag} {path!r}: the folder {parent!r} is not writable")
 
 
+def _one_line_warnings(command: str) -> None:
+    """Python warnings (numpy's included) as one line each, once per message, naming the command."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+        text = f"giantstep {command}: warning: {_one_line(str(message))} ({category.__name__})"
+        if text not in _WARNINGS:
+            _WARNINGS.append(text)
+
+    _WARNINGS.clear()
+    warnings.showwarning = show
+
+
+#: Python warnings of the running command: printed at the end of a successful run, counted in
+#: the one error line of a failed one.
+_WARNINGS: list[str] = []
+
+
+def _flush_warnings() -> None:
+    for text in _WARNINGS:
+        print(text, file=sys.stderr)
+    _WARNINGS.clear()
+
+
 def _one_line(text: str) -> str:
     """Collapse a message onto one line (tracebacks of wrapped errors included)."""
     return " ".join(str(text).split()) or "(no message)"
@@ -149,9 +176,17 @@ def _report(command: str, exc: BaseException, debug: bool) -> int:
     elif isinstance(exc, OSError):
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
         code, text = 2, f"cannot use file{where}: {exc.strerror or exc}"
+    elif isinstance(exc, (FloatingPointError, OverflowError, ZeroDivisionError)) or \
+            "infs or nans" in str(exc).lower() or type(exc).__name__ == "LinAlgError":
+        code, text = 1, f"numerical failure ({type(exc).__name__}: {exc}); the inputs drive the computation " \
+                        "out of floating-point range (try smaller eta, alpha or a milder activation)"
     else:
         code, text = 1, f"unexpected {type(exc).__name__}: {exc}"
     hint = "" if debug or isinstance(exc, InputError) else " (rerun with --debug for the traceback)"
+    if _WARNINGS:
+        first = _WARNINGS[0].split(": warning: ")[-1]
+        hint += f" [after {len(_WARNINGS)} warning{'s' if len(_WARNINGS) > 1 else ''}: {first}]"
+        _WARNINGS.clear()
     print(f"{prefix} {_one_line(text)}{hint}", file=sys.stderr)
     if debug:
         import traceback
@@ -186,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report(command, exc, debug)
     if getattr(args, "quiet", False) and hasattr(args, "no_progress"):
         args.no_progress = True
+    if not debug:
+        _one_line_warnings(args.command)
     try:
         _check_paths(args)
         _announce_compilation(args)
@@ -198,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - the top level: one line, never a traceback
         return _report(args.command, exc, debug)
+    _flush_warnings()
     return int(code or 0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from giantstep.errors import InputError
+from giantstep.params import check_grid_size
+from giantstep.resources import check_spectrum_budget
 
 from .options import shared
 from .output import format_table, print_json, save_figure
@@ -73,6 +75,7 @@ def parse_alpha_grid(text: str) -> list[float]:
                          f"got {text!r}") from None
     if num < 1:
         raise InputError(f"--alpha NUM must be ≥ 1, got {num}")
+    check_grid_size("--alpha", num)
     if num == 1:
         return [start]
     step = (stop - start) / (num - 1)
@@ -85,6 +88,8 @@ def _error(args: argparse.Namespace) -> int:
     from giantstep.numerics.test_error.curves.one_step import one_step_learning_curve
 
     alphas = parse_alpha_grid(args.alpha)
+    check_spectrum_budget(args.spectrum, args.d, args.width_ratio, args.alpha0, args.spectrum_draws,
+                          args.steps or 1)
     if args.steps is not None:
         return _error_steps(args, alphas)
     curve = one_step_learning_curve(
