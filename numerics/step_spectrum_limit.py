@@ -79,7 +79,11 @@ class StepLaw:
         return (1 + self.a * m1) ** 2 + (self.a**2 / self.alpha0 + self.beta) * m2
 
 
-def _kappa_rule(kinks: tuple[float, ...], n: int = 24, half_width: float = 10.0):
+KAPPA_NODES = 16  # Gauss–Legendre nodes per κ piece (8 pieces of width 2.5 + kinks)
+NOISE_NODES = 12  # Gauss–Hermite nodes for the label noise ε
+
+
+def _kappa_rule(kinks: tuple[float, ...], n: int = KAPPA_NODES, half_width: float = 10.0):
     """Gauss–Legendre pieces of ``[−L, L]`` cut every 2.5 and at the kinks, times φ(κ)."""
     t, wl = np.polynomial.legendre.leggauss(n)
     cuts = sorted({*np.linspace(-half_width, half_width, 9).tolist(),
@@ -112,7 +116,7 @@ def step_law(student: str | Activation, teacher: str | Target, psi: float, alpha
     k, wk = _kappa_rule(kinks)
     y = np.asarray(tgt.evaluate(k[:, None]), dtype=float).reshape(-1)
     if noise > 0:
-        xe, we = gauss_hermite(16)
+        xe, we = gauss_hermite(NOISE_NODES)
         e = (y[:, None] + math.sqrt(noise) * xe[None, :]).reshape(-1) - mom.mu0
         kap = np.repeat(k, xe.size)
         w = (wk[:, None] * we[None, :]).reshape(-1)
@@ -366,35 +370,68 @@ def _densities(x: np.ndarray, law: StepLaw, atoms: np.ndarray,
     return dens, u
 
 
-def support(law: StepLaw, grid: int = 160, bisect: int = 36) -> list[tuple[float, float]]:
-    """Intervals of the absolutely continuous part of the D-law: runs of positive density on
-    a √-spaced grid of ``(0, x_max]``, endpoints refined by bisection on ``ρ > RHO_FLOOR``
-    (edge error ≤ ``x_max 4^{-bisect}`` beyond the floor)."""
-    atoms = atoms_at_zero(law)
-    x_max = 4.0 * law.c2 * (1 + math.sqrt(law.psi)) ** 2 * (1 + abs(law.a)) ** 2
-    xs = x_max * (np.arange(1, grid + 1) / grid) ** 2
-    dens, u = _densities(xs, law, atoms)
-    inside = dens[0] > RHO_FLOOR
-    if not inside.any() or inside[-1]:
-        raise ConvergenceError("could not locate the support of the step spectrum",
-                               residual=float(dens[0, -1]), iterations=grid)
-    ks = np.flatnonzero(np.diff(inside.astype(int)) != 0)
-    lo, hi = xs[ks].copy(), xs[ks + 1].copy()
-    going_in = ~inside[ks]
-    if inside[0] and law.psi != 1.0:  # lower edge inside (0, xs[0])
-        lo, hi = np.r_[0.0, lo], np.r_[xs[0], hi]
-        going_in = np.r_[True, going_in]
-        ks = np.r_[0, ks]
-    uu = u[:, ks]
-    for _ in range(bisect):
+def _runs(xs: np.ndarray, rho: np.ndarray, island: float) -> list[list[int]]:
+    """Index runs of positive density on the grid; runs of grid mass < ``island`` (the
+    sub-10⁻⁴ islands the discrete e-law leaves in the far tail) join their neighbour."""
+    inside = rho > RHO_FLOOR
+    idx = np.flatnonzero(inside)
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    dx = np.gradient(xs)
+    out: list[list[int]] = []
+    for r in runs:
+        mass = float(np.sum(rho[r] * dx[r]))
+        if out and (mass < island or out[-1][2] < island):
+            out[-1][1] = int(r[-1])
+            out[-1][2] += mass
+        else:
+            out.append([int(r[0]), int(r[-1]), mass])
+    return [[lo, hi] for lo, hi, _ in out]
+
+
+def _bisect(lo: np.ndarray, hi: np.ndarray, going_in: np.ndarray, u: np.ndarray,
+            law: StepLaw, atoms: np.ndarray, steps: int) -> np.ndarray:
+    """Edges of the support between ``lo`` (side of ``not going_in``) and ``hi``."""
+    for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        d_mid, uu = _densities(mid, law, atoms, uu)
-        in_mid = d_mid[0] > RHO_FLOOR
-        move_hi = in_mid == going_in
+        d_mid, u = _densities(mid, law, atoms, u)
+        move_hi = (d_mid[0] > RHO_FLOOR) == going_in
         hi = np.where(move_hi, mid, hi)
         lo = np.where(move_hi, lo, mid)
-    edges = list(np.where(going_in, hi, lo))
-    if inside[0] and law.psi == 1.0:
+    return np.where(going_in, hi, lo)
+
+
+def support(law: StepLaw, coarse: int = 64, fine: int = 256,
+            bisect: int = 36) -> list[tuple[float, float]]:
+    """Intervals of the absolutely continuous part of the D-law: a coarse √-spaced grid of
+    ``(0, x_max]`` finds the top of the support, a fine linear grid the runs of positive
+    density, and bisection on ``ρ > RHO_FLOOR`` their endpoints (to ``2^{-bisect}`` of a
+    grid step; the hard edge at 0 for ψ = 1 is exact)."""
+    atoms = atoms_at_zero(law)
+    x_max = 4.0 * law.c2 * (1 + math.sqrt(law.psi)) ** 2 * (1 + abs(law.a)) ** 2
+    xc = x_max * (np.arange(1, coarse + 1) / coarse) ** 2
+    dc, _ = _densities(xc, law, atoms)
+    pos = np.flatnonzero(dc[0] > RHO_FLOOR)
+    if pos.size == 0 or pos[-1] == coarse - 1:
+        raise ConvergenceError("could not locate the support of the step spectrum",
+                               residual=float(dc[0, -1]), iterations=coarse)
+    top = xc[pos[-1] + 1]
+    xs = top * np.arange(1, fine + 1) / fine
+    dens, u = _densities(xs, law, atoms)
+    runs = _runs(xs, dens[0], 1e-4)
+    ends_lo, ends_hi, into, uu = [], [], [], []
+    for k0, k1 in runs:
+        if k0 > 0:
+            ends_lo.append(xs[k0 - 1]), ends_hi.append(xs[k0]), into.append(True)
+            uu.append(u[:, k0])
+        ends_lo.append(xs[k1]), ends_hi.append(xs[k1 + 1]), into.append(False)
+        uu.append(u[:, k1])
+    first_inside = runs[0][0] == 0
+    if first_inside and law.psi != 1.0:
+        ends_lo.insert(0, 0.0), ends_hi.insert(0, xs[0]), into.insert(0, True)
+        uu.insert(0, u[:, 0])
+    edges = list(_bisect(np.array(ends_lo), np.array(ends_hi), np.array(into),
+                         np.array(uu).T, law, atoms, bisect))
+    if first_inside and law.psi == 1.0:
         edges.insert(0, 0.0)  # hard edge
     return [(float(edges[i]), float(edges[i + 1])) for i in range(0, len(edges), 2)]
 
@@ -472,7 +509,8 @@ def limit_bulk_inputs(
         xs.append(np.zeros(1)), ws.append(atoms[:1]), fs.append((atoms[1:] / atoms[0])[:, None])
     x, w, f = np.concatenate(xs), np.concatenate(ws), np.concatenate(fs, axis=1)
     mass_error = abs(float(w.sum()) - 1.0)
-    w = w / w.sum()
+    ac = x > 0  # the atom at 0 is exact: renormalise the continuous part only
+    w[ac] *= (1.0 - atoms[0]) / w[ac].sum()
     quad_error = _rule_error(x, w, f, law)
     gamma, gn = spike_geometry(law)
     from .spiked_rf_inputs import activation_moments
