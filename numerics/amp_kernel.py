@@ -63,7 +63,8 @@ def accumulate_cells(x, z, log_w, ptr, pk, pw, pz, omega, Vinv, logdet):  # noqa
 
     ``z`` is the tensor-product grid of the 1-D nodes ``x`` in ``"ij"`` order, as
     :func:`giantstep.theory.amp_channel.gaussian_grid` builds it (``x`` empty: any nodes,
-    every weight exponentiated directly), and ``log_w = log w_k + |z_k|²/2``. The weight is ``ρ_ok = exp(L_k) · exp(c_o) · Π_a exp(b_oa x_{i_a(k)})`` with
+    every weight exponentiated directly), and ``log_w = log w_k + |z_k|²/2``. The weight is
+    ``ρ_ok = exp(L_k) · exp(c_o) · Π_a exp(b_oa x_{i_a(k)})`` with
     ``L_k = log_w_k − z_kᵀV⁻¹z_k/2`` (K exponentials per call), ``b_o = V⁻¹ω_o`` and
     ``c_o = −ω_oᵀV⁻¹ω_o/2 − log det V/2``: the linear part of the exponent is separable on
     the tensor grid, so an outer node costs ``m·n`` exponentials instead of ``n^m``. Each

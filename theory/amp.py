@@ -392,8 +392,10 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
     noise = float(t.noise)
     r = t.r
-    _check(r)
     rel = relevant_subspace(t)
+    if rel.shape[1] == 1:
+        return _one_direction(t, rel, start)
+    _check(r)
     forms = linear_forms(t)
     warnings: list[str] = []
     V = np.zeros((r, 0))
@@ -471,6 +473,50 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
+
+
+def _one_direction(t, rel: np.ndarray, start: float) -> AMPAnalysis:
+    """A target of one relevant direction ``u``: exact label integrals of :mod:`.amp_single`.
+
+    ``T = E[E[z|y]²] > 10·error`` (and > 1e-8): trivial; else ``F = E[E[z²−1|y]²]``
+    ``> 10·error`` (and > 1e-8): one stage at ``α_c = 1/F`` with error ``error_F/F²``
+    (a bound when ``error_F ≪ F``); else hard.
+    """
+    import sympy
+
+    from .amp_single import Profile, noiseless_moments, noisy_moments, pieces
+
+    u = rel[:, 0]
+    exact = np.round(u)
+    if np.allclose(u, exact, atol=1e-12):
+        u_sym = [sympy.Integer(int(v)) for v in exact]
+    else:
+        u_sym = [sympy.Float(float(v), 17) for v in u]
+    s = sympy.Symbol("s", real=True)
+    prof = Profile(t.expr.subs({z: c * s for z, c in zip(t.variables, u_sym)}, simultaneous=True), s)
+    ps = pieces(prof)
+    mom = noisy_moments(prof, ps, t.noise) if t.noise > 0 else noiseless_moments(prof, ps)
+    warnings: list[str] = []
+    trivial, stages, hard = [], [], []
+    direction = _canonical(rel)[:, 0]
+    if mom.T > max(ZERO_FLOOR, 10 * mom.T_error):
+        trivial = [direction]
+    elif mom.F > max(ZERO_FLOOR, 10 * mom.F_error):
+        alpha = 1.0 / mom.F
+        err = mom.F_error / (mom.F * (mom.F - mom.F_error))
+        if err > 1e-2 * alpha:
+            warnings.append(f"α_c ≈ {alpha:.4g} has an estimated error {err:.2g} (quadrature)")
+        stages = [Stage(alpha, [direction], float(mom.F), float(err), 0)]
+    else:
+        hard = [direction]
+        if mom.F_error > ZERO_FLOOR:
+            warnings.append(f"E[E[z²−1|y]²] = {mom.F:.2g} ± {mom.F_error:.1g}: the direction is reported "
+                            f"hard; a threshold above {1 / (10 * mom.F_error):.3g} is not excluded")
+    irrelevant = complement(rel, t.r) if t.r > 1 else np.zeros((t.r, 0))
+    return AMPAnalysis(
+        target=t.text, r=t.r, noise=float(t.noise), trivial=trivial, stages=stages, hard=hard,
+        irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
+        channel=mom.kind, warnings=warnings, seconds=time.perf_counter() - start)
 
 
 def _snap_trivial(t, found: np.ndarray) -> np.ndarray:
