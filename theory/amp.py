@@ -392,7 +392,12 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
     noise = float(t.noise)
     r = t.r
-    rel = relevant_subspace(t)
+    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
+    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
+        rel = np.zeros((r, 1))
+        rel[t.variables.index(used[0]), 0] = 1.0
+    else:
+        rel = relevant_subspace(t)
     if rel.shape[1] == 1:
         return _one_direction(t, rel, start)
     _check(r)
