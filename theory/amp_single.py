@@ -92,12 +92,18 @@ class Moments:
 class Profile:
     """The one-direction profile ``s ↦ g(s u)`` of a target, its derivative and pieces."""
 
-    def __init__(self, expr: sympy.Expr, s: sympy.Symbol):
+    def __init__(self, expr: sympy.Expr, s: sympy.Symbol, dof: int = 1):
+        from math import lgamma, log
+
         from .evaluate import compile_numpy
         from .primitives import kinks
 
         self.expr = expr
         self._s = s
+        self.dof = int(dof)
+        self.lo = -X_MAX if self.dof == 1 else 0.0
+        self._lognorm = 0.5 * log(2 * np.pi) if self.dof == 1 else (
+            (0.5 * self.dof - 1) * log(2.0) + lgamma(0.5 * self.dof))
         d = sympy.diff(expr, s).replace(sympy.DiracDelta, lambda *a: sympy.S.Zero)
         if expr.is_polynomial(s):  # Horner in floating point
             pc_ = np.array([float(v) for v in sympy.Poly(expr, s).all_coeffs()])
@@ -122,7 +128,35 @@ class Profile:
             for c in np.roots([float(v) for v in sympy.Poly(den, s).all_coeffs()]):
                 if abs(c.imag) < 1e-9 * (1 + abs(c)):
                     cuts.add(float(c.real))
-        self.hint = sorted(c for c in cuts if -X_MAX < c < X_MAX)
+        self.hint = sorted(c for c in cuts if self.lo < c < X_MAX)
+
+    # the base law: N(0, 1) on the line (dof = 1), the chi law of |z| on [0, ∞) (dof = r)
+    def logdens(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            out = -0.5 * x * x - self._lognorm
+            return out if self.dof == 1 else out + (self.dof - 1) * np.log(np.abs(x))
+
+    def dens(self, x):
+        return np.exp(self.logdens(x))
+
+    def stat(self, x):
+        """``|z|²/r − 1`` (``z² − 1`` for one direction)."""
+        return np.asarray(x, dtype=float) ** 2 / self.dof - 1
+
+    def atom_integrals(self, a: float, b: float) -> tuple[float, float, float]:
+        """``∫_a^b`` of the density, of ``x`` times it and of ``stat`` times it (closed forms)."""
+        if self.dof == 1:
+            from math import erf, sqrt
+
+            m = 0.5 * (erf(b / sqrt(2)) - erf(a / sqrt(2)))
+            return m, float(_phi(a) - _phi(b)), float(a * _phi(a) - b * _phi(b))
+        from scipy.special import gammainc
+
+        k = 0.5 * self.dof
+        m = float(gammainc(k, b * b / 2) - gammainc(k, a * a / 2))
+        m2 = float(gammainc(k + 1, b * b / 2) - gammainc(k + 1, a * a / 2))  # ∫ ρ/r · dens
+        return m, 0.0, m2 - m
 
     def g(self, x):
         x = np.asarray(x, dtype=float)
@@ -133,7 +167,9 @@ class Profile:
         return out
 
     def is_even(self) -> bool:
-        """``g(−s) = g(s)`` to 1e-13 relative on 2000 points of [−X, X]."""
+        """``g(−s) = g(s)`` to 1e-13 relative on 2000 points of [−X, X] (always for a radial profile)."""
+        if self.dof > 1:
+            return True
         x = np.linspace(0, X_MAX, 2001)[1:] - 1e-4 / 3
         a, b = self.g(x), self.g(-x)
         return bool(np.all(np.abs(a - b) <= 1e-13 * (1 + np.abs(a))))
@@ -177,7 +213,7 @@ def _bisect_sign(f, lo: float, hi: float, iters: int = 200) -> float:
 
 def pieces(p: Profile) -> list[Piece]:
     """Monotone and constant pieces of the profile on ``[−X, X]`` (module docstring)."""
-    x = np.linspace(-X_MAX, X_MAX, SAMPLES)
+    x = np.linspace(p.lo, X_MAX, SAMPLES)
     d = p.dg(x)
     cuts = set(p.hint)
     hint = np.array(p.hint)
@@ -189,7 +225,7 @@ def pieces(p: Profile) -> list[Piece]:
     zero = np.flatnonzero(sg[1:-1] == 0) + 1  # a zero of g' on a sample point
     for i in zero[sg[zero - 1] * sg[zero + 1] < 0]:
         cuts.add(float(x[i]))
-    edges = sorted({-X_MAX, X_MAX} | {c for c in cuts if -X_MAX < c < X_MAX})
+    edges = sorted({p.lo, X_MAX} | {c for c in cuts if p.lo < c < X_MAX})
     out: list[Piece] = []
     for a, b in zip(edges[:-1], edges[1:]):
         if b - a < 1e-13:
@@ -268,23 +304,17 @@ def _end_correction(x: np.ndarray, f: np.ndarray, a: float, b: float) -> float:
     return float(abs(f[0]) * (x[0] - a) + abs(f[-1]) * (b - x[-1]))
 
 
-def _atoms(ps: list[Piece]) -> tuple[float, float, int]:
-    """Sum over atoms of ``P(a) E[z|a]²`` and ``P(a) E[z²−1|a]²`` (closed forms)."""
+def _atoms(p: Profile, ps: list[Piece]) -> tuple[float, float, int]:
+    """Sum over atoms of ``P(a) E[z|a]²`` and ``P(a) E[stat|a]²`` (closed forms)."""
     groups: dict[float, list[Piece]] = {}
     for pc in ps:
         if pc.sign == 0:
             key = next((k for k in groups if abs(k - pc.ya) <= 1e-12 * (1 + abs(k))), pc.ya)
             groups.setdefault(key, []).append(pc)
-    from math import erf, sqrt
-
-    def normal_cdf(x: float) -> float:
-        return 0.5 * (1 + erf(x / sqrt(2)))
-
     T = F = 0.0
     for group in groups.values():
-        m = sum(float(normal_cdf(pc.b) - normal_cdf(pc.a)) for pc in group)
-        s1 = sum(float(_phi(pc.a) - _phi(pc.b)) for pc in group)
-        s2 = sum(float(pc.a * _phi(pc.a) - pc.b * _phi(pc.b)) for pc in group)
+        ints = np.array([p.atom_integrals(pc.a, pc.b) for pc in group]).sum(axis=0)
+        m, s1, s2 = (float(v) for v in ints)
         if m > 0:
             T += s1 * s1 / m
             F += s2 * s2 / m
@@ -302,33 +332,34 @@ def _posterior(p: Profile, mono: list[Piece], owner: np.ndarray, z: np.ndarray):
     eps_y = 4e-16 * (1 + np.abs(y))
     dz = np.maximum(np.abs(p.dg(z)), 1e-300)
     num1 = z.copy()
-    num2 = z * z - 1
+    num2 = p.stat(z)
     den = np.ones_like(z)
+    lz = p.logdens(z)
     bound = np.zeros_like(z)
     rel = np.zeros_like(z)
     for k, pc in enumerate(mono):
         inside = (y > pc.ylo) & (y < pc.yhi) & (owner != k)
         if not np.any(inside):
             continue
-        zi, yi = z[inside], y[inside]
+        yi = y[inside]
         xk = invert(p, pc, yi)
         dk = np.maximum(np.abs(p.dg(xk)), 1e-300)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            r = dz[inside] / dk * np.exp(0.5 * (zi * zi - xk * xk))
+            r = dz[inside] / dk * np.exp(p.logdens(xk) - lz[inside])
             q = np.minimum(1.0, eps_y[inside] / (dk * np.maximum(np.minimum(xk - pc.a, pc.b - xk), 1e-300)))
         r = np.where(np.isfinite(r), r, 0.0)
         num1[inside] += r * xk
-        num2[inside] += r * (xk * xk - 1)
+        num2[inside] += r * p.stat(xk)
         den[inside] += r
         rel[inside] = np.maximum(rel[inside], q)
-        bound[inside] = np.maximum(bound[inside], np.where(r > 0, (xk * xk - 1) ** 2 + xk * xk, 0.0))
-    bound = np.maximum(bound, (z * z - 1) ** 2 + z * z)
+        bound[inside] = np.maximum(bound[inside], np.where(r > 0, p.stat(xk) ** 2 + xk * xk, 0.0))
+    bound = np.maximum(bound, p.stat(z) ** 2 + z * z)
     return num1 / den, num2 / den, 4 * bound * rel
 
 
 def noiseless_moments(p: Profile, ps: list[Piece], h: float = 1 / 16) -> Moments:
     """``T`` and ``F`` at Δ = 0: atoms in closed form, branches by tanh-sinh (module docstring)."""
-    Ta, Fa, n_atoms = _atoms(ps)
+    Ta, Fa, n_atoms = _atoms(p, ps)
     mono = [pc for pc in ps if pc.sign != 0]
     ends = sorted({v for pc in mono for v in (pc.ya, pc.yb)})
     panels = []
@@ -348,9 +379,9 @@ def noiseless_moments(p: Profile, ps: list[Piece], h: float = 1 / 16) -> Moments
         even = np.concatenate([r[2] for r in rules])
         owner = np.concatenate([np.full(len(r[0]), k) for (k, _, _), r in zip(panels, rules)])
         m1, g2, bound = _posterior(p, mono, owner, x)
-        wp = w * _phi(x)
+        wp = w * p.dens(x)
         rounding += float(np.dot(wp, bound))
-        fT, fF = _phi(x) * m1 * m1, _phi(x) * g2 * g2
+        fT, fF = p.dens(x) * m1 * m1, p.dens(x) * g2 * g2
         start = np.cumsum([0] + [len(r[0]) for r in rules])
         for (_, a, b), i, j in zip(panels, start[:-1], start[1:]):
             if j > i:
@@ -407,8 +438,6 @@ def _outer_panels(p: Profile, ps: list[Piece], sigma: float) -> list[tuple[float
 
 def _noisy_posterior(p: Profile, ps: list[Piece], y: np.ndarray, sigma: float, n_inner: int):
     """``E[z | y]`` and ``E[z² − 1 | y]`` for ``y = g(z) + σε`` (windowed integrals per piece)."""
-    from math import erf, sqrt
-
     t, wt = _gl(n_inner)
     u = (np.arange(INNER_PARTS)[:, None] + 0.5 * (t[None, :] + 1)).ravel() / INNER_PARTS
     wu = np.tile(wt, INNER_PARTS) / (2 * INNER_PARTS)
@@ -417,11 +446,11 @@ def _noisy_posterior(p: Profile, ps: list[Piece], y: np.ndarray, sigma: float, n
     s2 = np.zeros_like(y)
     for pc in ps:
         if pc.sign == 0:
-            m = 0.5 * (erf(pc.b / sqrt(2)) - erf(pc.a / sqrt(2)))
+            m, i1, i2 = p.atom_integrals(pc.a, pc.b)
             k = np.exp(-0.5 * ((y - pc.ya) / sigma) ** 2)
             s0 += k * m
-            s1 += k * float(_phi(pc.a) - _phi(pc.b))
-            s2 += k * float(pc.a * _phi(pc.a) - pc.b * _phi(pc.b))
+            s1 += k * i1
+            s2 += k * i2
             continue
         near = (y + WINDOW * sigma > pc.ylo) & (y - WINDOW * sigma < pc.yhi)
         if not np.any(near):
@@ -432,10 +461,10 @@ def _noisy_posterior(p: Profile, ps: list[Piece], y: np.ndarray, sigma: float, n
         hi = np.interp(yn + WINDOW * sigma, yt, xt)
         a, b = np.minimum(lo, hi), np.maximum(lo, hi)
         x = a[:, None] + (b - a)[:, None] * u[None, :]
-        w = (b - a)[:, None] * wu[None, :] * _phi(x) * np.exp(-0.5 * ((yn[:, None] - p.g(x)) / sigma) ** 2)
+        w = (b - a)[:, None] * wu[None, :] * p.dens(x) * np.exp(-0.5 * ((yn[:, None] - p.g(x)) / sigma) ** 2)
         s0[near] += w.sum(axis=1)
         s1[near] += (w * x).sum(axis=1)
-        s2[near] += (w * (x * x - 1)).sum(axis=1)
+        s2[near] += (w * p.stat(x)).sum(axis=1)
     if np.any(s0 <= 0):
         bad = np.flatnonzero(s0 <= 0)[:5]
         raise InputError(f"the noisy label density vanished at a quadrature node (internal error) y={y[bad]}")
@@ -454,7 +483,7 @@ def noisy_moments(p: Profile, ps: list[Piece], noise: float) -> Moments:
         if halve:
             a, b = np.concatenate([a, 0.5 * (a + b)]), np.concatenate([0.5 * (a + b), b])
         z = ((a + b)[:, None] / 2 + (b - a)[:, None] / 2 * t[None, :]).ravel()
-        wz = ((b - a)[:, None] / 2 * wt[None, :]).ravel() * _phi(z)
+        wz = ((b - a)[:, None] / 2 * wt[None, :]).ravel() * p.dens(z)
         e, we = np.polynomial.hermite_e.hermegauss(n_eps)
         we = we / np.sqrt(2 * np.pi)
         y = (p.g(z)[:, None] + sigma * e[None, :]).ravel()
