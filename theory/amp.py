@@ -392,8 +392,17 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
     noise = float(t.noise)
     r = t.r
+    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
+    if len(used) >= 2 and _is_radial(t, used):
+        return _radial(t, used, start)
+    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
+        rel = np.zeros((r, 1))
+        rel[t.variables.index(used[0]), 0] = 1.0
+    else:
+        rel = relevant_subspace(t)
+    if rel.shape[1] == 1:
+        return _one_direction(t, rel, start)
     _check(r)
-    rel = relevant_subspace(t)
     forms = linear_forms(t)
     warnings: list[str] = []
     V = np.zeros((r, 0))
@@ -471,6 +480,111 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
+
+
+def _is_radial(t, used: list) -> bool:
+    """``g`` depends on the used coordinates only through their norm (to 1e-11, 256 random points)."""
+    rng = np.random.default_rng(20240515)
+    idx = [t.variables.index(v) for v in used]
+    z = np.zeros((256, t.r))
+    z[:, idx] = rng.standard_normal((256, len(idx))) * rng.uniform(0.2, 2.5, (256, 1))
+    e = np.zeros_like(z)
+    e[:, idx[0]] = np.linalg.norm(z, axis=1)
+    try:
+        a, b = t.evaluate(z), t.evaluate(e)
+    except InputError:
+        return False
+    return bool(np.all(np.isfinite(a)) and np.all(np.abs(a - b) <= 1e-11 * (1 + np.abs(a))))
+
+
+def _radial(t, used: list, start: float) -> AMPAnalysis:
+    """A target ``f(|z_U|)`` of the norm of ``m ≥ 2`` coordinates U (docs/amp.md §2, radial targets).
+
+    Given ``y``, the direction of ``z_U`` is uniform and independent of ``y``, so
+    ``E[z_U | y] = 0`` and ``G = (E[ρ|y]/m − 1) I`` with ``ρ = |z_U|²``: every symmetric
+    ``M`` is an eigen-matrix of ``F`` with ``λ = E_y[(E[ρ|y]/m − 1)²]``, a one-dimensional
+    integral against the chi law of ``|z_U|`` (:mod:`.amp_single`, ``dof = m``). All m
+    directions are unlocked together at ``α_c = 1/λ``, or are hard if ``λ = 0``.
+    """
+    import sympy
+
+    from .amp_single import Profile, noiseless_moments, noisy_moments, pieces
+
+    s = sympy.Symbol("s", real=True)
+    sub = {v: (s if v == used[0] else 0) for v in used}
+    prof = Profile(t.expr.subs(sub, simultaneous=True), s, dof=len(used))
+    ps = pieces(prof)
+    mom = noisy_moments(prof, ps, t.noise) if t.noise > 0 else noiseless_moments(prof, ps)
+    return _one_stage_result(t, mom, [t.variables.index(v) for v in used], start)
+
+
+def _one_stage_result(t, mom, axes: list, start: float) -> AMPAnalysis:
+    """Trivial / one stage / hard from ``T``, ``F`` of :mod:`.amp_single` for coordinate axes."""
+    warnings: list[str] = []
+    eye = np.eye(t.r)
+    dirs = [eye[:, i] for i in axes]
+    trivial, stages, hard = [], [], []
+    if mom.T > max(ZERO_FLOOR, 10 * mom.T_error):
+        trivial = dirs
+    elif mom.F > max(ZERO_FLOOR, 10 * mom.F_error):
+        alpha = 1.0 / mom.F
+        err = mom.F_error / (mom.F * (mom.F - mom.F_error))
+        if err > 1e-2 * alpha:
+            warnings.append(f"α_c ≈ {alpha:.4g} has an estimated error {err:.2g} (quadrature)")
+        stages = [Stage(alpha, dirs, float(mom.F), float(err), 0)]
+    else:
+        hard = dirs
+        if mom.F_error > ZERO_FLOOR:
+            warnings.append(f"E[G²] = {mom.F:.2g} ± {mom.F_error:.1g}: reported hard; a threshold "
+                            f"above {1 / (10 * mom.F_error):.3g} is not excluded")
+    irrelevant = [eye[:, i] for i in range(t.r) if i not in axes]
+    return AMPAnalysis(target=t.text, r=t.r, noise=float(t.noise), trivial=trivial, stages=stages,
+                       hard=hard, irrelevant=irrelevant, channel=mom.kind, warnings=warnings,
+                       seconds=time.perf_counter() - start)
+
+
+def _one_direction(t, rel: np.ndarray, start: float) -> AMPAnalysis:
+    """A target of one relevant direction ``u``: exact label integrals of :mod:`.amp_single`.
+
+    ``T = E[E[z|y]²] > 10·error`` (and > 1e-8): trivial; else ``F = E[E[z²−1|y]²]``
+    ``> 10·error`` (and > 1e-8): one stage at ``α_c = 1/F`` with error ``error_F/F²``
+    (a bound when ``error_F ≪ F``); else hard.
+    """
+    import sympy
+
+    from .amp_single import Profile, noiseless_moments, noisy_moments, pieces
+
+    u = rel[:, 0]
+    exact = np.round(u)
+    if np.allclose(u, exact, atol=1e-12):
+        u_sym = [sympy.Integer(int(v)) for v in exact]
+    else:
+        u_sym = [sympy.Float(float(v), 17) for v in u]
+    s = sympy.Symbol("s", real=True)
+    prof = Profile(t.expr.subs({z: c * s for z, c in zip(t.variables, u_sym)}, simultaneous=True), s)
+    ps = pieces(prof)
+    mom = noisy_moments(prof, ps, t.noise) if t.noise > 0 else noiseless_moments(prof, ps)
+    warnings: list[str] = []
+    trivial, stages, hard = [], [], []
+    direction = _canonical(rel)[:, 0]
+    if mom.T > max(ZERO_FLOOR, 10 * mom.T_error):
+        trivial = [direction]
+    elif mom.F > max(ZERO_FLOOR, 10 * mom.F_error):
+        alpha = 1.0 / mom.F
+        err = mom.F_error / (mom.F * (mom.F - mom.F_error))
+        if err > 1e-2 * alpha:
+            warnings.append(f"α_c ≈ {alpha:.4g} has an estimated error {err:.2g} (quadrature)")
+        stages = [Stage(alpha, [direction], float(mom.F), float(err), 0)]
+    else:
+        hard = [direction]
+        if mom.F_error > ZERO_FLOOR:
+            warnings.append(f"E[E[z²−1|y]²] = {mom.F:.2g} ± {mom.F_error:.1g}: the direction is reported "
+                            f"hard; a threshold above {1 / (10 * mom.F_error):.3g} is not excluded")
+    irrelevant = complement(rel, t.r) if t.r > 1 else np.zeros((t.r, 0))
+    return AMPAnalysis(
+        target=t.text, r=t.r, noise=float(t.noise), trivial=trivial, stages=stages, hard=hard,
+        irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
+        channel=mom.kind, warnings=warnings, seconds=time.perf_counter() - start)
 
 
 def _snap_trivial(t, found: np.ndarray) -> np.ndarray:
