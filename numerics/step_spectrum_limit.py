@@ -42,7 +42,7 @@ import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
-from giantstep.theory.quadrature import gauss_hermite
+from giantstep.theory.gauss.rules import gauss_hermite
 
 
 @dataclass(frozen=True)
@@ -440,7 +440,7 @@ def support(law: StepLaw, coarse: int = 64, fine: int = 256,
 class LimitBulkInputs:
     """d → ∞ spectral inputs of the §6.1 equations for the real first step, as a quadrature.
 
-    The fields mirror :class:`giantstep.numerics.bulk_step_inputs.BulkInputs` (same names,
+    The fields mirror :class:`giantstep.numerics.test_error.spectra.sampled_steps.BulkInputs` (same names,
     same meaning: ``(1/p) Σ_i φ(D_i) {1, F_i, H_i, G_i}`` becomes
     ``Σ_k weights_k φ(D_k) {1, F_k, H_k, G_k}``), plus the quadrature weights and the
     measured quadrature error.
@@ -494,7 +494,7 @@ def limit_bulk_inputs(
     student: str | Activation, teacher: str | Target, psi: float, alpha0: float, eta: float,
     noise: float, nodes: int = 96,
 ) -> LimitBulkInputs:
-    """The d → ∞ counterpart of :func:`~giantstep.numerics.bulk_step_inputs.sampled_bulk_inputs`
+    """The d → ∞ counterpart of :func:`~giantstep.numerics.test_error.spectra.sampled_steps.sampled_bulk_inputs`
     (relu-type students with the constant readout; single-index teacher ``σ*(z1)``)."""
     import time
 

@@ -158,7 +158,7 @@ def test_relu_without_its_trivial_part_is_one():
     import sympy
 
     from giantstep.theory.amp_single import Profile, noiseless_moments, pieces
-    from giantstep.theory.target import as_target
+    from giantstep.theory.expr.target import as_target
 
     s = sympy.Symbol("s", real=True)
     t = as_target("relu(z1)")

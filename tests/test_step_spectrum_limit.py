@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
-from giantstep.numerics.bulk_step_inputs import sample_step, sampled_bulk_inputs
-from giantstep.numerics.spiked_rf_inputs import activation_moments, spiked_parameters
 from giantstep.numerics.step_spectrum_limit import (
     _stage_a_map,
     limit_bulk_inputs,
@@ -25,6 +23,8 @@ from giantstep.numerics.step_spectrum_limit import (
     step_law,
     weighted_stieltjes,
 )
+from giantstep.numerics.test_error.spectra.sampled_steps import sample_step, sampled_bulk_inputs
+from giantstep.numerics.test_error.tables.single_index import activation_moments, spiked_parameters
 from giantstep.theory import as_activation, as_target
 
 

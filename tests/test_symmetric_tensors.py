@@ -2,7 +2,7 @@
 
 The leap analysis works on the multiplicity tables ``{β: C_k[β]}`` and changes basis by
 polynomial substitution; here it is compared with the dense r^k computation (tensordot
-contractions, kept in :mod:`giantstep.theory.subspaces` for this purpose) on targets nobody
+contractions, kept in :mod:`giantstep.theory.structure.subspaces` for this purpose) on targets nobody
 named, checked for scale invariance, and timed on high-degree targets.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from giantstep.theory import Target
-from giantstep.theory.subspaces import (
+from giantstep.theory.structure.subspaces import (
     _canonical,
     _context,
     _extension,

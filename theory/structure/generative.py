@@ -209,7 +209,7 @@ def _tensor(exp: HermiteExpansion, k: int) -> np.ndarray:
 
 
 def _fast_context(t: Target, max_degree: int | None) -> _Context:
-    """The symmetric sparse context of :mod:`giantstep.theory.subspaces` (scale-free zero tests)."""
+    """The symmetric sparse context of :mod:`giantstep.theory.structure.subspaces` (scale-free zero tests)."""
     return _sym_context(t, max_degree=max_degree)
 
 
