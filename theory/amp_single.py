@@ -95,8 +95,8 @@ class Profile:
     def __init__(self, expr: sympy.Expr, s: sympy.Symbol, dof: int = 1):
         from math import lgamma, log
 
-        from .evaluate import compile_numpy
-        from .primitives import kinks
+        from .expr.evaluate import compile_numpy
+        from .expr.primitives import kinks
 
         self.expr = expr
         self._s = s
