@@ -326,6 +326,12 @@ def _solve(z: np.ndarray, law: StepLaw, u0: np.ndarray | None = None,
             ur, err_r = _continued(z[redo], _initial(z[redo] + 1j * law.c2, law), law, cold)
             u[:, redo] = ur
             err = max(float(np.max(np.abs(_full_map(z, u, law)))), 0.0)
+    bad = _wrong_branch(z, u[0]) | ~np.all(np.isfinite(u), axis=0)
+    if bad.any():  # a finer continuation for the points that jumped branch
+        fine = [*np.geomspace(100.0, 1e-7, 37).tolist(), 0.0]
+        ur, _ = _continued(z[bad], _initial(z[bad] + 100j * law.c2, law), law, fine)
+        u[:, bad] = ur
+        err = float(np.max(np.abs(_full_map(z, u, law))))
     if not err < tol or _wrong_branch(z, u[0]).any():
         raise ConvergenceError("the step-spectrum equations (6) did not converge to the "
                                "physical branch", residual=float(err), iterations=60)
@@ -426,10 +432,14 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
     grid step; the hard edge at 0 for ψ = 1 is exact)."""
     atoms = atoms_at_zero(law)
     x_max = 4.0 * law.c2 * (1 + math.sqrt(law.psi)) ** 2 * (1 + abs(law.a)) ** 2
-    xc = x_max * (np.arange(1, coarse + 1) / coarse) ** 2
-    dc, _ = _densities(xc, law, atoms)
-    pos = np.flatnonzero(dc[0] > RHO_FLOOR)
-    if pos.size == 0 or pos[-1] == coarse - 1:
+    for _ in range(6):  # widen until the top of the support is inside the grid
+        xc = x_max * (np.arange(1, coarse + 1) / coarse) ** 2
+        dc, _ = _densities(xc, law, atoms)
+        pos = np.flatnonzero(dc[0] > RHO_FLOOR)
+        if pos.size and pos[-1] < coarse - 1:
+            break
+        x_max *= 4.0
+    else:
         raise ConvergenceError("could not locate the support of the step spectrum",
                                residual=float(dc[0, -1]), iterations=coarse)
     top = xc[pos[-1] + 1]
