@@ -293,24 +293,48 @@ def spike_geometry(law: StepLaw) -> tuple[float, float]:
     return eps1 / gn, gn
 
 
+def _wrong_branch(z: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Points where m is not a Stieltjes transform value: ``Im m·Im z < 0``, or ``m ≤ 0``
+    on the negative axis."""
+    return np.where(z.imag != 0, m.imag * np.sign(z.imag) < -1e-12,
+                    (z.real < 0) & (m.real <= 0))
+
+
+def _continued(z: np.ndarray, u: np.ndarray, law: StepLaw, shifts: list[float]):
+    """Newton along ``z + i s c²`` for the decreasing shifts s. The path never crosses the
+    support ⊂ [0, ∞), so for z < 0 it stays on the physical branch too."""
+    err = np.inf
+    for s in shifts:
+        u, err = _newton(z + 1j * s * law.c2, u, law)
+    return u, err
+
+
 def _solve(z: np.ndarray, law: StepLaw, u0: np.ndarray | None = None,
            tol: float = 1e-12) -> np.ndarray:
     """Unknowns ``(m, h0, h1, h2)`` of (3)–(6) at the points z: Newton with a continuation
-    in Im z, from the Marchenko–Pastur start or from ``u0`` (a solution at nearby points)."""
+    in Im z from the Marchenko–Pastur start, or from ``u0`` (a solution at nearby points;
+    points that land on a wrong branch are redone from the cold start)."""
     z = np.atleast_1d(np.asarray(z, dtype=complex))
-    real_pos = z.real >= 0
-    scale = law.c2
+    cold = [1.0, 0.3, 0.1, 0.03, 0.01, 0.0]
     if u0 is None:
-        shifts = [1.0, 0.3, 0.1, 0.03, 0.01, 0.0]
-        u = _initial(z + 1j * shifts[0] * scale * real_pos, law)
+        u, err = _continued(z, _initial(z + 1j * law.c2, law), law, cold)
     else:
-        shifts = [1e-3, 1e-5, 0.0]
-        u = np.array(u0, dtype=complex)
-    for s in shifts:
-        u, err = _newton(z + 1j * s * scale * real_pos, u, law)
-    if not err < tol:
-        raise ConvergenceError("the step-spectrum equations (6) did not converge",
-                               residual=float(err), iterations=60)
+        u, err = _continued(z, np.array(u0, dtype=complex), law, [1e-4, 0.0])
+        redo = _wrong_branch(z, u[0]) | ~np.all(np.isfinite(u), axis=0)
+        if redo.any() or not err < tol:
+            redo |= not err < tol
+            ur, err_r = _continued(z[redo], _initial(z[redo] + 1j * law.c2, law), law, cold)
+            u[:, redo] = ur
+            err = max(float(np.max(np.abs(_full_map(z, u, law)))), 0.0)
+    bad = _wrong_branch(z, u[0]) | ~np.all(np.isfinite(u), axis=0)
+    if bad.any():  # a finer continuation for the points that jumped branch
+        fine = [*np.geomspace(100.0, 1e-7, 37).tolist(), 0.0]
+        ur, _ = _continued(z[bad], _initial(z[bad] + 100j * law.c2, law), law, fine)
+        u[:, bad] = ur
+        err = float(np.max(np.abs(_full_map(z, u, law))))
+    if not err < tol or _wrong_branch(z, u[0]).any():
+        raise ConvergenceError("the step-spectrum equations (6) did not converge to the "
+                               "physical branch", residual=float(err), iterations=60)
     return u
 
 
@@ -400,18 +424,22 @@ def _bisect(lo: np.ndarray, hi: np.ndarray, going_in: np.ndarray, u: np.ndarray,
     return np.where(going_in, hi, lo)
 
 
-def support(law: StepLaw, coarse: int = 64, fine: int = 256,
-            bisect: int = 36) -> list[tuple[float, float]]:
+def support(law: StepLaw, coarse: int = 48, fine: int = 256,
+            bisect: int = 24) -> list[tuple[float, float]]:
     """Intervals of the absolutely continuous part of the D-law: a coarse √-spaced grid of
     ``(0, x_max]`` finds the top of the support, a fine linear grid the runs of positive
     density, and bisection on ``ρ > RHO_FLOOR`` their endpoints (to ``2^{-bisect}`` of a
     grid step; the hard edge at 0 for ψ = 1 is exact)."""
     atoms = atoms_at_zero(law)
     x_max = 4.0 * law.c2 * (1 + math.sqrt(law.psi)) ** 2 * (1 + abs(law.a)) ** 2
-    xc = x_max * (np.arange(1, coarse + 1) / coarse) ** 2
-    dc, _ = _densities(xc, law, atoms)
-    pos = np.flatnonzero(dc[0] > RHO_FLOOR)
-    if pos.size == 0 or pos[-1] == coarse - 1:
+    for _ in range(6):  # widen until the top of the support is inside the grid
+        xc = x_max * (np.arange(1, coarse + 1) / coarse) ** 2
+        dc, _ = _densities(xc, law, atoms)
+        pos = np.flatnonzero(dc[0] > RHO_FLOOR)
+        if pos.size and pos[-1] < coarse - 1:
+            break
+        x_max *= 4.0
+    else:
         raise ConvergenceError("could not locate the support of the step spectrum",
                                residual=float(dc[0, -1]), iterations=coarse)
     top = xc[pos[-1] + 1]
