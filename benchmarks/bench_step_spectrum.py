@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from step_limit_plug import limit_inputs  # noqa: E402
 
-import giantstep.numerics.bulk_step_inputs as bsi  # noqa: E402
+import giantstep.numerics.test_error.spectra.sampled_steps as bsi  # noqa: E402
 from giantstep.numerics import one_step_learning_curve  # noqa: E402
 
 CURVE = dict(alpha0=2.0, eta=2.0, lam=0.05, alphas=np.linspace(0.25, 4.0, 16))

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-import giantstep.numerics.bulk_step_inputs as bsi
-import giantstep.numerics.learning_curve as lc
+import giantstep.numerics.test_error.curves.one_step as lc
+import giantstep.numerics.test_error.spectra.sampled_steps as bsi
 from giantstep.numerics.step_spectrum_limit import LimitBulkInputs, limit_bulk_inputs
 
 
