@@ -432,7 +432,7 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
     else:
         raise ConvergenceError("could not locate the support of the step spectrum",
                                residual=float(dc[0, -1]), iterations=coarse)
-    top = xc[pos[-1] + 1]
+    top = 1.05 * xc[pos[-1] + 1]
     xs = top * np.arange(1, fine + 1) / fine
     dens, u = _densities(xs, law, atoms)
     runs = _runs(xs, dens[0], 1e-4)
@@ -441,7 +441,8 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
         if k0 > 0:
             ends_lo.append(xs[k0 - 1]), ends_hi.append(xs[k0]), into.append(True)
             uu.append(u[:, k0])
-        ends_lo.append(xs[k1]), ends_hi.append(xs[k1 + 1]), into.append(False)
+        end = xs[k1 + 1] if k1 + 1 < xs.size else 1.5 * xs[-1]  # run reaching the grid top
+        ends_lo.append(xs[k1]), ends_hi.append(end), into.append(False)
         uu.append(u[:, k1])
     first_inside = runs[0][0] == 0
     if first_inside and law.psi != 1.0:
