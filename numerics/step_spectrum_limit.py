@@ -31,6 +31,14 @@ covariance with population T, p samples in dimension d; Π is rank-one and drops
     m(z) = 1 / (−z − w (1 + w g_T(w))),   w = −1/(ψ m(z)).                           (6)
 
 Lazy check: a = β = 0 gives ``g_T = 1/(1 − w)`` and (6) is Marchenko–Pastur(ψ).
+
+The spike-weighted transforms (the F, H, G of the §6.1 inputs) follow from the resolvent
+quadratic forms of dT along v̂ and θ̂ (:func:`spike_forms`, (7)–(10)) and Sherman–Morrison
+for the projection Π (:func:`weighted_stieltjes`, (11)–(13)); :func:`limit_bulk_inputs`
+turns them into a quadrature with the fields of ``bulk_step_inputs.BulkInputs``. Quoted,
+derived and measured parts, with the numbered equations: docs/records/step_spectrum.md.
+Nothing here is proven: (1) is an assumption, (3)–(13) cavity derivations, all checked
+against sampled real steps (tests/test_step_spectrum_limit.py).
 """
 
 from __future__ import annotations
@@ -126,28 +134,10 @@ def step_law(student: str | Activation, teacher: str | Target, psi: float, alpha
                    e, kap, w)
 
 
-def _phi(h0, h1, h2, law: StepLaw):
-    """``Φ(e) = Q (I + C Q)⁻¹`` entries (11, 21) for every w (rows) and e node (columns)."""
-    e = law.e[None, :]
-    c11 = e * e * (law.a**2 / law.alpha0 + law.beta)
-    c12 = law.a * e
-    h0, h1, h2 = h0[:, None], h1[:, None], h2[:, None]
-    # I + C Q
-    m11 = 1 + c11 * h0 + c12 * h1
-    m12 = c11 * h1 + c12 * h2
-    m21 = c12 * h0
-    m22 = 1 + c12 * h1
-    det = m11 * m22 - m12 * m21
-    # Φ = Q (I + CQ)⁻¹ ; (I + CQ)⁻¹ = [[m22, −m12], [−m21, m11]] / det
-    p11 = (h0 * m22 - h1 * m21) / det
-    p21 = (h1 * m22 - h2 * m21) / det
-    return p11, p21
-
-
 def _stage_a_map(w, h, law: StepLaw):
     """One evaluation of (3)–(5): returns the residual of (h0, h1, h2) at spectral point w."""
     h0, h1, h2 = h
-    p11, p21 = _phi(h0, h1, h2, law)
+    p11, p21, _ = _phi_full(h0, h1, h2, law)
     e = law.e
     ep11 = law.mean(e * p11)
     e2p11 = law.mean(e * e * p11)
@@ -442,7 +432,7 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
     else:
         raise ConvergenceError("could not locate the support of the step spectrum",
                                residual=float(dc[0, -1]), iterations=coarse)
-    top = xc[pos[-1] + 1]
+    top = 1.05 * xc[pos[-1] + 1]
     xs = top * np.arange(1, fine + 1) / fine
     dens, u = _densities(xs, law, atoms)
     runs = _runs(xs, dens[0], 1e-4)
@@ -451,7 +441,8 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
         if k0 > 0:
             ends_lo.append(xs[k0 - 1]), ends_hi.append(xs[k0]), into.append(True)
             uu.append(u[:, k0])
-        ends_lo.append(xs[k1]), ends_hi.append(xs[k1 + 1]), into.append(False)
+        end = xs[k1 + 1] if k1 + 1 < xs.size else 1.5 * xs[-1]  # run reaching the grid top
+        ends_lo.append(xs[k1]), ends_hi.append(end), into.append(False)
         uu.append(u[:, k1])
     first_inside = runs[0][0] == 0
     if first_inside and law.psi != 1.0:
