@@ -275,7 +275,7 @@ def test_limit_curve_against_sampled_theory_and_simulation(rid):
 def _batch_labels(psi, alpha0, d, seed, teacher="tanh(z1)"):
     """κ = ⟨x, θ⟩ of the batch of ``sample_step(seed)`` (same generator, same order of draws)
     and ``e = σ*(κ) − μ0`` (Δ = 0)."""
-    from giantstep.numerics.bulk_step_inputs import CHUNK
+    from giantstep.numerics.test_error.spectra.sampled_steps import CHUNK
 
     p, n0 = int(round(psi * d)), int(round(alpha0 * d))
     rng = np.random.default_rng([seed, 9, 1])
