@@ -88,7 +88,10 @@ class Interval(Rule):
     def accepts(self, value: Any) -> bool:
         if not _is_real(value):
             return False
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an integer beyond floating-point range
+            return False
         if not math.isfinite(v):
             return False
         if self.kind is int and v != int(v):

@@ -40,8 +40,9 @@ proportional to n and to how far the preactivations move along the axis compared
 with their private width (:func:`_axis_nodes`), and the 2m-point degree-3 Stroud
 rule for the m axes where that ratio is below 0.01 (error O(ratio²)). The whole
 trajectory is recomputed with ``n`` growing by ×1.5 until two successive
-trajectories agree within ``tol·max(1, |s_τ|)`` on every overlap, norm and
-private variance of every type of weight ≥ 1e-6 (the finer one is returned;
+trajectories agree within ``tol·max(1, |s_τ|, |value|)`` on every overlap, norm and
+private variance of every type of weight ≥ 1e-6 (relative where a value exceeds
+``max(1, |s_τ|)``: double-precision rounding of a squared norm of 4e7 alone is 1e-8) (the finer one is returned;
 lighter types are reported separately, see :func:`_solve`). The smoothed
 activations are tabulated to ``tol/100`` (:mod:`.smoothing`).
 """
@@ -76,6 +77,56 @@ LIGHT_TYPE = 1e-6  # types lighter than this are not part of the accuracy check 
 
 
 SMALL_AXIS = 0.01  # λ_i/b² below which an axis is integrated by the degree-3 Stroud rule
+
+
+#: Half-width of the piecewise rules along a kinked axis (φ(12) ≈ 2e-32: nothing beyond).
+PIECEWISE_HALF_WIDTH = 12.0
+
+
+def axis_kinks(tgt: Target) -> list[tuple[float, ...]]:
+    """Per latent axis z_i, the points where the target is not smooth along that axis.
+
+    Read from the kink arguments u of the target's non-smooth primitives (relu, abs, sign, …):
+    a u of z_i alone, or a product of such factors (``sign(z1*z2)``), contributes the roots of
+    its factors in z_i. A kink set that is not axis-aligned (``relu(z1 + z2)``) contributes
+    nothing: the trapezoidal rule is kept there.
+    """
+    import sympy
+
+    from giantstep.theory.primitives import kink_arguments, kinks
+
+    cuts: list[set] = [set() for _ in range(tgt.r)]
+    index = {v: i for i, v in enumerate(tgt.variables)}
+    for u in kink_arguments(tgt.expr):
+        for factor in sympy.Mul.make_args(sympy.factor(u)):
+            syms = factor.free_symbols & set(index)
+            if len(syms) != 1:
+                continue
+            (z,) = syms
+            cuts[index[z]].update(p for p in kinks(sympy.Abs(factor), z)
+                                  if abs(p) < PIECEWISE_HALF_WIDTH)
+    return [tuple(sorted(c)) for c in cuts]
+
+
+def piecewise_rule(n: int, cuts: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A rule for ``E_{ξ~N(0,1)}`` on ``[−12, 12]`` split at ``cuts``: Gauss–Legendre on each piece.
+
+    A function smooth between its kinks is integrated with geometric convergence in n
+    (the trapezoid over a kink converges like h² only). Each piece gets a share of the
+    ``n`` nodes proportional to its Gaussian mass, at least 8.
+    """
+    from math import erf, sqrt
+
+    edges = [-PIECEWISE_HALF_WIDTH, *cuts, PIECEWISE_HALF_WIDTH]
+    xs, ws = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        mass = 0.5 * (erf(b / sqrt(2)) - erf(a / sqrt(2)))
+        m = max(8, int(math.ceil(n * max(mass, 0.0) + 8)))
+        t, wt = np.polynomial.legendre.leggauss(m)
+        x = 0.5 * (b - a) * t + 0.5 * (a + b)
+        xs.append(x)
+        ws.append(0.5 * (b - a) * wt * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+    return np.concatenate(xs), np.concatenate(ws)
 
 
 def _axis_nodes(n: int, r: int, V: np.ndarray, b: np.ndarray) -> tuple[list[int], int]:
@@ -129,8 +180,10 @@ def _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol):
         )
     if tgt.is_polynomial:
         rules = [gauss_hermite(k) for k in ns]
-    else:  # strip-analytic or rougher targets: trapezoid along z (see module docstring)
-        rules = [trapezoid_rule(2 * k + 1) for k in ns[:r]] + [gauss_hermite(k) for k in ns[r:]]
+    else:  # strip-analytic targets: trapezoid along z; kinked axes: Gauss–Legendre between kinks
+        cuts = axis_kinks(tgt)
+        rules = [piecewise_rule(2 * k + 1, cuts[i]) if cuts[i] else trapezoid_rule(2 * k + 1)
+                 for i, k in enumerate(ns[:r])] + [gauss_hermite(k) for k in ns[r:]]
     Y, w = product_of_rules(rules)
     if small:
         Y, w = tensor_rules((Y, w), stroud3_rule(small))
@@ -250,8 +303,8 @@ def _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol, shared=Tru
             break
         vec = _flatten(states, checked)
         vec_light = _flatten(states, light) if light.any() else np.zeros(0)
-        if prev is not None:
-            diff = float(np.max(np.abs(vec - prev)))
+        if prev is not None:  # mixed absolute/relative: values far above 1 agree to tol relatively
+            diff = float(np.max(np.abs(vec - prev) / np.maximum(1.0, np.abs(vec)))) if vec.size else 0.0
             if vec_light.size:
                 diff_light = float(np.max(np.abs(vec_light - prev_light)))
             if diff <= tol:

@@ -99,10 +99,13 @@ def _adaptive(activation: Activation, a: np.ndarray, b: float, tol: float) -> tu
     bps = activation_breakpoints(activation)
     key = sympy.srepr(activation.expr)
     n0 = max(8, _LAST_NQ.get(key, 16) // 2)
-    n, val, _ = nodes_for_tolerance(lambda nq: _quadrature(activation, a, b, nq, bps), tol,
+    # the agreement is asked relative to the values' own size where they exceed 1 (a polynomial σ
+    # at |a| ≫ 1: rounding alone is 1e-16 of a large number, beyond an absolute tol)
+    scale = max(1.0, float(np.max(np.abs(_quadrature(activation, a, b, n0, bps)))))
+    n, val, _ = nodes_for_tolerance(lambda nq: _quadrature(activation, a, b, nq, bps) / scale, tol,
                                     n0=n0, n_max=256)
     _LAST_NQ[key] = n
-    return n, np.asarray(val)
+    return n, np.asarray(val) * scale
 
 
 def smoothed(activation: Activation, a: np.ndarray, b: float, tol: float = 1e-9) -> np.ndarray:
