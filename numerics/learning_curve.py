@@ -30,6 +30,7 @@ import sympy
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, as_activation
 
 from .marchenko_pastur import (
@@ -54,7 +55,7 @@ CONJUGATES = ("q1_hat", "q2_hat", "V1_hat", "V2_hat", "theta_hat", "psi_hat")
 
 
 @dataclass
-class LearningCurve:
+class LearningCurve(FrameMixin):
     """Result of :func:`one_step_learning_curve` (THEORY.md §6.1).
 
     Attributes

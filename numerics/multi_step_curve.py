@@ -46,6 +46,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 from .learning_curve import _is_target_expression, _teacher_target
@@ -72,7 +73,7 @@ CHECKED_REGION_TYPED_MULTI = {
 
 
 @dataclass
-class MultiStepCurve:
+class MultiStepCurve(FrameMixin):
     """Result of :func:`multi_step_learning_curve` (THEORY.md §6.2).
 
     Attributes

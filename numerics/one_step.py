@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.params import Boolean, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target
 
 from ._overlap_params import check_common, target_second_moment
@@ -47,7 +48,7 @@ class OneStepType:
 
 
 @dataclass
-class OneStepOverlaps:
+class OneStepOverlaps(FrameMixin):
     """Result of :func:`one_step_overlaps`.
 
     ``r``, ``gamma``, ``c`` (spiked random features) are set for single-index

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from giantstep.jsonable import to_jsonable
+from giantstep.tables import FrameMixin
 
 
 def _f(x: Any) -> Any:
@@ -138,7 +139,7 @@ def plot_steps(steps: list[StepState], title: str = ""):
 
 
 @dataclass
-class OverlapTrajectory:
+class OverlapTrajectory(FrameMixin):
     """Several giant steps (THEORY.md §5.3): the state of every type after each step.
 
     ``steps[0]`` is the initialisation, ``steps[t]`` the state after t steps.

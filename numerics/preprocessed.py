@@ -33,6 +33,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Interval, check, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target
 
 from ._overlap_params import check_common, target_second_moment
@@ -55,7 +56,7 @@ class PreprocessedSample:
 
 
 @dataclass
-class PreprocessedOverlaps:
+class PreprocessedOverlaps(FrameMixin):
     """Result of :func:`preprocessed_overlaps` (THEORY.md §5.2)."""
 
     target: str

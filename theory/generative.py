@@ -60,6 +60,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from .hermite_tensor import HermiteExpansion, _beta_factorial
 from .subspaces import RANK_RTOL, _canonical, _Context, _context, _extension, _join, _relevant, orthonormal_basis
@@ -107,7 +108,7 @@ class GenerativeStage:
 
 
 @dataclass
-class GenerativeAnalysis:
+class GenerativeAnalysis(FrameMixin):
     """Generative exponent / leap of one target (see the module docstring)."""
 
     r: int

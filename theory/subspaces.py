@@ -32,6 +32,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Expression, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from .target import Activation, Target, as_activation, as_target
 
@@ -163,7 +164,7 @@ def _join(V: np.ndarray, E: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class LeapAnalysis:
+class LeapAnalysis(FrameMixin):
     """Everything THEORY.md §3 says about one target (and optionally one student).
 
     Attributes

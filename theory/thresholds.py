@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.params import Boolean, Expression, Interval, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from .subspaces import _canonical, _context, _extension, _join, _relevant, orthonormal_basis
 
@@ -49,8 +50,10 @@ def _restricted_energy(T: np.ndarray, V: np.ndarray, k: int) -> float:
 
 
 @dataclass
-class Thresholds:
+class Thresholds(FrameMixin):
     """Per-direction exponents, per-degree energies and the stairway of a target."""
+
+    _frame_key = "stairway"  # to_frame(): the plateaus on the κ grid
 
     r: int
     directions: list

@@ -44,6 +44,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import PARAMETERS, Boolean, Grid, Interval, Noneable, Options, check
+from giantstep.tables import FrameMixin
 
 from .measure import type_groups
 from .simulator import SimulationConfig, group_law, initial_weights, simulate
@@ -410,7 +411,7 @@ def method_text(cfg: ValidationConfig) -> str:
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(FrameMixin):
     """Result of :func:`validate`: ``points`` (each with a ``verdict``) and ``all_ok``."""
 
     points: list[dict]

@@ -6,8 +6,8 @@ import argparse
 
 from giantstep.errors import InputError
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
     shared(p, "--readout", "readout", default="sign", extra="the staircase of THEORY §3 needs two signs")
-    shared(p, "--alpha", "alpha", required=True)
+    alpha_option(p, what="batch size per step α = n/d", single=True)
     shared(p, "--eta", "eta", required=True)
     shared(p, "--steps", "steps", required=True)
     shared(p, "--noise", "noise", default=0.0)
@@ -30,7 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     shared(p, "--tol", "tol", default=None,
            extra="absolute accuracy on overlaps and norms (default 1e-4; 1e-7 when T = 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of overlaps versus step")
+    document(p, 'giantstep overlaps "z1 + z1*z2" --activation relu --alpha 1 --eta 1.5 --steps 3 '
+             '--plot overlaps.png',
+             "Deterministic d → ∞ overlap equations of giant-step training (THEORY.md §5.3; step 1 "
+             "is the closed form of §5.1): after each step t, for each neuron type (readout sign s), "
+             "the overlap of the first-layer weights with each latent direction z_i, their norm and "
+             "cosine. A direction whose overlap leaves 0 at step t is learned at step t (the "
+             "staircase). Accuracy: the difference with the previous quadrature rule is printed.")
     p.set_defaults(func=_overlaps)
 
 
@@ -62,6 +70,9 @@ def _overlaps(args: argparse.Namespace) -> int:
             rows.append([st.step, f"{tp.s:+.4f}", f"{tp.weight:.4f}"]
                         + [f"{x:+.5f}" for x in tp.overlap]
                         + [f"{tp.norm2:.5f}", f"{tp.cosine:.5f}", st.latent_dim, corr])
+    if args.csv:
+        print_csv(headers, rows)
+        return 0
     print(f"target {res.target}, activation {res.activation}, readout {res.readout}, "
           f"α = {res.alpha:g}, η̃ = {res.eta:g}, Δ = {res.noise:g}"
           + (", row-normalised" if res.normalize else ""))

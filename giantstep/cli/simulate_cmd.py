@@ -13,8 +13,8 @@ import sys
 
 from giantstep.errors import InputError
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def parse_values(text: str, kind=float, name: str = "value") -> list:
@@ -46,6 +46,7 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
     shared(p, "--dtype", "dtype", default="float64")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
     p.add_argument("--plot", metavar="FILE.png", help="write a figure")
 
 
@@ -61,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
     shared(p, "--readout", "readout", default="sign")
-    p.add_argument("--alpha", required=True, help="batch size per step over d^ℓ (list or grid)")
+    alpha_option(p, what="batch size per step α = n/d^ℓ (several values: a grid of runs)")
     p.add_argument("--eta", required=True, help="rescaled learning rate η̃ (list or grid)")
     shared(p, "--steps", "steps", default=1)
     p.add_argument("--ell", type=float, default=1.0, help="batch exponent ℓ: n = α d^ℓ (default 1)")
@@ -87,6 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "row ranges computed on the --scheduler's workers (points run one at a time; "
                    "same numbers as in-process with the same N)")
     add_simulation_arguments(p)
+    document(p, 'giantstep simulate "z1 + z1*z2" --activation relu --alpha 1 --eta 1.5 --steps 3 '
+             '--d 256 --seeds 4 --plot sim.png')
     p.set_defaults(func=_simulate)
 
 
@@ -98,7 +101,7 @@ def _configs(args: argparse.Namespace) -> list[dict]:
     if args.resume and not args.out:
         raise InputError("--resume needs --out FILE.jsonl")
     ds = parse_values(args.d, int, "d")
-    alphas = parse_values(args.alpha, float, "alpha")
+    alphas = args.alpha
     etas = parse_values(args.eta, float, "eta")
     out = []
     for d in ds:
@@ -202,8 +205,12 @@ def _simulate(args: argparse.Namespace) -> int:
             rows.append([pr["d"], pr["p"], f"{pr['alpha']:g}", f"{pr['eta']:g}", pt["step"],
                          tp["type"], ov, f"{tp['norm2_mean']:.4f}", f"{tp['cosine_mean']:.4f}", err,
                          pt["n_seeds"]])
-    print(format_table(["d", "p", "alpha", "eta", "step", "type", "overlaps (mean±s.e.)", "norm2",
-                        "cosine", "test error", "seeds"], rows))
+    headers = ["d", "p", "alpha", "eta", "step", "type", "overlaps (mean±s.e.)", "norm2", "cosine",
+               "test error", "seeds"]
+    if args.csv:
+        print_csv(headers, rows)
+        return 0
+    print(format_table(headers, rows))
     if args.out:
         print(f"{len(records)} simulations in {args.out}")
     return 0
