@@ -217,24 +217,31 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _plot(records: list[dict]):
-    from matplotlib.figure import Figure
+    """Target overlaps (mean ± s.e. over seeds) versus step: one colour per grid point, one line
+    style per direction, open markers for the second type (identical curves stay visible)."""
+    from giantstep.figures import integer_steps, new_figure
 
-    fig = Figure(figsize=(6, 4))
+    fig = new_figure((6.5, 4.2))
     ax = fig.subplots()
     groups: dict[str, list[dict]] = {}
     for rec in records:
         c = rec["config"]
         groups.setdefault(f"d={c['d']} α={c['alpha']:g} η̃={c['eta']:g}", []).append(rec)
-    for label, recs in groups.items():
+    for g, (label, recs) in enumerate(groups.items()):
         steps = recs[0]["result"]["steps"]
         for i, tp in enumerate(steps[0]["types"]):
             for k in range(len(tp["overlap_mean"])):
                 ys = [[rc["result"]["steps"][t]["types"][i]["overlap_mean"][k] for rc in recs]
                       for t in range(len(steps))]
                 ms = [_mean_se(y) for y in ys]
-                ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms],
-                            marker="o", ms=3, label=f"{label} {tp['type']} z{k + 1}")
+                ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms], capsize=2,
+                            marker="os^D"[i % 4], ms=5 - i, mfc="none" if i else None, color=f"C{g % 10}",
+                            ls=["-", "--", ":", "-."][k % 4], label=f"{label} {tp['type']} z{k + 1}")
+    c = records[0]["config"]
+    ax.set_title(f"simulation: {c.get('target', '')} — {c.get('activation', '')}, {c.get('readout', '')} readout, "
+                 f"{len(records)} runs", fontsize=9)
     ax.set_xlabel("giant step t")
+    integer_steps(ax)
     ax.set_ylabel("target overlap W* w (mean over the type)")
     ax.legend(fontsize=6)
     return fig
