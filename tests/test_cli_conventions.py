@@ -189,3 +189,23 @@ def test_license_and_citation():
     cff = (ROOT / "CITATION.cff").read_text()
     assert "How Two-Layer Neural Networks Learn, One (Giant) Step at a Time" in cff
     assert "cff-version: 1.2.0" in cff and "preferred-citation:" in cff
+
+
+@pytest.mark.parametrize("argv", [
+    ["leap", "z1"], ["hermite", "relu", "--degree", "2"], ["thresholds", "z1"],
+    ["overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--steps", "1"],
+    ["error", *_BASE[("error",)], "--alpha", "1"],
+    ["simulate", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--d", "32", "--seeds", "2",
+     "--workers", "1", "--no-progress"],
+], ids=lambda a: a[0])
+def test_answers_exit_0(argv, capsys):
+    assert main(argv) == 0
+    assert capsys.readouterr().out
+
+
+def test_validate_without_a_verdict_exits_1(capsys):
+    # two seeds: a Student t with 1 degree of freedom cannot resolve any point (undetermined)
+    argv = ["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--d", "32",
+            "--seeds", "2", "--workers", "1", "--no-progress"]
+    assert main(argv) == 1
+    assert "UNDETERMINED" in capsys.readouterr().out
