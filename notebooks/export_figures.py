@@ -45,7 +45,7 @@ CLI_FIGURES = {
     "error": ["error", "--student", "tanh", "--teacher", "tanh", "--alpha0", "2", "--eta", "1", "--lam", "0.01",
               "--alpha", "0.5:3:6"],
     "error_steps": ["error", "--student", "relu", "--readout", "sign", "--teacher", "z1 + z1*z2", "--alpha0", "1",
-                    "--eta", "1.5", "--lam", "1", "--alpha", "0.5:3:6", "--steps", "3"],
+                    "--eta", "1.5", "--lam", "1", "--alpha", "1,2", "--steps", "3"],
     "overlaps": ["overlaps", "z1 + z1*z2", "--activation", "relu", "--alpha", "1", "--eta", "1.5", "--steps", "3"],
     "simulate": ["simulate", "z1 + z1*z2", "--activation", "relu", "--alpha", "1", "--eta", "1.5", "--steps", "3",
                  "--d", "256", "--seeds", "4", "--workers", "1"],
