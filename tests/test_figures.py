@@ -120,3 +120,29 @@ def test_simulate_plot_has_integer_steps_and_a_title():
     assert ticks == [0, 1, 2]
     ys = ax.containers[0].lines[0].get_ydata()
     assert np.allclose(ys, [0.0, 0.6, 1.2])  # mean over the two seeds
+
+
+def test_export_figures_writes_into_the_build_folder_not_over_tracked_files(monkeypatch, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("_export", root / "notebooks" / "export_figures.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    assert export.BUILD == root / "build" / "figures"
+    assert "build/" in (root / ".gitignore").read_text().split()
+    # every CLI figure of the gallery is regenerated, and the gallery shows every one of them
+    gallery = (root / "docs" / "gallery.md").read_text()
+    for name in export.CLI_FIGURES:
+        assert f"figures/cli_{name}.png" in gallery
+    for png in (root / "docs" / "figures").glob("*.png"):
+        assert f"figures/{png.name}" in gallery
+    build, docs = tmp_path / "build", tmp_path / "docs"
+    monkeypatch.setattr(export, "BUILD", build)
+    monkeypatch.setattr(export, "FIGURES", docs)
+    monkeypatch.setattr(export, "CLI_FIGURES", {"thresholds": ["thresholds", "z1 + z1*z2"]})
+    assert export.main(["--cli"]) == 0
+    assert (build / "cli_thresholds.png").exists() and not docs.exists()
+    assert export.main(["--cli", "--into-docs"]) == 0
+    assert (docs / "cli_thresholds.png").exists()

@@ -40,10 +40,11 @@ def shared(parser: argparse.ArgumentParser, flag: str, name: str, *, default: An
 ALPHA_GRAMMAR = "a number (2), a comma list (0.5,1,2) or START:STOP:NUM (0.5:3:6, NUM evenly spaced, inclusive)"
 
 
-def parse_grid(text: str, flag: str = "--alpha", *, max_num: int = 400) -> list[float]:
+def parse_grid(text: str, *, max_num: int = 10_000) -> list[float]:
     """Parse the shared grid grammar: ``"2"``, ``"0.5,1,2"`` or ``"START:STOP:NUM"`` → values > 0.
 
-    Raises :class:`argparse.ArgumentTypeError` (one line, exit code 2 from the parser).
+    Raises :class:`argparse.ArgumentTypeError` (one line, exit code 2 from the parser, which
+    names the option). A grid of more than ``max_num`` points is refused before it is built.
     """
     text = text.strip()
     try:
@@ -53,14 +54,14 @@ def parse_grid(text: str, flag: str = "--alpha", *, max_num: int = 400) -> list[
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
             if not 1 <= num <= max_num:
-                raise argparse.ArgumentTypeError(f"{flag}: NUM must be between 1 and {max_num}, got {text!r}")
+                raise argparse.ArgumentTypeError(f"NUM must be between 1 and {max_num}, got {text!r}")
             values = [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
         else:
             values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{flag} must be {ALPHA_GRAMMAR}; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {ALPHA_GRAMMAR}; got {text!r}") from None
     if not values or any(not (v > 0 and v < float("inf")) for v in values):
-        raise argparse.ArgumentTypeError(f"{flag}: every value must be a finite number > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"every value must be a finite number > 0, got {text!r}")
     return values
 
 
@@ -73,11 +74,11 @@ def alpha_option(parser: argparse.ArgumentParser, *, what: str, single: bool = F
     """
 
     def convert(text: str) -> Any:
-        values = parse_grid(text, flag)
+        values = parse_grid(text)
         if not single:
             return values
         if len(values) != 1:
-            raise argparse.ArgumentTypeError(f"{flag}: this command computes at one value; got {len(values)} "
+            raise argparse.ArgumentTypeError(f"this command computes at one value; got {len(values)} "
                                              f"({text!r}); give one number")
         return values[0]
 
