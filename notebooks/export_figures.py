@@ -51,7 +51,7 @@ CLI_FIGURES = {
                  "--d", "256", "--seeds", "4", "--workers", "1"],
     "validate_error": ["validate", "error", "--student", "tanh", "--teacher", "tanh", "--alpha0", "2", "--eta", "1",
                        "--lam", "0.01", "--alpha", "0.5,1,2,3", "--d", "128,256", "--seeds", "12", "--workers", "1"],
-    "amp": ["amp", "z1*z2", "--alpha", "0.2:2:10"],
+    "amp": ["amp", "z1*z2", "--noise", "0.5", "--alpha", "0.2:2:10"],
 }
 
 SUMMARY_CELL = "import json as _json\nprint('@@SUMMARY@@' + _json.dumps(SUMMARY, default=float))"
