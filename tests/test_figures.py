@@ -120,6 +120,10 @@ def test_simulate_plot_has_integer_steps_and_a_title():
     assert ticks == [0, 1, 2]
     ys = ax.containers[0].lines[0].get_ydata()
     assert np.allclose(ys, [0.0, 0.6, 1.2])  # mean over the two seeds
+    # the d → ∞ overlay: relu, sign readout, α = η̃ = 1: step 1 moves the overlap by η̃ μ1 s = ±1/2
+    theory = [ln for ln in ax.get_lines() if ln.get_color() == "k"]
+    assert theory[0].get_label().startswith("theory") and len(theory) == 2
+    assert sorted(ln.get_ydata()[1] for ln in theory) == pytest.approx([-0.5, 0.5], abs=1e-6)
 
 
 def test_export_figures_writes_into_the_build_folder_not_over_tracked_files(monkeypatch, tmp_path):

@@ -218,7 +218,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _plot(records: list[dict]):
     """Target overlaps (mean ± s.e. over seeds) versus step: one colour per grid point, one line
-    style per direction, open markers for the second type (identical curves stay visible)."""
+    style per direction, open markers for the second type (identical curves stay visible), and
+    the d → ∞ overlap equations (THEORY.md §5.3) in thin black where they apply."""
     from giantstep.figures import integer_steps, new_figure
 
     fig = new_figure((6.5, 4.2))
@@ -237,6 +238,7 @@ def _plot(records: list[dict]):
                 ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms], capsize=2,
                             marker="os^D"[i % 4], ms=5 - i, mfc="none" if i else None, color=f"C{g % 10}",
                             ls=["-", "--", ":", "-."][k % 4], label=f"{label} {tp['type']} z{k + 1}")
+        _theory_overlay(ax, recs[0]["config"], len(steps) - 1)
     c = records[0]["config"]
     ax.set_title(f"simulation: {c.get('target', '')} — {c.get('activation', '')}, {c.get('readout', '')} readout, "
                  f"{len(records)} runs", fontsize=9)
@@ -245,3 +247,29 @@ def _plot(records: list[dict]):
     ax.set_ylabel("target overlap W* w (mean over the type)")
     ax.legend(fontsize=6)
     return fig
+
+
+def _theory_overlay(ax, c: dict, steps: int) -> None:
+    """Draw the §5.3 overlaps of the configuration ``c`` (fresh batches n = α d, constant or sign
+    readout); other protocols have no overlay (said on stderr)."""
+    from giantstep.errors import GiantstepError
+    from giantstep.figures import label_once
+
+    if (c.get("ell", 1) != 1 or c.get("batch_reuse", 1) != 1 or c.get("preprocess") or c.get("symmetric")
+            or c.get("readout") not in ("constant", "sign")):
+        print("giantstep simulate: note: no theory overlay for this protocol (the §5.3 equations take "
+              "fresh batches n = α d and a constant or sign readout)", file=sys.stderr)
+        return
+    from giantstep.numerics import overlap_trajectory
+
+    try:
+        th = overlap_trajectory(c["target"], c["activation"], alpha=c["alpha"], eta=c["eta"], steps=steps,
+                                readout=c["readout"], noise=c.get("noise") or 0.0,
+                                normalize=bool(c.get("normalize")))
+    except GiantstepError as exc:
+        print(f"giantstep simulate: note: no theory overlay ({exc})", file=sys.stderr)
+        return
+    for k, tp in enumerate(th.steps[0].types):
+        for i in range(len(tp.overlap)):
+            ax.plot(range(steps + 1), [st.types[k].overlap[i] for st in th.steps], color="k", lw=0.8,
+                    ls=["-", "--", ":", "-."][i % 4], label=label_once(ax, "theory (d → ∞, §5.3)"))
