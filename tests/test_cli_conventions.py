@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from giantstep.cli import build_parser, main
@@ -209,3 +210,36 @@ def test_validate_without_a_verdict_exits_1(capsys):
             "--seeds", "2", "--workers", "1", "--no-progress"]
     assert main(argv) == 1
     assert "UNDETERMINED" in capsys.readouterr().out
+
+
+_GRIDS = [("0.5:3:6", 0.5, 3, 6), ("1:2:3", 1, 2, 3), ("0.1:0.1:1", 0.1, 0.1, 1), ("3:1:5", 3, 1, 5),
+          ("1e-3:1e3:7", 1e-3, 1e3, 7), ("0.2:3:8", 0.2, 3, 8), ("2:2:4", 2, 2, 4), ("0.7:0.71:2", 0.7, 0.71, 2),
+          ("1:100:100", 1, 100, 100), ("5:6:11", 5, 6, 11), (".5:1.5:3", 0.5, 1.5, 3), ("1E0:2E0:2", 1, 2, 2),
+          (" 1:2:3 ", 1, 2, 3), ("1:10000:10000", 1, 10000, 10000), ("0.25:4:16", 0.25, 4, 16)]
+_LISTS = [("2", [2.0]), ("0.5,1,2", [0.5, 1, 2]), ("3,1", [3, 1]), ("1e-2", [0.01]), ("1,1,1", [1, 1, 1]),
+          ("0.1, 0.2", [0.1, 0.2]), ("7.25", [7.25])]
+
+
+@pytest.mark.parametrize("text, start, stop, num", _GRIDS, ids=[g[0] for g in _GRIDS])
+def test_grid_grammar_against_linspace(text, start, stop, num):
+    from giantstep.cli.options import parse_grid
+
+    assert parse_grid(text) == pytest.approx(np.linspace(start, stop, num).tolist(), rel=1e-14, abs=1e-15)
+
+
+@pytest.mark.parametrize("text, values", _LISTS, ids=[g[0] for g in _LISTS])
+def test_list_grammar(text, values):
+    from giantstep.cli.options import parse_grid
+
+    assert parse_grid(text) == pytest.approx(values, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["1:2:10001", "0:1:3", "-1:1:3", "1:inf:2", "nan:1:2", "1,,2", "1;2", "1:2:3:4",
+                                  "1:2:2.5", "0x10", "1,0"])
+def test_grid_grammar_refusals(text):
+    import argparse
+
+    from giantstep.cli.options import parse_grid
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_grid(text)
