@@ -243,3 +243,15 @@ def test_grid_grammar_refusals(text):
 
     with pytest.raises(argparse.ArgumentTypeError):
         parse_grid(text)
+
+
+def test_csv_validate_rows_are_the_report_points(capsys):
+    argv = ["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--d", "32",
+            "--seeds", "2", "--workers", "1", "--no-progress"]
+    main(argv + ["--csv"])
+    rows = _csv(capsys)
+    main(argv + ["--json"])
+    pts = json.loads(capsys.readouterr().out)["points"]
+    assert [r["quantity"] for r in rows] == [p["name"] for p in pts]
+    assert [float(r["theory"]) for r in rows] == [p["theory"] for p in pts]
+    assert {r["d"] for r in rows} == {"32"}

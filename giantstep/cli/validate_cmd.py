@@ -149,6 +149,8 @@ def _validate(args: argparse.Namespace) -> int:
             save_figure(report.plot(), args.plot)
         if args.json:
             print_json({**report.to_dict(), "fits": study.fits, "study_ok": study.all_ok})
+        elif args.csv:
+            _print_points_csv(report)
         else:
             print(report.table())
             print()
@@ -165,11 +167,16 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     elif args.csv:
-        print_csv(["d", "quantity", "theory", "sim_mean", "se", "law", "z", "verdict"],
-                  [[p["d"], p["name"], p["theory"], p["sim_mean"], p["se"], p["law"], p["z"], p["verdict"]]
-                   for p in report.points])
+        _print_points_csv(report)
     else:
         print(report.table())
         print(report.tolerance)
         print(report.verdict_line())
     return 0 if report.all_ok else 1
+
+
+def _print_points_csv(report) -> None:
+    """``--csv``: one row per compared point."""
+    print_csv(["d", "quantity", "theory", "sim_mean", "se", "law", "z", "verdict"],
+              [[p["d"], p["name"], p["theory"], p["sim_mean"], p["se"], p["law"], p["z"], p["verdict"]]
+               for p in report.points])
