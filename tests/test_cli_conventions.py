@@ -28,8 +28,8 @@ _BASE = {
     ("validate", "overlaps"): ["z1", "--activation", "relu", "--eta", "1"],
     ("validate", "preprocessed"): ["He2(z1)", "--activation", "relu", "--eta", "1"],
 }
-_SEVERAL = [("error",), ("simulate",), ("validate", "error")]
-_ONE = [("overlaps",), ("validate", "overlaps"), ("validate", "preprocessed")]
+_SEVERAL = [("error",), ("simulate",), ("validate", "error"), ("overlaps",)]
+_ONE = [("validate", "overlaps"), ("validate", "preprocessed")]
 
 
 def _parse(cmd: tuple[str, ...], alpha: str):
@@ -159,6 +159,16 @@ def test_csv_overlaps(capsys):
     rows = _csv(capsys)
     step1 = [r for r in rows if r["step"] == "1"]
     assert sorted(abs(float(r["overlap z1"])) for r in step1) == pytest.approx([0.5, 0.5], abs=1e-6)
+    # several α: one trajectory each; the step-1 overlap is η̃ μ1 = 1/2 whatever α (n = α d only sets
+    # the size of the noise part of the update)
+    assert main(["overlaps", "z1", "--activation", "relu", "--alpha", "0.5,1:2:2", "--eta", "1", "--steps", "1",
+                 "--csv"]) == 2  # one grammar per value: a list of grids is not part of it
+    capsys.readouterr()
+    assert main(["overlaps", "z1", "--activation", "relu", "--alpha", "0.5,2", "--eta", "1", "--steps", "1",
+                 "--csv"]) == 0
+    rows = _csv(capsys)
+    assert sorted({float(r["alpha"]) for r in rows}) == [0.5, 2.0]
+    assert all(abs(abs(float(r["overlap z1"])) - 0.5) < 1e-6 for r in rows if r["step"] == "1")
 
 
 def test_teacher_without_linear_part_is_an_answer_with_a_warning():
