@@ -102,7 +102,7 @@ class Thresholds(FrameMixin):
             axes = fig.get_axes()
             for i, ax in enumerate(axes):
                 ax.set_position([0.06 + i * 0.235, 0.62, 0.2, 0.3])
-            ax = fig.add_axes([0.3, 0.1, 0.66, 0.36])
+            ax = fig.add_axes([0.3, 0.1, 0.5, 0.36])
             _plot_algorithms(ax, self.algorithms, self.directions)
             never_band(ax, _never_level(self.algorithms))
         return fig
@@ -481,14 +481,14 @@ def _plot_algorithms(ax, algorithms: list, directions: list) -> None:
         ys, xs = [], []
         for i, a in enumerate(algorithms):
             c = a["cells"][j]
-            ys.append(i + (j - (nd - 1) / 2) * 0.18)
+            ys.append(i + (j - (nd - 1) / 2) * 0.8 / nd)
             xs.append(top if c["kappa"] is None else c["kappa"])
         vec = "(" + ",".join(f"{u:.2g}" for u in d["vector"]) + ")"
-        ax.plot(xs, ys, ls="none", marker=markers[j % len(markers)], ms=7, mfc="none" if j else None,
+        ax.plot(xs, ys, ls="none", marker=markers[j % len(markers)], ms=6, mfc="none" if j else None,
                 label=f"direction {vec}")
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(r"samples needed: $\kappa$ with $n \asymp d^\kappa$")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("samples needed per algorithm")
