@@ -48,3 +48,8 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'giantstep' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (lazily imported names included), for ``dir(giantstep)`` and tab completion."""
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})

@@ -37,6 +37,7 @@ import numpy as np
 
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.params import Interval, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory.amp import MAX_R
 from giantstep.theory.amp_channel import LabelChannel, gaussian_grid
 from giantstep.theory.expr.target import as_target
@@ -107,7 +108,7 @@ class SEPoint:
 
 
 @dataclass
-class StateEvolution:
+class StateEvolution(FrameMixin):
     """The GAMP state-evolution curve for one target."""
 
     target: str

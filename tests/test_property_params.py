@@ -109,7 +109,7 @@ SHAPES = st.sampled_from(["z1", "z1 + z1*z2", "z1*z2*z3", "(z1+z2)**2 + z3", "z1
 @settings(max_examples=25, deadline=None)
 @given(c=COEF, shape=SHAPES, negative=st.booleans())
 def test_leap_structure_is_scale_free(c, shape, negative):
-    from giantstep.theory.subspaces import analyze
+    from giantstep.theory.structure.subspaces import analyze
 
     ref = analyze(shape)
     sign = -1 if negative else 1

@@ -55,8 +55,12 @@ def test_hermite_teacher_one_step_plateau_by_hand():
 
 
 def test_plot_has_four_curves(tmp_path):
-    fig = thresholds("z1 + z1*z2*z3", amp=False).plot()
-    assert len(fig.axes[0].get_lines()) == 4
+    th = thresholds("z1 + z1*z2*z3", amp=False)
+    fig = th.plot()
+    # one panel per method, each drawing that method's plateaus on the κ grid
+    for ax, key in zip(fig.axes[:4], ["random_features", "one_step", "one_step_preprocessed", "multi_step"]):
+        step = ax.get_lines()[0]
+        assert list(step.get_ydata()) == list(th.stairway[key])
 
 
 def _row(th, key):
@@ -111,4 +115,4 @@ def test_comparison_rotation_invariant():
 
 def test_plot_has_comparison_panel():
     fig = thresholds("z1 + z1*z2*z3", amp=False).plot()
-    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "samples needed per algorithm"
+    assert len(fig.axes) == 5 and fig.axes[4].get_title() == "samples needed per algorithm"

@@ -75,7 +75,8 @@ def test_report_table_json_and_plot_show_the_verdicts():
     assert "DISAGREES" in rep.table() and "undetermined (too few seeds: run ≥" in rep.table()
     assert rep.verdict_line().startswith("SOME POINTS DISAGREE: 1 agree")
     labels = rep.plot().axes[0].get_legend_handles_labels()[1]
-    assert labels == ["agrees", "undetermined (too few seeds)", "disagrees"]
+    assert labels == ["simulation = theory", "simulation d = 50",
+                      "simulation d = 50 (undetermined (too few seeds))", "simulation d = 50 (disagrees)"]
 
 
 def test_holm_and_critical_values_by_hand():

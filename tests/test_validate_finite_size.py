@@ -77,7 +77,8 @@ def test_study_turns_a_vanishing_gap_into_finite_size_agreement(tmp_path):
     assert study.all_ok and study.report.all_ok
     fig = study.report.plot()  # square markers: agreement through the finite-size allowance
     labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["agrees (finite-size allowance)"]
+    assert labels == ["simulation = theory"] + [f"simulation d = {d} (agrees (finite-size allowance))"
+                                                for d in (100, 400, 1600)]
     fig.savefig(tmp_path / "fs.png")
     # a gap that stays (0.05 at every d) disagrees
     rep = report_from_results(_synthetic(lambda d: 0.05), cfg, {})

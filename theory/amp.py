@@ -31,6 +31,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Interval, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from .amp_channel import LabelChannel, gaussian_grid
 from .expr.target import as_target
@@ -85,7 +86,7 @@ class Stage:
 
 
 @dataclass
-class AMPAnalysis:
+class AMPAnalysis(FrameMixin):
     """Weak-recovery analysis of Bayes-optimal GAMP for one target (see module docstring).
 
     Attributes

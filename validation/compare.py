@@ -44,6 +44,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import PARAMETERS, Boolean, Grid, Interval, Noneable, Options, check
+from giantstep.tables import FrameMixin
 
 from .measure import type_groups
 from .simulator import SimulationConfig, group_law, initial_weights, simulate
@@ -410,7 +411,7 @@ def method_text(cfg: ValidationConfig) -> str:
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(FrameMixin):
     """Result of :func:`validate`: ``points`` (each with a ``verdict``) and ``all_ok``."""
 
     points: list[dict]
@@ -457,29 +458,19 @@ class ValidationReport:
         return f"{head}: " + ", ".join(parts)
 
     def plot(self):
-        """Theory versus simulation: one marker shape per verdict, error bars = s.e."""
-        from matplotlib.figure import Figure
+        """The report as a figure (:mod:`giantstep.figures`).
 
-        fig = Figure(figsize=(5.5, 5))
-        ax = fig.subplots()
-        th = np.array([p["theory"] for p in self.points])
-        sm = np.array([p["sim_mean"] for p in self.points])
-        se = np.array([p["se"] or 0.0 for p in self.points])
-        verdict = np.array([p["verdict"] for p in self.points])
-        for v, (marker, color, label) in _MARKERS.items():
-            sel = verdict == v
-            if sel.any():
-                ax.errorbar(th[sel], sm[sel], yerr=se[sel], fmt=marker, ms=5, color=color,
-                            mfc="none" if v == "undetermined" else color, label=label)
-        lo, hi = float(min(th.min(), sm.min())), float(max(th.max(), sm.max()))
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_xlabel("theory")
-        ax.set_ylabel("simulation (mean ± s.e. over seeds)")
+        ``error``: learning curves — α on the x axis, the theory line, the simulation means
+        with ± s.e. bars, one colour per d, the marker shape giving the verdict.
+        Other kinds: simulation against theory per quantity (the diagonal is agreement),
+        one colour per d, marker shape = verdict.
+        """
+        from giantstep.figures import validation_figure
+
         c = self.config
-        ax.set_title(f"{c['kind']}: {c['target'] if c['kind'] != 'error' else c['teacher']} — "
-                     f"{c['activation']}", fontsize=9)
-        ax.legend(fontsize=8)
-        return fig
+        what = c["teacher"] if c["kind"] == "error" else c["target"]
+        title = f"{c['kind']}: {what} — student {c['activation']}"
+        return validation_figure(self.points, _MARKERS, title, learning_curve=c["kind"] == "error")
 
 
 _OVERLAP = re.compile(r"^(.*) overlap\[(\d+)\]$")

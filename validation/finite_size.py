@@ -25,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from giantstep.tables import FrameMixin
+
 from .compare import ValidationConfig, ValidationReport, validate
 
 DEFAULT_DS = (256, 512, 1024, 2048)
 
 
 @dataclass
-class FiniteSizeStudy:
+class FiniteSizeStudy(FrameMixin):
     """Result of :func:`finite_size_study`: one fit per quantity plus the raw report."""
 
     fits: list[dict]

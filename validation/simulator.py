@@ -42,6 +42,7 @@ import scipy.linalg.blas
 
 from giantstep.errors import InputError
 from giantstep.params import PARAMETERS, Boolean, Interval, Noneable, Options, check
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 from . import precision, sampling
@@ -264,7 +265,7 @@ class SimulationConfig:
 
 
 @dataclass
-class SimulationResult:
+class SimulationResult(FrameMixin):
     """Output of :func:`simulate`.
 
     Attributes

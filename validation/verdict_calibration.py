@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from giantstep.tables import FrameMixin
+
 from .compare import ValidationConfig, _measure_job, predict, predicted_batch, report_from_results
 
 SEED_CYCLE = (2, 3, 4, 5, 6, 8)
@@ -122,7 +124,7 @@ def _scaled(results: list[dict], factor: float) -> list[dict]:
 
 
 @dataclass
-class StudyResult:
+class StudyResult(FrameMixin):
     """Counts of the calibration and power studies (see the module docstring)."""
 
     calibration: list[dict]

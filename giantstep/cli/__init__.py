@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="giantstep",
         description="Theory companion for two-layer networks trained by a few giant gradient steps.",
     )
+    from giantstep import __version__
+
+    parser.add_argument("--version", action="version", version=f"giantstep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _COMMAND_MODULES:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 
 from giantstep.errors import InputError
-from giantstep.params import check_grid_size
 from giantstep.resources import check_spectrum_budget
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha0", type=float, required=True, help="first-step batch ratio n0/d")
     p.add_argument("--eta", type=float, required=True, help="rescaled learning rate η̃ (η = η̃ p)")
     p.add_argument("--lam", type=float, required=True, help="ridge penalty λ > 0")
-    p.add_argument("--alpha", required=True, metavar="START:STOP:NUM",
-                   help="readout sample ratios n/d, e.g. 0.2:3:8 (or a single value)")
+    alpha_option(p, what="readout sample ratios α = n/d")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
     p.add_argument("--readout", choices=["constant", "sign", "gaussian"], default="constant",
                    help="second-layer law during the step (default constant; sign with an odd "
@@ -57,29 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "and training error of the ridge readout refit after each step t = 1..T and "
                    "the frozen-readout error (JSON key 'steps'); spectrum auto/limit/bulk only")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
     p.add_argument("--plot", metavar="FILE.png", help="write test error vs α with the lazy baseline")
+    document(p, "giantstep error --student tanh --teacher tanh --alpha0 2 --eta 1 --lam 0.01 "
+             "--alpha 0.5:3:6 --plot curve.png")
     p.set_defaults(func=_error)
-
-
-def parse_alpha_grid(text: str) -> list[float]:
-    """``"START:STOP:NUM"`` → NUM evenly spaced values (inclusive); ``"A"`` → ``[A]``."""
-    parts = text.split(":")
-    try:
-        if len(parts) == 1:
-            return [float(parts[0])]
-        if len(parts) != 3:
-            raise ValueError
-        start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise InputError(f"--alpha must be START:STOP:NUM (e.g. 0.2:3:8) or one number, "
-                         f"got {text!r}") from None
-    if num < 1:
-        raise InputError(f"--alpha NUM must be ≥ 1, got {num}")
-    check_grid_size("--alpha", num)
-    if num == 1:
-        return [start]
-    step = (stop - start) / (num - 1)
-    return [start + i * step for i in range(num)]
 
 
 def _error(args: argparse.Namespace) -> int:
@@ -87,7 +67,7 @@ def _error(args: argparse.Namespace) -> int:
 
     from giantstep.numerics.test_error.curves.one_step import one_step_learning_curve
 
-    alphas = parse_alpha_grid(args.alpha)
+    alphas = args.alpha
     check_spectrum_budget(args.spectrum, args.d, args.width_ratio, args.alpha0, args.spectrum_draws,
                           args.steps or 1)
     if args.steps is not None:
@@ -98,17 +78,28 @@ def _error(args: argparse.Namespace) -> int:
         spectrum=args.spectrum, spectrum_draws=args.spectrum_draws,
         d=args.d, seed=args.seed, tol=args.tol, warn=False,
     )
-    # a teacher without linear part: the curve printed is the lazy one, exit code 2
-    code = 0 if curve.params.get("step_learns_target", True) else 2
-    for k, note in enumerate(curve.params.get("notes", [])):
-        kind = "error" if (code and k == 0) else "warning"
-        print(f"giantstep: {kind}: {note}", file=sys.stderr)
+    # a teacher without linear part: the curve is the lazy one — an answer, with its warning (exit 0)
+    for note in curve.params.get("notes", []):
+        print(f"giantstep: warning: {note}", file=sys.stderr)
     if args.plot:
         save_figure(curve.plot(), args.plot)
     if args.json:
         print_json(curve.to_dict())
-        return code
+        return 0
     prm = curve.params
+    headers = ["alpha", "test_error", "train_error", "lazy_test_error", "validated"]
+    rows = []
+    for i, a in enumerate(curve.alpha):
+        row = [float(a), float(curve.test_error[i]), float(curve.train_error[i]),
+               float(curve.lazy_test_error[i]), bool(curve.validated[i])]
+        rows.append(row)
+    if curve.test_error_std is not None:
+        headers.insert(2, "std_over_draws")
+        for i, row in enumerate(rows):
+            row.insert(2, float(curve.test_error_std[i]))
+    if args.csv:
+        print_csv(headers, rows)
+        return 0
     print(f"student σ = {prm['student']}, teacher σ* = {prm['teacher']}, α0 = {prm['alpha0']:g}, "
           f"η̃ = {prm['eta']:g}, λ = {prm['lam']:g}, Δ = {prm['noise']:g}, "
           f"ψ = p/d = {prm['width_ratio']:g}, spectrum = {prm['spectrum']}")
@@ -127,18 +118,8 @@ def _error(args: argparse.Namespace) -> int:
         print(f"exact bulk model: {prm['spectrum_draws']} sampled steps at d = {prm['d']} "
               f"(seeds {prm['seed']}…), sampling cost {cost:.1f} s (cached in-process); "
               "std_over_draws is their finite-size spread")
-    headers = ["alpha", "test_error", "train_error", "lazy_test_error", "validated"]
-    rows = []
-    for i, a in enumerate(curve.alpha):
-        row = [float(a), float(curve.test_error[i]), float(curve.train_error[i]),
-               float(curve.lazy_test_error[i]), bool(curve.validated[i])]
-        rows.append(row)
-    if curve.test_error_std is not None:
-        headers.insert(2, "std_over_draws")
-        for i, row in enumerate(rows):
-            row.insert(2, float(curve.test_error_std[i]))
     print(format_table(headers, rows))
-    return code
+    return 0
 
 
 def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
@@ -164,6 +145,17 @@ def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
         print_json(curve.to_dict())
         return 0
     prm = curve.params
+    headers = ["step", "alpha", "test_error", "train_error", "frozen_error", "validated"]
+    rows = [[0, float(a), float(curve.lazy_test_error[i]), float(curve.lazy_train_error[i]),
+             float(prm["frozen_error_at_init"]), True] for i, a in enumerate(curve.alpha)]
+    for st in curve.steps:
+        for i, a in enumerate(curve.alpha):
+            rows.append([st["step"], float(a), float(st["test_error"][i]),
+                         float(st["train_error"][i]), float(st["frozen_error"]),
+                         bool(st["validated"][i])])
+    if args.csv:
+        print_csv(headers, rows)
+        return 0
     print(f"student σ = {prm['student']}, target g* = {prm['teacher']}, readout = "
           f"{prm['readout']}, α0 = {prm['alpha0']:g} per step, η̃ = {prm['eta']:g}, "
           f"λ = {prm['lam']:g}, Δ = {prm['noise']:g}, ψ = p/d = {prm['width_ratio']:g}, "
@@ -174,14 +166,6 @@ def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
         print(f"exact bulk model: {prm['spectrum_draws']} sampled {prm['steps']}-step "
               f"trajectories at d = {prm['d']} (seeds {prm['seed']}…), sampling cost "
               f"{sum(prm['bulk_sampling_seconds']):.1f} s; std_over_draws is their spread")
-    headers = ["step", "alpha", "test_error", "train_error", "frozen_error", "validated"]
-    rows = [[0, float(a), float(curve.lazy_test_error[i]), float(curve.lazy_train_error[i]),
-             float(prm["frozen_error_at_init"]), True] for i, a in enumerate(curve.alpha)]
-    for st in curve.steps:
-        for i, a in enumerate(curve.alpha):
-            rows.append([st["step"], float(a), float(st["test_error"][i]),
-                         float(st["train_error"][i]), float(st["frozen_error"]),
-                         bool(st["validated"][i])])
     print(format_table(headers, rows))
     print("step 0 = lazy (random features); frozen_error = readout kept as trained (no refit)")
     return 0

@@ -12,7 +12,7 @@ import argparse
 import inspect
 from typing import Any
 
-from giantstep.params import PARAMETERS, Options, cli_help, cli_type
+from giantstep.params import MAX_GRID_POINTS, PARAMETERS, Options, cli_help, cli_type
 
 _EMPTY = inspect.Parameter.empty
 
@@ -34,3 +34,63 @@ def shared(parser: argparse.ArgumentParser, flag: str, name: str, *, default: An
     else:
         kw["default"] = dflt
     return parser.add_argument(flag, **kw)
+
+
+#: What ``--alpha`` accepts on every command (one grammar, one help text).
+ALPHA_GRAMMAR = "a number (2), a comma list (0.5,1,2) or START:STOP:NUM (0.5:3:6, NUM evenly spaced, inclusive)"
+
+
+def parse_grid(text: str, *, max_num: int = MAX_GRID_POINTS) -> list[float]:
+    """Parse the shared grid grammar: ``"2"``, ``"0.5,1,2"`` or ``"START:STOP:NUM"`` → values > 0.
+
+    Raises :class:`argparse.ArgumentTypeError` (one line, exit code 2 from the parser, which
+    names the option). A grid of more than ``max_num`` points is refused before it is built.
+    """
+    text = text.strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if not 1 <= num <= max_num:
+                raise argparse.ArgumentTypeError(f"NUM must be between 1 and {max_num}, got {text!r}")
+            values = [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
+        else:
+            values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {ALPHA_GRAMMAR}; got {text!r}") from None
+    if not values or any(not (v > 0 and v < float("inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"every value must be a finite number > 0, got {text!r}")
+    return values
+
+
+def alpha_option(parser: argparse.ArgumentParser, *, what: str, single: bool = False,
+                 required: bool = True, flag: str = "--alpha") -> argparse.Action:
+    """Add ``--alpha`` with the shared grammar (:func:`parse_grid`); ``what`` says which ratio it is.
+
+    With ``single=True`` the command computes at one α: the value is that float, and a
+    list of several values is refused with one line (exit code 2).
+    """
+
+    def convert(text: str) -> Any:
+        values = parse_grid(text)
+        if not single:
+            return values
+        if len(values) != 1:
+            raise argparse.ArgumentTypeError(f"this command computes at one value; got {len(values)} "
+                                             f"({text!r}); give one number")
+        return values[0]
+
+    convert.__name__ = flag.lstrip("-")
+    kind = "one value: " if single else ""
+    return parser.add_argument(flag, type=convert, required=required, metavar="ALPHA",
+                               help=f"{what}; {kind}{ALPHA_GRAMMAR}")
+
+
+def document(parser: argparse.ArgumentParser, example: str, description: str | None = None) -> None:
+    """Give a sub-command its one-paragraph ``description`` (if not set) and an ``example`` epilog."""
+    if description is not None:
+        parser.description = description
+    parser.epilog = f"example:\n  {example}"
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -6,8 +6,8 @@ import argparse
 
 from giantstep.errors import InputError
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
     shared(p, "--readout", "readout", default="sign", extra="the staircase of THEORY §3 needs two signs")
-    shared(p, "--alpha", "alpha", required=True)
+    alpha_option(p, what="batch size per step α = n/d (several values: one trajectory each)")
     shared(p, "--eta", "eta", required=True)
     shared(p, "--steps", "steps", required=True)
     shared(p, "--noise", "noise", default=0.0)
@@ -30,7 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     shared(p, "--tol", "tol", default=None,
            extra="absolute accuracy on overlaps and norms (default 1e-4; 1e-7 when T = 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--plot", metavar="FILE.png", help="write a figure of overlaps versus step")
+    add_csv(p)
+    p.add_argument("--plot", metavar="FILE.png", help="write a figure of overlaps versus step (several α: "
+                   "one figure each, FILE_alpha=A.png)")
+    document(p, 'giantstep overlaps "z1 + z1*z2" --activation relu --alpha 1 --eta 1.5 --steps 3 '
+             '--plot overlaps.png',
+             "Deterministic d → ∞ overlap equations of giant-step training (THEORY.md §5.3; step 1 "
+             "is the closed form of §5.1): after each step t, for each neuron type (readout sign s), "
+             "the overlap of the first-layer weights with each latent direction z_i, their norm and "
+             "cosine. A direction whose overlap leaves 0 at step t is learned at step t (the "
+             "staircase). Accuracy: the difference with the previous quadrature rule is printed.")
     p.set_defaults(func=_overlaps)
 
 
@@ -42,16 +51,34 @@ def _overlaps(args: argparse.Namespace) -> int:
     from giantstep.numerics import overlap_trajectory
 
     tol = args.tol if args.tol is not None else (1e-7 if args.steps == 1 else 1e-4)
-    res = overlap_trajectory(
-        args.expr, args.activation, alpha=args.alpha, eta=args.eta, steps=args.steps,
-        readout=args.readout, noise=args.noise, n_types=args.types, normalize=args.normalize,
-        tol=tol,
-    )
+    runs = [overlap_trajectory(args.expr, args.activation, alpha=a, eta=args.eta, steps=args.steps,
+                               readout=args.readout, noise=args.noise, n_types=args.types,
+                               normalize=args.normalize, tol=tol) for a in args.alpha]
     if args.plot:
-        save_figure(res.plot(), args.plot)
+        for res in runs:
+            path = args.plot if len(runs) == 1 else _suffixed(args.plot, f"_alpha={res.alpha:g}")
+            save_figure(res.plot(), path)
     if args.json:
-        print_json(res.to_dict())
+        print_json(runs[0].to_dict() if len(runs) == 1 else {"runs": [res.to_dict() for res in runs]})
         return 0
+    tables = [_table(res) for res in runs]
+    if args.csv:
+        print_csv(["alpha"] + tables[0][0], [[res.alpha] + row for res, (_, rows) in zip(runs, tables)
+                                             for row in rows])
+        return 0
+    for k, (res, (headers, rows)) in enumerate(zip(runs, tables)):
+        print(("\n" if k else "") + f"target {res.target}, activation {res.activation}, readout {res.readout}, "
+              f"α = {res.alpha:g}, η̃ = {res.eta:g}, Δ = {res.noise:g}"
+              + (", row-normalised" if res.normalize else ""))
+        print(format_table(headers, rows))
+        q = res.quadrature
+        print(f"accuracy: difference with the previous quadrature rule {q['difference_with_previous_rule']:.2e} "
+              f"(tol {q['tol']:g}); {q['seconds']:.2f} s")
+    return 0
+
+
+def _table(res) -> tuple[list[str], list[list]]:
+    """Headers and rows of one trajectory: one row per step and neuron type."""
     r = len(res.steps[0].types[0].overlap)
     headers = ["step", "s", "weight"] + [f"overlap z{i + 1}" for i in range(r)] + [
         "norm2", "cosine", "latent_dim", "corr(F, g*)"]
@@ -62,11 +89,12 @@ def _overlaps(args: argparse.Namespace) -> int:
             rows.append([st.step, f"{tp.s:+.4f}", f"{tp.weight:.4f}"]
                         + [f"{x:+.5f}" for x in tp.overlap]
                         + [f"{tp.norm2:.5f}", f"{tp.cosine:.5f}", st.latent_dim, corr])
-    print(f"target {res.target}, activation {res.activation}, readout {res.readout}, "
-          f"α = {res.alpha:g}, η̃ = {res.eta:g}, Δ = {res.noise:g}"
-          + (", row-normalised" if res.normalize else ""))
-    print(format_table(headers, rows))
-    q = res.quadrature
-    print(f"accuracy: difference with the previous quadrature rule {q['difference_with_previous_rule']:.2e} "
-          f"(tol {q['tol']:g}); {q['seconds']:.2f} s")
-    return 0
+    return headers, rows
+
+
+def _suffixed(path: str, suffix: str) -> str:
+    """``fig.png`` + ``_alpha=2`` → ``fig_alpha=2.png``."""
+    from pathlib import Path
+
+    p = Path(path)
+    return str(p.with_name(p.stem + suffix + p.suffix))

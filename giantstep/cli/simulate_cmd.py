@@ -15,8 +15,8 @@ import sys
 from giantstep.errors import InputError
 from giantstep.params import check, check_grid_size
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def parse_values(text: str, kind=float, name: str = "value") -> list:
@@ -58,6 +58,7 @@ def add_simulation_arguments(p: argparse.ArgumentParser) -> None:
     shared(p, "--dtype", "dtype", default="float64")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
     p.add_argument("--plot", metavar="FILE.png", help="write a figure")
 
 
@@ -73,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
     shared(p, "--readout", "readout", default="sign")
-    p.add_argument("--alpha", required=True, help="batch size per step over d^ℓ (list or grid)")
+    alpha_option(p, what="batch size per step α = n/d^ℓ (several values: a grid of runs)")
     p.add_argument("--eta", required=True, help="rescaled learning rate η̃ (list or grid)")
     shared(p, "--steps", "steps", default=1)
     p.add_argument("--ell", type=float, default=1.0, help="batch exponent ℓ: n = α d^ℓ (default 1)")
@@ -101,6 +102,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "row ranges computed on the --scheduler's workers (points run one at a time; "
                    "same numbers as in-process with the same N)")
     add_simulation_arguments(p)
+    document(p, 'giantstep simulate "z1 + z1*z2" --activation relu --alpha 1 --eta 1.5 --steps 3 '
+             '--d 256 --seeds 4 --plot sim.png')
     p.set_defaults(func=_simulate)
 
 
@@ -114,7 +117,7 @@ def _configs(args: argparse.Namespace) -> list[dict]:
     if args.resume and args.overwrite:
         raise InputError("--resume and --overwrite exclude each other")
     ds = parse_values(args.d, int, "d")
-    alphas = [check("alpha", a) for a in parse_values(args.alpha, float, "alpha")]
+    alphas = [check("alpha", a) for a in args.alpha]
     etas = [check("eta", e) for e in parse_values(args.eta, float, "eta")]
     check_budget(args, ds, len(alphas) * len(etas), max(alphas))
     out = []
@@ -279,32 +282,71 @@ def _simulate(args: argparse.Namespace) -> int:
             rows.append([pr["d"], pr["p"], f"{pr['alpha']:g}", f"{pr['eta']:g}", pt["step"],
                          tp["type"], ov, f"{tp['norm2_mean']:.4f}", f"{tp['cosine_mean']:.4f}", err,
                          pt["n_seeds"]])
-    print(format_table(["d", "p", "alpha", "eta", "step", "type", "overlaps (mean±s.e.)", "norm2",
-                        "cosine", "test error", "seeds"], rows))
+    headers = ["d", "p", "alpha", "eta", "step", "type", "overlaps (mean±s.e.)", "norm2", "cosine",
+               "test error", "seeds"]
+    if args.csv:
+        print_csv(headers, rows)
+        return 0
+    print(format_table(headers, rows))
     if args.out:
         print(f"{len(records)} simulations in {args.out}")
     return 0
 
 
 def _plot(records: list[dict]):
-    from matplotlib.figure import Figure
+    """Target overlaps (mean ± s.e. over seeds) versus step: one colour per grid point, one line
+    style per direction, open markers for the second type (identical curves stay visible), and
+    the d → ∞ overlap equations (THEORY.md §5.3) in thin black where they apply."""
+    from giantstep.figures import integer_steps, new_figure
 
-    fig = Figure(figsize=(6, 4))
+    fig = new_figure((6.5, 4.2))
     ax = fig.subplots()
     groups: dict[str, list[dict]] = {}
     for rec in records:
         c = rec["config"]
         groups.setdefault(f"d={c['d']} α={c['alpha']:g} η̃={c['eta']:g}", []).append(rec)
-    for label, recs in groups.items():
+    for g, (label, recs) in enumerate(groups.items()):
         steps = recs[0]["result"]["steps"]
         for i, tp in enumerate(steps[0]["types"]):
             for k in range(len(tp["overlap_mean"])):
                 ys = [[rc["result"]["steps"][t]["types"][i]["overlap_mean"][k] for rc in recs]
                       for t in range(len(steps))]
                 ms = [_mean_se(y) for y in ys]
-                ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms],
-                            marker="o", ms=3, label=f"{label} {tp['type']} z{k + 1}")
+                ax.errorbar(range(len(steps)), [m for m, _ in ms], yerr=[s or 0 for _, s in ms], capsize=2,
+                            marker="os^D"[i % 4], ms=5 - i, mfc="none" if i else None, color=f"C{g % 10}",
+                            ls=["-", "--", ":", "-."][k % 4], label=f"{label} {tp['type']} z{k + 1}")
+        _theory_overlay(ax, recs[0]["config"], len(steps) - 1)
+    c = records[0]["config"]
+    ax.set_title(f"simulation: {c.get('target', '')} — {c.get('activation', '')}, {c.get('readout', '')} readout, "
+                 f"{len(records)} runs", fontsize=9)
     ax.set_xlabel("giant step t")
+    integer_steps(ax)
     ax.set_ylabel("target overlap W* w (mean over the type)")
     ax.legend(fontsize=6)
     return fig
+
+
+def _theory_overlay(ax, c: dict, steps: int) -> None:
+    """Draw the §5.3 overlaps of the configuration ``c`` (fresh batches n = α d, constant or sign
+    readout); other protocols have no overlay (said on stderr)."""
+    from giantstep.errors import GiantstepError
+    from giantstep.figures import label_once
+
+    if (c.get("ell", 1) != 1 or c.get("batch_reuse", 1) != 1 or c.get("preprocess") or c.get("symmetric")
+            or c.get("readout") not in ("constant", "sign")):
+        print("giantstep simulate: note: no theory overlay for this protocol (the §5.3 equations take "
+              "fresh batches n = α d and a constant or sign readout)", file=sys.stderr)
+        return
+    from giantstep.numerics import overlap_trajectory
+
+    try:
+        th = overlap_trajectory(c["target"], c["activation"], alpha=c["alpha"], eta=c["eta"], steps=steps,
+                                readout=c["readout"], noise=c.get("noise") or 0.0,
+                                normalize=bool(c.get("normalize")))
+    except GiantstepError as exc:
+        print(f"giantstep simulate: note: no theory overlay ({exc})", file=sys.stderr)
+        return
+    for k, tp in enumerate(th.steps[0].types):
+        for i in range(len(tp.overlap)):
+            ax.plot(range(steps + 1), [st.types[k].overlap[i] for st in th.steps], color="k", lw=0.8,
+                    ls=["-", "--", ":", "-."][i % 4], label=label_once(ax, "theory (d → ∞, §5.3)"))

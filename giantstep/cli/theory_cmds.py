@@ -8,8 +8,8 @@ import re
 from giantstep.errors import InputError
 from giantstep.params import DEFAULTS, cli_help, cli_type
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 _TARGET_VAR = re.compile(r"\bz[0-9]+\b")
 
@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "variable they are computed by default)")
     sg.add_argument("--no-strengths", action="store_true", help="no generative strengths at all")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
+    document(p, 'giantstep leap "z1 + z1*z2*z3"',
+             "The relevant subspace of a target g*(z1..zr), its information exponent, the staircase "
+             "of directions learned by giant steps with n ≍ d samples each, and the greedy leap "
+             "index (THEORY.md §3); then the generative exponent and leap with their stages. Exact "
+             "for polynomial targets (sympy); --csv prints the greedy leaps.")
     p.set_defaults(func=_leap)
 
     h = sub.add_parser("hermite", help="Hermite coefficients of an activation or tensors of a target")
@@ -38,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--exact", action="store_true", help="closed forms only (error if none exists)")
     g.add_argument("--precision", type=cli_type("dps"), default=DEFAULTS["dps"], help=cli_help("dps"))
     h.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(h)
+    document(h, "giantstep hermite relu --degree 6",
+             "Hermite coefficients μ_k = E[σ(ξ) He_k(ξ)] of an activation (closed forms where they "
+             "exist, else mpmath at --precision digits with an error bound), or the energies "
+             "‖P_k g‖² and non-zero tensor entries of a target in z1..zr (THEORY.md §2).")
     h.set_defaults(func=_hermite)
 
     t = sub.add_parser("thresholds", help="samples needed per algorithm and direction; stairway of plateaus")
@@ -48,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     shared(t, "--max-degree", "max_degree", default=None)
     t.add_argument("--json", action="store_true", help="print JSON")
     t.add_argument("--plot", metavar="FILE.png", help="write the stairway figure")
+    add_csv(t)
+    document(t, 'giantstep thresholds "z1 + z1*z2*z3" --plot stairway.png',
+             "Sample complexity n ≍ d^κ per direction and algorithm (kernels / random features, one "
+             "giant step, preprocessed step, several steps, online SGD, batch reuse, SQ, AMP) and the "
+             "stairway: the error plateau of each method versus κ = log n / log d (THEORY.md §4). "
+             "--csv prints the stairway on the κ grid.")
     t.set_defaults(func=_thresholds)
 
 
@@ -70,6 +87,10 @@ def _leap(args: argparse.Namespace) -> int:
         out.update(gen.to_dict())
         out["target"] = target.text
         print_json(out)
+        return 0
+    if args.csv:
+        print_csv(["stage", "leap", "new_directions"],
+                  [[i + 1, k, " ".join(_vec(v) for v in B.T)] for i, (k, B) in enumerate(zip(res.leaps, res.stages))])
         return 0
     print(f"target              {target.text}   (r = {res.r})")
     if res.activation:
@@ -136,6 +157,9 @@ def _hermite(args: argparse.Namespace) -> int:
             "normalized": [float(v) / float(sympy.sqrt(sympy.factorial(k))) for k, v in enumerate(c.floats())],
         })
         return 0
+    if args.csv:
+        print_csv(["k", "mu_k", "value"], [[k, values[k], str(numeric[k])] for k in range(K + 1)])
+        return 0
     how = "exact" if c.exact else f"{args.precision} digits, error ≲ {c.error:.1e}"
     print(f"activation {act.name}: μ_k = E[σ(ξ) He_k(ξ)]  ({how})")
     rows = [[k, values[k], str(numeric[k])[: args.precision + 3]] for k in range(K + 1)]
@@ -177,6 +201,9 @@ def _hermite_target(target, K: int, args: argparse.Namespace) -> int:
                     "second_moment": _finite(exp.second_moment, exp.exact_second_moment),
                     "tail_energy": exp.tail_energy})
         return 0
+    if args.csv:
+        print_csv(["k", "energy"], [[k, e] for k, e in enumerate(energies)])
+        return 0
     print(f"target {target.text} (r = {target.r}); ‖P_k g‖² and non-zero entries E[g He_β]")
     print(format_table(["k", "energy"], [[k, e] for k, e in enumerate(energies)]))
     for k, entries in tensors.items():
@@ -209,6 +236,11 @@ def _thresholds(args: argparse.Namespace) -> int:
         out = th.to_dict()
         out["target"] = target.text
         print_json(out)
+        return 0
+    sw = th.stairway
+    if args.csv:
+        keys = ["kappa", "random_features", "one_step", "one_step_preprocessed", "multi_step"]
+        print_csv(keys, [list(r) for r in zip(*(sw[k] for k in keys))])
         return 0
     print(f"target {target.text} (r = {th.r}), information exponent {th.information_exponent}")
     rows = [[_vec(d["vector"]), _opt(d["one_step_exponent"]), _opt(d["one_step_exponent_preprocessed"]),

@@ -15,8 +15,8 @@ import argparse
 
 from giantstep.errors import InputError
 
-from .options import shared
-from .output import print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import print_csv, print_json, save_figure
 from .simulate_cmd import add_simulation_arguments, check_budget, parse_values
 
 
@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="theory versus finite-d simulation, with error bars",
                        description="Run the prediction and the simulation on the same "
                        "configuration over seeds and dimensions; report z-scores and verdicts.")
+    document(v, 'giantstep validate overlaps "z1 + z1*z2" --activation tanh --readout sign --alpha 2 '
+             '--eta 2 --steps 2 --seeds 6')
     kinds = v.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
 
@@ -47,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("expr", help="target in z1..zr")
     o.add_argument("--activation", required=True, help="student activation")
     shared(o, "--readout", "readout", default="sign")
-    shared(o, "--alpha", "alpha", required=True)
+    alpha_option(o, what="batch size per step α = n/d", single=True)
     shared(o, "--eta", "eta", required=True)
     shared(o, "--steps", "steps", default=1)
     shared(o, "--noise", "noise", default=0.0)
@@ -60,18 +62,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma list among overlap,norm2,cosine,perp_norm2,shared_norm2,"
                    "private_var,spike (default all)")
     _common(o)
+    document(o, 'giantstep validate overlaps "z1 + z1*z2" --activation tanh --readout sign --alpha 2 '
+             '--eta 2 --steps 2 --seeds 6',
+             "Overlaps after T giant steps (n = α d per step): the d → ∞ equations (THEORY.md §5.1, "
+             "§5.3) against simulations at each --d over --seeds seeds; per quantity the z-score and "
+             "a verdict (agrees / disagrees / undetermined: too few seeds). Exit code 0 when every "
+             "point agrees, 1 otherwise.")
     o.set_defaults(func=_validate)
 
     q = kinds.add_parser("preprocessed", help="one step, n = α d^ℓ, degrees < ℓ removed (§5.2)")
     q.add_argument("expr", help="target in z1..zr")
     q.add_argument("--activation", required=True, help="student activation")
     shared(q, "--readout", "readout", default="gaussian")
-    shared(q, "--alpha", "alpha", required=True)
+    alpha_option(q, what="batch size α = n/d^ℓ", single=True)
     shared(q, "--eta", "eta", required=True)
     shared(q, "--ell", "ell", default=2)
     shared(q, "--noise", "noise", default=0.0)
     q.add_argument("--p", type=int, default=256, help="hidden width (default 256)")
     _common(q)
+    document(q, 'giantstep validate preprocessed "He2(z1)" --activation relu --alpha 1 --eta 1 --d 64',
+             "One step on n = α d^ℓ samples with the label components of degree < ℓ removed "
+             "(THEORY.md §5.2): theory against simulation with verdicts; exit code 0 when every "
+             "point agrees, 1 otherwise.")
     q.set_defaults(func=_validate, **{"d": "64"})
 
     e = kinds.add_parser("error", help="test error after one step + ridge readout (§6.1)")
@@ -81,12 +93,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     shared(e, "--alpha0", "alpha0", required=True)
     shared(e, "--eta", "eta", required=True)
     shared(e, "--lam", "lam", required=True)
-    e.add_argument("--alpha", required=True, help="readout ratios n/d: list or START:STOP:NUM")
+    alpha_option(e, what="readout sample ratios α = n/d")
     shared(e, "--noise", "noise", default=0.0)
     shared(e, "--width-ratio", "width_ratio")
     shared(e, "--readout", "readout", extra="sign: odd students only (exact reduction)")
     e.add_argument("--n-test", type=int, default=10_000, help="test-set size (default 10000)")
     _common(e)
+    document(e, "giantstep validate error --student tanh --teacher tanh --alpha0 2 --eta 1 --lam 0.01 "
+             "--alpha 1,2 --d 256,512 --plot validate.png",
+             "Test error after one giant step and a ridge readout (THEORY.md §6.1) against "
+             "simulations at each --d over --seeds seeds; with --plot, the learning curves (α on the "
+             "x axis, theory line, simulation points with error bars, one colour per d). Exit code "
+             "0 when every point agrees, 1 otherwise.")
     e.set_defaults(func=_validate)
 
 
@@ -116,7 +134,7 @@ def _config(args: argparse.Namespace):
                                 **common)
     return ValidationConfig(kind="error", activation=args.student, teacher=args.teacher,
                             alpha=args.alpha0, lam=args.lam, p_ratio=args.width_ratio,
-                            readout=args.readout, alphas=parse_values(args.alpha, float, "alpha"),
+                            readout=args.readout, alphas=args.alpha,
                             n_test=args.n_test, **common)
 
 
@@ -124,7 +142,7 @@ def _check_budget(args: argparse.Namespace, ds: list[int]) -> None:
     """Memory and work of the simulations, estimated before any is built (one-line refusal)."""
     budget = argparse.Namespace(**vars(args))
     if args.kind == "error":
-        alphas = parse_values(args.alpha, float, "alpha")
+        alphas = list(args.alpha)
         budget.p, budget.p_ratio, budget.lam = None, args.width_ratio, args.lam
         budget.alpha_readout, budget.ell, budget.steps = max(alphas), 1.0, 1
         check_budget(budget, ds, len(alphas), args.alpha0)
@@ -157,6 +175,8 @@ def _validate(args: argparse.Namespace) -> int:
             save_figure(report.plot(), args.plot)
         if args.json:
             print_json({**report.to_dict(), "fits": study.fits, "study_ok": study.all_ok})
+        elif args.csv:
+            _print_points_csv(report)
         else:
             print(report.table())
             print()
@@ -172,8 +192,17 @@ def _validate(args: argparse.Namespace) -> int:
         save_figure(report.plot(), args.plot)
     if args.json:
         print_json(report.to_dict())
+    elif args.csv:
+        _print_points_csv(report)
     else:
         print(report.table())
         print(report.tolerance)
         print(report.verdict_line())
     return 0 if report.all_ok else 1
+
+
+def _print_points_csv(report) -> None:
+    """``--csv``: one row per compared point."""
+    print_csv(["d", "quantity", "theory", "sim_mean", "se", "law", "z", "verdict"],
+              [[p["d"], p["name"], p["theory"], p["sim_mean"], p["se"], p["law"], p["z"], p["verdict"]]
+               for p in report.points])

@@ -1,4 +1,4 @@
-"""``giantstep warmup``: compile every numba kernel ahead of time (issue 11).
+"""``giantstep warmup``: compile every numba kernel ahead of time.
 
 The kernels are cached on disk (``numba.njit(cache=True)``), so this is needed
 once per install (and again after an upgrade changes a kernel's source). Each
@@ -13,7 +13,8 @@ import argparse
 import sys
 import time
 
-from .output import format_table, print_json
+from .options import document
+from .output import add_csv, format_table, print_csv, print_json
 
 #: Modules with cached kernels in the validation layer (the numerics ones: compile_cache).
 VALIDATION_KERNEL_MODULES = ("giantstep.validation.kernels",)
@@ -69,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (once per install)",
                        description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
+    document(p, "giantstep warmup",
+             "Compile every numba kernel ahead of time: the kernels are cached on disk, so this is "
+             "needed once per install (about a minute); the first command that needs a cold kernel "
+             "would otherwise compile it and say so on stderr. Prints the time of each workload.")
     p.set_defaults(func=_warmup)
 
 
@@ -88,6 +94,8 @@ def _warmup(args: argparse.Namespace) -> int:
     payload = {"cold_before": before, "cold_after": after, "workloads": rows}
     if args.json:
         print_json(payload)
+    elif args.csv:
+        print_csv(["workload", "seconds"], [[r["workload"], r["seconds"]] for r in rows])
     else:
         print(format_table(["workload", "seconds"], [[r["workload"], f"{r['seconds']:.2f}"] for r in rows]))
         print(f"\nkernels compiled now: {len(before) - len(after)} of {len(before)} cold"

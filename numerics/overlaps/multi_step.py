@@ -93,7 +93,7 @@ def axis_kinks(tgt: Target) -> list[tuple[float, ...]]:
     """
     import sympy
 
-    from giantstep.theory.primitives import kink_arguments, kinks
+    from giantstep.theory.expr.primitives import kink_arguments, kinks
 
     cuts: list[set] = [set() for _ in range(tgt.r)]
     index = {v: i for i, v in enumerate(tgt.variables)}

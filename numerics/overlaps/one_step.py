@@ -23,6 +23,7 @@ from giantstep.numerics.overlaps._params import check_common, target_second_mome
 from giantstep.numerics.overlaps.readout_types import readout_types
 from giantstep.numerics.overlaps.result import Spike, StepState, TypeState, _f, plot_steps
 from giantstep.params import Boolean, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target
 
 
@@ -46,7 +47,7 @@ class OneStepType:
 
 
 @dataclass
-class OneStepOverlaps:
+class OneStepOverlaps(FrameMixin):
     """Result of :func:`one_step_overlaps`.
 
     ``r``, ``gamma``, ``c`` (spiked random features) are set for single-index

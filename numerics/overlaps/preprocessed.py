@@ -36,6 +36,7 @@ from giantstep.numerics.overlaps._params import check_common, target_second_mome
 from giantstep.numerics.overlaps.readout_types import readout_types
 from giantstep.numerics.overlaps.result import _f
 from giantstep.params import Interval, check, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target
 
 
@@ -54,7 +55,7 @@ class PreprocessedSample:
 
 
 @dataclass
-class PreprocessedOverlaps:
+class PreprocessedOverlaps(FrameMixin):
     """Result of :func:`preprocessed_overlaps` (THEORY.md §5.2)."""
 
     target: str

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from giantstep.jsonable import to_jsonable
+from giantstep.tables import FrameMixin
 
 
 def _f(x: Any) -> Any:
@@ -104,29 +105,37 @@ class StepState:
 
 
 def plot_steps(steps: list[StepState], title: str = ""):
-    """Figure of the target overlaps (one line per type and direction) versus step."""
+    """Figure of the target overlaps (one line per type and direction) and cosines versus step.
+
+    Integer step ticks; types drawn later get open markers of a smaller size and are offset by
+    a few points so that types with identical curves (e.g. the cosines of s = ±1) stay visible.
+    """
     from matplotlib import colormaps
-    from matplotlib.figure import Figure
+
+    from giantstep.figures import integer_steps, new_figure
 
     r = len(steps[0].types[0].overlap)
     K = len(steps[0].types)
     x = [st.step for st in steps]
-    fig = Figure(figsize=(10, 4))
+    fig = new_figure((10, 4))
     axes = fig.subplots(1, 2)
     cmap = colormaps["viridis" if K > 2 else "tab10"]
+    markers = "osD^v<>ph*"
     for k in range(K):
         color = cmap(k / max(K - 1, 1)) if K > 2 else cmap(k)
         s = steps[0].types[k].s
+        style = dict(marker=markers[k % len(markers)], color=color, ms=max(7 - 1.5 * k, 3),
+                     mfc=color if k == 0 else "none")
         for i in range(r):
             ys = [st.types[k].overlap[i] for st in steps]
-            axes[0].plot(x, ys, marker="o", color=color, ls=["-", "--", ":", "-."][i % 4],
-                         label=f"s={s:+.2f}, z{i + 1}")
-        axes[1].plot(x, [st.types[k].cosine for st in steps], marker="o", color=color,
-                     label=f"s={s:+.2f}")
-    axes[0].set_xlabel("step")
+            axes[0].plot(x, ys, ls=["-", "--", ":", "-."][i % 4], label=f"s={s:+.2f}, z{i + 1}", **style)
+        axes[1].plot(x, [st.types[k].cosine for st in steps], ls=["-", "--", ":", "-."][k % 4],
+                     label=f"s={s:+.2f}", **style)
     axes[0].set_ylabel("overlap ⟨w, W*_i⟩")
-    axes[1].set_xlabel("step")
     axes[1].set_ylabel("cosine ‖W* w‖/‖w‖")
+    for ax in axes:
+        ax.set_xlabel("giant step t")
+        integer_steps(ax)
     if K * r <= 12:
         axes[0].legend(fontsize=7)
     if K <= 12:
@@ -138,7 +147,7 @@ def plot_steps(steps: list[StepState], title: str = ""):
 
 
 @dataclass
-class OverlapTrajectory:
+class OverlapTrajectory(FrameMixin):
     """Several giant steps (THEORY.md §5.3): the state of every type after each step.
 
     ``steps[0]`` is the initialisation, ``steps[t]`` the state after t steps.

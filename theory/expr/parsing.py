@@ -53,6 +53,25 @@ _HE_RE = re.compile(r"^He([0-9]+)$")
 _UNARY_FUNCTIONS = PARSEABLE_NAMES  # one record per function: theory/expr/primitives.py
 
 
+def _did_you_mean(name: str, variable: str | None) -> str:
+    """``"; did you mean 'He2(z1)'?"`` for a bare function name or a close misspelling, else ``""``.
+
+    ``variable`` is the argument a bare function name is applied to (``z1`` in a target) or
+    ``None`` for a misspelt function call.
+    """
+    import difflib
+
+    is_function = name in _UNARY_FUNCTIONS or _HE_RE.match(name)
+    if is_function and variable == "z1":
+        return f"; did you mean '{name}(z1)'?"
+    names = list(_UNARY_FUNCTIONS) + ["He2", "He3", "pi"] + ([variable] if variable else [])
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    best = close[0] if variable in (None, "x") or close[0] in ("pi", variable) else f"{close[0]}({variable})"
+    return f"; did you mean '{best}'?"
+
+
 def zvar(i: int) -> sympy.Symbol:
     """The latent variable ``z_i`` (1-based) as a real sympy symbol."""
     return sympy.Symbol(f"z{i}", real=True)
@@ -117,7 +136,8 @@ class _Builder(ast.NodeVisitor):
                 return zvar(i)
             if name.startswith("z") and name[1:].isdigit():
                 raise InputError(f"variable '{name}' is not allowed: latent variables are z1, z2, …")
-            raise InputError(f"unknown name '{name}': variables are z1, z2, … (and the constant pi)")
+            raise InputError(f"unknown name '{name}': variables are z1, z2, … (and the constant pi)"
+                             + _did_you_mean(name, "z1"))
         if name == "x":
             return X
         if name in _UNARY_FUNCTIONS:
@@ -127,7 +147,7 @@ class _Builder(ast.NodeVisitor):
             return self._hermite(int(m.group(1)), X)
         raise InputError(
             f"unknown name '{name}': an activation is written in x or with bare function names "
-            "(relu, tanh, He2 + He1, …)"
+            "(relu, tanh, He2 + He1, …)" + _did_you_mean(name, "x")
         )
 
     def _hermite(self, k: int, arg: sympy.Expr) -> sympy.Expr:
@@ -190,6 +210,7 @@ class _Builder(ast.NodeVisitor):
         if name not in _UNARY_FUNCTIONS:
             raise InputError(
                 f"function '{name}' is not allowed (allowed: He<k>, {', '.join(_UNARY_FUNCTIONS)})"
+                + _did_you_mean(name, None)
             )
         return _function(name, self.build(node.args[0], depth + 1))
 

@@ -60,6 +60,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Boolean, Interval, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from ..expr.target import Target, as_target
 from ..gauss.hermite import he_numpy
@@ -109,7 +110,7 @@ class GenerativeStage:
 
 
 @dataclass
-class GenerativeAnalysis:
+class GenerativeAnalysis(FrameMixin):
     """Generative exponent / leap of one target (see the module docstring)."""
 
     r: int

@@ -33,6 +33,7 @@ import numpy as np
 
 from giantstep.errors import InputError
 from giantstep.params import Expression, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from ..expr.target import Activation, Target, as_activation, as_target
 
@@ -372,7 +373,7 @@ def _sym_nonzero_order(ctx: _SymContext) -> int | None:
 
 
 @dataclass
-class LeapAnalysis:
+class LeapAnalysis(FrameMixin):
     """Everything THEORY.md §3 says about one target (and optionally one student).
 
     Attributes

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from giantstep.params import Boolean, Expression, Interval, Noneable, validate_params
+from giantstep.tables import FrameMixin
 
 from .subspaces import _canonical, _context, _extension, _join, _relevant, orthonormal_basis
 
@@ -49,8 +50,10 @@ def _restricted_energy(T: np.ndarray, V: np.ndarray, k: int) -> float:
 
 
 @dataclass
-class Thresholds:
+class Thresholds(FrameMixin):
     """Per-direction exponents, per-degree energies and the stairway of a target."""
+
+    _frame_key = "stairway"  # to_frame(): the plateaus on the κ grid
 
     r: int
     directions: list
@@ -62,6 +65,7 @@ class Thresholds:
     notes: list
     algorithms: list = field(default_factory=list)
     generative: dict | None = None
+    target: str = ""
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (keys of ``giantstep thresholds --json``)."""
@@ -78,28 +82,29 @@ class Thresholds:
             "notes": self.notes,
         }
 
-    def plot(self):
-        """Figure: the error plateaus versus κ (left) and the samples needed per algorithm (right)."""
-        from matplotlib.figure import Figure
+    def plot(self, target: str | None = None):
+        """Figures of the stairway (THEORY.md §4).
 
-        fig = Figure(figsize=(12.8, 4.2))
-        ax = fig.add_subplot(1, 2, 1)
-        kappa = np.asarray(self.stairway["kappa"])
-        styles = {
-            "random_features": ("k", "-", "random features / kernel"),
-            "one_step": ("tab:blue", "--", "one giant step"),
-            "one_step_preprocessed": ("tab:orange", "-.", "one step, low degrees removed"),
-            "multi_step": ("tab:green", ":", "several steps"),
-        }
-        for key, (color, ls, label) in styles.items():
-            ax.step(kappa, self.stairway[key], where="post", color=color, ls=ls, lw=2, label=label)
-        ax.set_xlabel(r"$\kappa = \log n / \log d$")
-        ax.set_ylabel("test-error plateau")
-        ax.set_ylim(bottom=0)
-        ax.legend(frameon=False)
-        ax.set_title("stairway of plateaus (THEORY.md §4)")
-        _plot_algorithms(fig.add_subplot(1, 2, 2), self.algorithms, self.directions)
-        fig.tight_layout()
+        Returns a Figure with one panel per method (the error plateau versus κ = log n / log d,
+        Var(y) dotted) and, when the per-algorithm comparison was computed, a second Figure-row
+        panel of the samples needed per algorithm and direction, "never" as its own band.
+        ``target`` (default: the analysed target) is named in the title.
+        """
+        from giantstep.figures import never_band, stairway_figure
+
+        labels = {"random_features": "random features / kernel", "one_step": "one giant step",
+                  "one_step_preprocessed": "one step, low degrees removed", "multi_step": "several steps"}
+        name = target or self.target or "target"
+        fig = stairway_figure(self.stairway["kappa"], {k: self.stairway[k] for k in labels}, labels, name,
+                              total=self.stairway.get("total_variance"))
+        if self.algorithms:
+            fig.set_size_inches(12.0, 7.6)
+            axes = fig.get_axes()
+            for i, ax in enumerate(axes):
+                ax.set_position([0.06 + i * 0.235, 0.62, 0.2, 0.3])
+            ax = fig.add_axes([0.3, 0.1, 0.5, 0.36])
+            _plot_algorithms(ax, self.algorithms, self.directions)
+            never_band(ax, _never_level(self.algorithms))
         return fig
 
 
@@ -276,7 +281,7 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
             notes.append(f"activation {act.name} enters the giant-step rows only; the kernel, online-SGD, "
                          "batch-reuse, SQ and AMP rows are for a generic learner")
     return Thresholds(r, directions, degrees, stairway, kstar, None if act is None else act.name, Delta, notes,
-                      algorithms, generative)
+                      algorithms, generative, target=t.text)
 
 
 # ---------------------------------------------------------------------------
@@ -460,35 +465,30 @@ def comparison(target, directions: list, *, noise: float = 0.0, max_degree: int 
     return out, gen.to_dict(), notes
 
 
-def _plot_algorithms(ax, algorithms: list, directions: list) -> None:
-    """Samples needed (κ) per algorithm, one marker per direction; 'never' drawn at the top."""
-    if not algorithms:
-        ax.set_axis_off()
-        return
-    labels = [a["label"] for a in algorithms]
+def _never_level(algorithms: list) -> float:
+    """The y level of the "never" band: one above the largest finite κ."""
     finite = [c["kappa"] for a in algorithms for c in a["cells"] if c["kappa"] is not None]
-    top = (max(finite) if finite else 1.0) + 1.0
+    return float(max(finite) if finite else 1.0) + 1.0
+
+
+def _plot_algorithms(ax, algorithms: list, directions: list) -> None:
+    """Samples needed (κ) per algorithm (rows), one marker per direction; 'never' in its band."""
+    labels = [a["label"] for a in algorithms]
+    top = _never_level(algorithms)
     nd = max(1, len(directions))
     markers = "osD^v<>ph*"
     for j, d in enumerate(directions):
-        ys, xs, never = [], [], []
+        ys, xs = [], []
         for i, a in enumerate(algorithms):
             c = a["cells"][j]
-            x = i + (j - (nd - 1) / 2) * 0.12
-            if c["kappa"] is None:
-                never.append(x)
-            else:
-                xs.append(x)
-                ys.append(c["kappa"])
+            ys.append(i + (j - (nd - 1) / 2) * 0.8 / nd)
+            xs.append(top if c["kappa"] is None else c["kappa"])
         vec = "(" + ",".join(f"{u:.2g}" for u in d["vector"]) + ")"
-        line = ax.plot(xs, ys, ls="none", marker=markers[j % len(markers)], label=f"direction {vec}")[0]
-        if never:
-            ax.plot(never, [top] * len(never), ls="none", marker="x", color=line.get_color())
-    ax.axhline(top, color="0.7", lw=0.8, ls=":")
-    ax.text(len(labels) - 0.5, top, "never / not in O(1) steps", ha="right", va="bottom", fontsize=7)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=35, ha="right", fontsize=7)
-    ax.set_ylabel(r"samples needed: $\kappa$ with $n \asymp d^\kappa$")
-    ax.set_ylim(0, top + 0.5)
-    ax.legend(frameon=False, fontsize=7)
+        ax.plot(xs, ys, ls="none", marker=markers[j % len(markers)], ms=6, mfc="none" if j else None,
+                label=f"direction {vec}")
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(r"samples needed: $\kappa$ with $n \asymp d^\kappa$")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("samples needed per algorithm")

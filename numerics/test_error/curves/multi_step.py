@@ -49,12 +49,13 @@ from giantstep.numerics.checked_regions import SEVERAL_STEPS, SEVERAL_STEPS_TYPE
 from giantstep.numerics.test_error.config import CurveConfig
 from giantstep.numerics.test_error.curves.one_step import _is_target_expression, _teacher_target
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, Target, as_activation, as_target
 
 MAX_STEPS = 12
 
 @dataclass
-class MultiStepCurve:
+class MultiStepCurve(FrameMixin):
     """Result of :func:`multi_step_learning_curve` (THEORY.md §6.2).
 
     Attributes
@@ -133,31 +134,28 @@ class MultiStepCurve:
             "params": dict(self.params),
         }
 
-    def plot(self, ax=None):
-        """Test error vs α for every step t, with the lazy curve; points outside the checked
-        region are drawn as red crosses. Returns the matplotlib Figure."""
-        from matplotlib.figure import Figure
+    def plot(self, ax=None, label: str | None = None):
+        """Test error vs α for every step t (one colour per step), with the lazy curve (t = 0,
+        grey) and the frozen-readout errors (dotted). Points outside the checked region are red
+        crosses. ``ax``: draw on these axes; ``label``: prefix of the legend entries (for
+        several students on one axis). Returns the matplotlib Figure."""
+        from giantstep.figures import FAMILY_GID, figure_and_axes, label_once
 
-        if ax is None:
-            fig = Figure(figsize=(5.5, 4))
-            ax = fig.subplots()
-        else:
-            fig = ax.figure
-        ax.plot(self.alpha, self.lazy_test_error, "s--", color="gray", label="lazy (t = 0)")
-        flagged = False
+        fig, ax = figure_and_axes(ax)
+        pre = f"{label}: " if label else ""
+        ax.plot(self.alpha, self.lazy_test_error, "s--", color="gray", mfc="none", label=f"{pre}lazy (t = 0)")
+        offset = sum(1 for line in ax.get_lines() if line.get_gid() == FAMILY_GID)
         for k, s in enumerate(self.steps):
-            col = f"C{k % 10}"
+            col = f"C{(offset + k) % 10}"
             te = np.asarray(s["test_error"])
             ok = np.asarray(s["validated"], dtype=bool)
-            ax.plot(self.alpha, te, "-", color=col, label=f"t = {s['step']}")
+            ax.plot(self.alpha, te, "-", color=col, gid=FAMILY_GID, label=f"{pre}t = {s['step']}")
             ax.plot(self.alpha[ok], te[ok], "o", color=col, ms=4)
             if (~ok).any():
-                ax.plot(self.alpha[~ok], te[~ok], "x", color="C3", ms=8,
-                        label=None if flagged else "NOT validated")
-                flagged = True
-            ax.axhline(s["frozen_error"], color=col, lw=0.6, ls=":")
+                ax.plot(self.alpha[~ok], te[~ok], "x", color="C3", ms=8, label=label_once(ax, "NOT validated"))
+            ax.axhline(s["frozen_error"], color=col, lw=0.8, ls=":")
         if self.params.get("noise", 0) > 0:
-            ax.axhline(self.params["noise"], color="k", lw=0.6, label="noise level Δ")
+            ax.axhline(self.params["noise"], color="k", lw=0.6, label=label_once(ax, "noise level Δ"))
         ax.set_xlabel("α = n/d (readout samples)")
         ax.set_ylabel("test error E[(y − f)²]")
         p = self.params

@@ -48,6 +48,7 @@ from giantstep.numerics.test_error.tables.single_index import (
     spiked_parameters,
 )
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
+from giantstep.tables import FrameMixin
 from giantstep.theory import Activation, as_activation
 
 MU2_ZERO = 1e-10
@@ -57,7 +58,7 @@ ENGINE_ORDER = [0, 1, 2, 3, 4, 6, 5]  # engine state (q1, q2, V1, V2, θ, m, ψ)
 
 
 @dataclass
-class LearningCurve:
+class LearningCurve(FrameMixin):
     """Result of :func:`one_step_learning_curve` (THEORY.md §6.1).
 
     Attributes
@@ -121,39 +122,37 @@ class LearningCurve:
         out["params"] = dict(self.params)
         return out
 
-    def plot(self, ax=None):
-        """Test error vs α with the lazy (random-features) baseline on the same axes.
+    def plot(self, ax=None, label: str | None = None):
+        """Test error vs α after one step (solid) with the lazy / random-features baseline (dashed).
 
-        Returns the matplotlib Figure.
+        ``ax``: draw on these axes (several curves on one axis each take the next colour);
+        ``label``: the name of this curve in the legend (default: the student). Points checked
+        against simulation are dots, the others red crosses. Returns the matplotlib Figure.
         """
-        from matplotlib.figure import Figure
+        from giantstep.figures import FAMILY_GID, family_color, figure_and_axes, label_once
 
-        if ax is None:
-            fig = Figure(figsize=(5.5, 4))
-            ax = fig.subplots()
-        else:
-            fig = ax.figure
+        fig, ax = figure_and_axes(ax)
         p = self.params
-        ax.plot(self.alpha, self.test_error, "-", color="C0",
-                label=f"one giant step (η̃={p.get('eta')})")
+        name = label if label is not None else f"σ={p.get('student')}"
+        col = family_color(ax)
+        ax.plot(self.alpha, self.test_error, "-", color=col, gid=FAMILY_GID, label=f"{name}: one giant step")
         ok = (np.ones(self.alpha.size, dtype=bool) if self.validated is None
               else np.asarray(self.validated, dtype=bool))
-        ax.plot(self.alpha[ok], self.test_error[ok], "o", color="C0",
-                label="checked against simulation")
+        ax.plot(self.alpha[ok], self.test_error[ok], "o", color=col, ms=4)
         if (~ok).any():
             ax.plot(self.alpha[~ok], self.test_error[~ok], "x", color="C3", ms=8,
-                    label="NOT validated (outside checked region)")
+                    label=label_once(ax, "NOT validated (outside checked region)"))
         if self.test_error_std is not None and np.any(self.test_error_std > 0):
             ax.fill_between(self.alpha, self.test_error - self.test_error_std,
-                            self.test_error + self.test_error_std, alpha=0.25)
-        ax.plot(self.alpha, self.train_error, ":", color="C0", label="training error")
-        ax.plot(self.alpha, self.lazy_test_error, "s--", color="C1", label="lazy / random features")
+                            self.test_error + self.test_error_std, color=col, alpha=0.25)
+        ax.plot(self.alpha, self.train_error, ":", color=col, label=f"{name}: training error")
+        ax.plot(self.alpha, self.lazy_test_error, "s--", color=col, mfc="none", label=f"{name}: lazy / random features")
         if p.get("noise", 0) > 0:
-            ax.axhline(p["noise"], color="gray", lw=0.8, label="noise level Δ")
+            ax.axhline(p["noise"], color="gray", lw=0.8, label=label_once(ax, "noise level Δ"))
         ax.set_xlabel("α = n/d (readout samples)")
         ax.set_ylabel("test error E[(y − f)²]")
-        ax.set_title(f"σ={p.get('student')}, σ*={p.get('teacher')}, α0={p.get('alpha0')}, "
-                     f"λ={p.get('lam')}", fontsize=9)
+        ax.set_title(f"σ*={p.get('teacher')}, α0={p.get('alpha0')}, η̃={p.get('eta')}, λ={p.get('lam')}",
+                     fontsize=9)
         ax.legend(fontsize=8)
         return fig
 
