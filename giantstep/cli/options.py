@@ -53,8 +53,11 @@ def parse_grid(text: str, *, max_num: int = MAX_GRID_POINTS) -> list[float]:
             if len(parts) != 3:
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if not 1 <= num <= max_num:
-                raise argparse.ArgumentTypeError(f"NUM must be between 1 and {max_num}, got {text!r}")
+            if num < 1:
+                raise argparse.ArgumentTypeError(f"NUM must be at least 1, got {text!r}")
+            if num > max_num:
+                raise argparse.ArgumentTypeError(f"{num} grid points asked; at most {max_num} are allowed "
+                                                 "(split the grid over several runs)")
             values = [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
         else:
             values = [float(v) for v in text.split(",")]
