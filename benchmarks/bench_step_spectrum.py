@@ -1,6 +1,6 @@
 """Benchmark: spectral inputs of the real first step for a 16-point relu curve.
 
-Ours: :func:`giantstep.numerics.step_spectrum_limit.limit_bulk_inputs` (the d → ∞
+Ours: :func:`giantstep.numerics.test_error.spectra.limit.limit_bulk_inputs` (the d → ∞
 deterministic equivalent, one quadrature per (student, teacher, ψ, α0, η̃, Δ)), then the
 §6.1 curve solved on it (the solver patched by ``tests/step_limit_plug.py``, no edits).
 

@@ -1,5 +1,5 @@
 """Test/benchmark helper: run :func:`one_step_learning_curve` on the d → ∞ spectral inputs
-of :mod:`giantstep.numerics.step_spectrum_limit` without editing the solver.
+of :mod:`giantstep.numerics.test_error.spectra.limit` without editing the solver.
 
 Inside :func:`limit_inputs`, ``bulk_step_inputs.sampled_bulk_inputs`` returns
 :func:`limit_bulk_inputs` (same fields) and the curve solver uses its quadrature weights
@@ -17,7 +17,7 @@ import numpy as np
 
 import giantstep.numerics.test_error.curves.one_step as lc
 import giantstep.numerics.test_error.spectra.sampled_steps as bsi
-from giantstep.numerics.step_spectrum_limit import LimitBulkInputs, limit_bulk_inputs
+from giantstep.numerics.test_error.spectra.limit import LimitBulkInputs, limit_bulk_inputs
 
 
 @contextlib.contextmanager

@@ -12,13 +12,18 @@ import giantstep as gs
 from giantstep.tables import FrameMixin
 
 RESULT_CLASSES = [
-    ("giantstep.theory.structure.subspaces", "LeapAnalysis"), ("giantstep.theory.structure.generative", "GenerativeAnalysis"),
-    ("giantstep.theory.amp", "AMPAnalysis"), ("giantstep.theory.structure.thresholds", "Thresholds"),
-    ("giantstep.numerics.overlaps.one_step", "OneStepOverlaps"), ("giantstep.numerics.overlaps.result", "OverlapTrajectory"),
+    ("giantstep.theory.structure.subspaces", "LeapAnalysis"),
+    ("giantstep.theory.structure.generative", "GenerativeAnalysis"),
+    ("giantstep.theory.amp", "AMPAnalysis"),
+    ("giantstep.theory.structure.thresholds", "Thresholds"),
+    ("giantstep.numerics.overlaps.one_step", "OneStepOverlaps"),
+    ("giantstep.numerics.overlaps.result", "OverlapTrajectory"),
     ("giantstep.numerics.overlaps.preprocessed", "PreprocessedOverlaps"),
-    ("giantstep.numerics.test_error.curves.one_step", "LearningCurve"), ("giantstep.numerics.test_error.curves.multi_step", "MultiStepCurve"),
+    ("giantstep.numerics.test_error.curves.one_step", "LearningCurve"),
+    ("giantstep.numerics.test_error.curves.multi_step", "MultiStepCurve"),
     ("giantstep.numerics.amp_state_evolution", "StateEvolution"),
-    ("giantstep.validation.simulator", "SimulationResult"), ("giantstep.validation.compare", "ValidationReport"),
+    ("giantstep.validation.simulator", "SimulationResult"),
+    ("giantstep.validation.compare", "ValidationReport"),
     ("giantstep.validation.finite_size", "FiniteSizeStudy"),
     ("giantstep.validation.verdict_calibration", "StudyResult"),
 ]

@@ -1,5 +1,5 @@
 """The d → ∞ deterministic equivalent of the real first step's spectral inputs
-(numerics/step_spectrum_limit.py, docs/records/step_spectrum.md).
+(numerics/test_error/spectra/limit.py, docs/records/step_spectrum.md).
 
 References used here, each independent of the code under test: the closed-form
 Marchenko–Pastur law (lazy limit), the §5.1 bulk scale of ``spiked_parameters``, direct
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
-from giantstep.numerics.step_spectrum_limit import (
+from giantstep.numerics.test_error.spectra.limit import (
     _stage_a_map,
     limit_bulk_inputs,
     spike_forms,
@@ -295,7 +295,7 @@ def test_bulk_trace_converges_like_one_over_d_given_the_batch():
     which removes the O(n0^{-1/2}) scatter of the batch), the sampled (1/p) tr(Ω + 0.3)⁻¹
     is within 3.5/d of the equations at d = 500 and 1000 (measured d·rms: 1.6, 1.5, 1.3 at
     d = 1000, 2000, 4000 — docs/records/step_spectrum.md)."""
-    from giantstep.numerics.step_spectrum_limit import StepLaw
+    from giantstep.numerics.test_error.spectra.limit import StepLaw
 
     psi, alpha0, eta = 1.0, 2.0, 2.0
     base = step_law("relu", "tanh(z1)", psi, alpha0, eta, 0.0)

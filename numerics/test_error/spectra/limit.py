@@ -108,7 +108,7 @@ def _kappa_rule(kinks: tuple[float, ...], n: int = KAPPA_NODES, half_width: floa
 def step_law(student: str | Activation, teacher: str | Target, psi: float, alpha0: float,
              eta: float, noise: float) -> StepLaw:
     """Constants of (1)–(2) for a single-index teacher ``σ*(z1)`` and the constant readout."""
-    from .spiked_rf_inputs import activation_moments
+    from ..tables.single_index import activation_moments
 
     act = student if isinstance(student, Activation) else as_activation(student)
     tgt = teacher if isinstance(teacher, Target) else as_target(str(teacher))
@@ -118,7 +118,7 @@ def step_law(student: str | Activation, teacher: str | Target, psi: float, alpha
         raise InputError("need ψ > 0, α0 > 0, η̃ ≥ 0, Δ ≥ 0")
     mom = activation_moments(act)
     mu_star2 = max(mom.deriv_second - mom.mu1**2 - mom.mu2**2, 0.0)
-    from .spiked_rf_inputs import activation_kinks
+    from ..tables.single_index import activation_kinks
 
     kinks = tuple(getattr(tgt, "kinks", ()) or ()) + tuple(activation_kinks(act)) + (0.0,)
     k, wk = _kappa_rule(kinks)
@@ -532,7 +532,7 @@ def limit_bulk_inputs(
     w[ac] *= (1.0 - atoms[0]) / w[ac].sum()
     quad_error = _rule_error(x, w, f, law)
     gamma, gn = spike_geometry(law)
-    from .spiked_rf_inputs import activation_moments
+    from ..tables.single_index import activation_moments
 
     act = student if isinstance(student, Activation) else as_activation(student)
     r = eta * activation_moments(act).mu1 * gn
