@@ -55,10 +55,14 @@ class Rule:
     def invalid_values(self) -> list[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def refusal(self, value: Any) -> str:
+        """What ``value`` fails to be (the phrase after "must be" in the one-line refusal)."""
+        return self.describe()
+
     def check(self, name: str, value: Any) -> Any:
         """Return ``value`` if the rule accepts it, else raise ``InputError`` naming ``name``."""
         if not self.accepts(value):
-            raise InputError(f"{name} must be {self.describe()}, got {value!r}")
+            raise InputError(f"{name} must be {self.refusal(value)}, got {value!r}")
         return value
 
 
@@ -79,11 +83,17 @@ class Interval(Rule):
     low: float | None
     high: float | None
     closed: str = "both"
+    #: a safety ceiling on ``|value|`` beyond which the computation would overflow, stated
+    #: apart from the mathematical domain ("a number > 0 (at most 1e+06)")
+    ceiling: float | None = None
 
-    def _inside(self, v: float) -> bool:
+    def _in_domain(self, v: float) -> bool:
         lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
         hi_ok = self.high is None or (v <= self.high if self.closed in ("both", "right") else v < self.high)
         return lo_ok and hi_ok
+
+    def _inside(self, v: float) -> bool:
+        return self._in_domain(v) and (self.ceiling is None or abs(v) <= self.ceiling)
 
     def accepts(self, value: Any) -> bool:
         if not _is_real(value):
@@ -99,6 +109,21 @@ class Interval(Rule):
         return self._inside(v)
 
     def describe(self) -> str:
+        cap = "" if self.ceiling is None else f" (at most {_fmt(self.ceiling)})"
+        return self._domain() + cap
+
+    def refusal(self, value: Any) -> str:
+        """The domain, or the ceiling alone when only the ceiling is exceeded."""
+        if self.ceiling is not None and _is_real(value):
+            try:
+                v = float(value)
+            except OverflowError:
+                v = math.inf
+            if abs(v) > self.ceiling and self._in_domain(v):
+                return f"at most {_fmt(self.ceiling)} (larger values overflow the computation)"
+        return self._domain()
+
+    def _domain(self) -> str:
         what = "an integer" if self.kind is int else "a number"
         lo_op = "≥" if self.closed in ("both", "left") else ">"
         hi_op = "≤" if self.closed in ("both", "right") else "<"
@@ -118,6 +143,8 @@ class Interval(Rule):
             out.append(self.low if self.closed in ("right", "neither") else self.low - 1)
         if self.high is not None:
             out.append(self.high if self.closed in ("left", "neither") else self.high + 1)
+        if self.ceiling is not None:
+            out.append(2 * self.ceiling)
         if self.kind is int:
             base = self.low if self.low is not None else 0
             out.append(base + 1.5)
@@ -270,9 +297,9 @@ _NONNEG = Interval(float, 0, None, closed="left")
 MAX_RATIO = 1e6
 MAX_ETA = 1e4
 MAX_PENALTY = 1e8
-_RATIO = Interval(float, 0, MAX_RATIO, closed="right")
-_ETA = Interval(float, 0, MAX_ETA, closed="both")
-_PENALTY = Interval(float, 0, MAX_PENALTY, closed="both")
+_RATIO = Interval(float, 0, None, closed="neither", ceiling=MAX_RATIO)
+_ETA = Interval(float, 0, None, closed="left", ceiling=MAX_ETA)
+_PENALTY = Interval(float, 0, None, closed="left", ceiling=MAX_PENALTY)
 #: Largest number of points of a parameter grid (``--alpha START:STOP:NUM`` and the like).
 MAX_GRID_POINTS = 10_000
 READOUTS = ("constant", "sign", "gaussian")
@@ -419,7 +446,7 @@ def cli_type(name: str, rule: Rule | None = None) -> Callable[[str], Any]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{sym}must be {base.describe()}, got {text!r}") from None
         if not base.accepts(value):
-            raise argparse.ArgumentTypeError(f"{sym}must be {base.describe()}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"{sym}must be {base.refusal(value)}, got {text!r}")
         return value
 
     convert.__name__ = name

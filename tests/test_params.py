@@ -151,7 +151,7 @@ def test_interval_bounds_and_messages():
     k = Interval(int, 1, None)
     assert k.accepts(3) and k.accepts(np.int64(3)) and k.accepts(3.0) and not k.accepts(2.5)
     assert not k.accepts(0) and k.describe() == "an integer ≥ 1"
-    with pytest.raises(InputError, match=r"lam \(λ\) must be a number in \[0, 1e\+08\], got -1"):
+    with pytest.raises(InputError, match=r"lam \(λ\) must be a number ≥ 0, got -1"):
         PARAMETERS["lam"].rule.check("lam (λ)", -1)
 
 
@@ -191,7 +191,7 @@ def test_cli_converter_uses_the_same_rule():
 
     conv = cli_type("noise")
     assert conv("0.25") == 0.25
-    with pytest.raises(argparse.ArgumentTypeError, match=r"Δ must be a number in \[0, 1e\+08\]"):
+    with pytest.raises(argparse.ArgumentTypeError, match="Δ must be a number ≥ 0"):
         conv("-1")
     steps = cli_type("steps")
     assert steps("3") == 3

@@ -38,7 +38,8 @@ def _interval_rules():
 def _inside(rule: Interval, v: float) -> bool:
     lo = rule.low is None or (v >= rule.low if rule.closed in ("both", "left") else v > rule.low)
     hi = rule.high is None or (v <= rule.high if rule.closed in ("both", "right") else v < rule.high)
-    return lo and hi
+    capped = rule.ceiling is None or abs(v) <= rule.ceiling
+    return lo and hi and capped
 
 
 @pytest.mark.parametrize("name, rule", _interval_rules(), ids=[n for n, _ in _interval_rules()])
@@ -74,9 +75,11 @@ def test_cli_converter_agrees_with_the_rule(name, rule, text):
 def test_every_scale_parameter_has_an_upper_bound():
     for name in ("alpha", "alpha0", "eta", "lam", "width_ratio", "ell", "max_iter"):
         rule = PARAMETERS[name].rule
-        assert rule.high is not None and rule.high < 1e10, name
+        bound = rule.high if rule.high is not None else rule.ceiling
+        assert bound is not None and bound < 1e10, name
+        assert not rule.accepts(2 * bound) and not rule.accepts(1e308), name
     noise = PARAMETERS["noise"].rule.rule
-    assert noise.high is not None
+    assert noise.ceiling is not None and not noise.accepts(1e308)
 
 
 @SETTINGS
@@ -136,3 +139,12 @@ def test_one_step_overlaps_finite_or_one_error(alpha, eta, act, readout):
         assert time.perf_counter() - t0 < 60
     values = np.asarray([v for tp in res.types for v in (*tp.overlap, tp.norm2)], dtype=float)
     assert np.all(np.isfinite(values))
+
+
+@pytest.mark.parametrize("name, value", [("lam", 1e308), ("eta", 1e5), ("alpha0", 2e6), ("noise", 1e9)])
+def test_a_value_beyond_the_ceiling_is_refused_naming_the_ceiling(name, value):
+    rule = PARAMETERS[name].rule
+    with pytest.raises(InputError, match=r"must be at most .* \(larger values overflow the computation\)"):
+        rule.check(name, value)
+    with pytest.raises(InputError, match=r"must be a number [≥>] 0, got -1"):
+        rule.check(name, -1.0)
