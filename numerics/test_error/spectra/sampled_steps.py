@@ -33,11 +33,11 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.linalg
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
 
@@ -228,7 +228,7 @@ def bulk_inputs(w0: np.ndarray, w1: np.ndarray, seconds: float = 0.0) -> BulkInp
     return BulkInputs(r, gamma, c, evals, fv * fv * p, hv * hv * p, fv * hv * p, p, d, seconds)
 
 
-@lru_cache(maxsize=64)
+@bounded_cache(64)
 def _cached(student: str, teacher: str, psi: float, alpha0: float, eta: float, noise: float,
             d: int, seed: int) -> BulkInputs:
     t0 = time.perf_counter()
