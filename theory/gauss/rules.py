@@ -132,8 +132,18 @@ class GaussHermiteRule(Rule):
         return x, w / np.sum(w)
 
 
+class IntervalRule(Rule):
+    """A rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]``, ``L = half_width`` (subclasses declare it);
+    :meth:`truncation` is :func:`tail_bound` at L."""
+
+    half_width: float
+
+    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
+        return tail_bound(f, float(self.half_width))
+
+
 @dataclass(frozen=True)
-class TrapezoidRule(Rule):
+class TrapezoidRule(IntervalRule):
     """``n``-point trapezoidal rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` (weights ∝ φ, summing to 1).
 
     For integrands analytic in a strip ``|Im ξ| < τ``; the error decays like ``exp(−2πτ/h)``.
@@ -144,10 +154,6 @@ class TrapezoidRule(Rule):
     def key(self) -> tuple:
         return ("trapezoid", float(self.half_width))
 
-    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
-        """:func:`tail_bound` at ``L = half_width``."""
-        return tail_bound(f, float(self.half_width))
-
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         x = np.linspace(-self.half_width, self.half_width, n)
         w = np.exp(-0.5 * x * x)
@@ -155,7 +161,7 @@ class TrapezoidRule(Rule):
 
 
 @dataclass(frozen=True)
-class MidpointRule(Rule):
+class MidpointRule(IntervalRule):
     """Midpoint rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` with ``n`` nodes (rounded up to even).
 
     0 is a cell boundary, never a node, so a jump at 0 (sign, Heaviside, relu') costs
@@ -166,10 +172,6 @@ class MidpointRule(Rule):
 
     def key(self) -> tuple:
         return ("midpoint", float(self.half_width))
-
-    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
-        """:func:`tail_bound` at ``L = half_width``."""
-        return tail_bound(f, float(self.half_width))
 
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         n = n + n % 2
@@ -199,7 +201,7 @@ GAUSS_LEGENDRE = GaussLegendreRule()
 
 
 @dataclass(frozen=True)
-class SplitNormalRule(Rule):
+class SplitNormalRule(IntervalRule):
     """``E_{ξ~N(0,1)}`` by ``n``-point Gauss–Legendre on each piece of ``[−L, L]`` cut into
     ``pieces`` equal parts and at the ``kinks`` (weights ``w_GL φ``; the truncation at
     ``L = 10`` costs < 1e-22).
@@ -216,10 +218,6 @@ class SplitNormalRule(Rule):
     def key(self) -> tuple:
         return ("split-normal", float(self.half_width), int(self.pieces),
                 tuple(float(k) for k in self.kinks))
-
-    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
-        """:func:`tail_bound` at ``L = half_width``."""
-        return tail_bound(f, float(self.half_width))
 
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         t, wl = GAUSS_LEGENDRE.nodes(n)

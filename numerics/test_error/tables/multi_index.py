@@ -17,7 +17,6 @@ import math
 import numpy as np
 
 from giantstep.caching import BoundedCache
-from giantstep.errors import InputError
 from giantstep.numerics.gaussian import (
     SPLIT_NORMAL,
     MarchenkoPasturRule,
@@ -208,26 +207,16 @@ def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
     """Read ``(r, γ, A, c)`` and the spectral weights ``(D, F, G, H)`` off a real step
     (θ_k = e_k): the multi-index version of
     :func:`giantstep.numerics.test_error.spectra.sampled_steps.bulk_inputs`."""
-    import scipy.linalg
+    from giantstep.numerics.test_error.spectra.sampled_steps import spike_and_bulk
 
     p, d = w1.shape
-    mbar = (w1 - w0).mean(axis=0)
-    r = float(np.linalg.norm(mbar))
-    if not r > 0:
-        raise InputError("the step did not move the weights (r = 0)")
-    v = mbar / r
+    _, r, v, b, c, bv, evals, evecs = spike_and_bulk(w0, w1)
     gamma = v[:r_dirs].copy()
     pt = np.zeros((d, r_dirs))
     pt[np.arange(r_dirs), np.arange(r_dirs)] = 1.0
     pt -= np.outer(v, gamma)
     z, _ = np.linalg.qr(pt)
     a = z[:r_dirs, :]
-    b = w1 - mbar[None, :]
-    c = float(np.sqrt(np.sum(b * b) / p))
-    bv = b @ v
-    bpi = b - np.outer(bv, v)
-    evals, evecs = scipy.linalg.eigh(bpi @ bpi.T, driver="evr")
-    evals = np.clip(evals, 0.0, None)
     f = (evecs.T @ bv) * math.sqrt(p)
     hcol = (evecs.T @ (b @ z)) * math.sqrt(p)
     return (r, gamma, a, c, evals, f * f, f[:, None] * hcol,
