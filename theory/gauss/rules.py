@@ -497,7 +497,7 @@ def piecewise_gauss_rule(
     """
     shifts = np.asarray(shifts, dtype=float).reshape(-1)
     bp = np.asarray(breakpoints, dtype=float).reshape(-1)
-    t, wt = np.polynomial.legendre.leggauss(int(nq))
+    t, wt = GAUSS_LEGENDRE.nodes(int(nq))
     G = shifts.size
     uniform = np.linspace(-half_width, half_width, int(pieces) + 1)
     cuts = np.clip(bp[None, :] - shifts[:, None], -half_width, half_width)
