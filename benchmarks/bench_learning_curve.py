@@ -204,7 +204,6 @@ def _forget_pair() -> None:
     from giantstep.numerics.test_error.tables import single_index as spiked_rf_inputs
 
     spiked_rf_inputs._MOMENTS.clear()
-    spiked_rf_inputs._KINKS.clear()
 
 
 def new_pair() -> None:
@@ -223,7 +222,7 @@ def new_pair() -> None:
     for _ in range(5):
         _forget_pair()
         t0 = time.perf_counter()
-        ours = one_step_learning_curve(*pair, kw["alpha0"], alpha0=kw["eta"], eta=kw["lam"], lam=NEW_ALPHAS,
+        ours = one_step_learning_curve(*pair, alpha0=kw["alpha0"], eta=kw["eta"], lam=kw["lam"], alphas=NEW_ALPHAS,
                                        tol=1e-6, warn=False)
         times.append(time.perf_counter() - t0)
     t_new = float(np.median(times))

@@ -198,14 +198,10 @@ class Expression(Rule):
     kind: str
 
     def _parse(self, value: Any):
-        import re
-
-        from giantstep.theory import Target, as_activation, as_target
+        from giantstep.theory import as_activation, as_target, is_target_expression
 
         if self.kind == "teacher":  # an activation of one direction, or a target in z1..zr
-            multi = isinstance(value, Target) or (isinstance(value, str)
-                                                  and re.search(r"\bz[0-9]+\b", value))
-            return as_target(value) if multi else as_activation(value)
+            return as_target(value) if is_target_expression(value) else as_activation(value)
         return as_target(value) if self.kind == "target" else as_activation(value)
 
     def accepts(self, value: Any) -> bool:  # pragma: no cover - check() is overridden

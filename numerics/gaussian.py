@@ -16,12 +16,17 @@ import numpy as np
 
 from giantstep.theory.gauss.rules import (  # noqa: F401  (re-exported for the numerics layer)
     GAUSS_HERMITE,
+    GAUSS_LEGENDRE,
     MAX_NODES,
+    MAX_SPECTRAL_NODES,
+    SPLIT_NORMAL,
     TRAPEZOID_HALF_WIDTH,
     Estimate,
     GaussLegendreRule,
+    MarchenkoPasturRule,
     MidpointRule,
     Rule,
+    SplitNormalRule,
     TrapezoidRule,
     anisotropic_product_rule,
     gauss_hermite,

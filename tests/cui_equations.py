@@ -27,6 +27,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# the stopping rule and the adaptive damping are the library's (the reference is independent
+# in the equations, not in how a fixed-point iteration is driven)
+from giantstep.numerics.test_error.solver.engine import damp, damping_control, relative_residual
+
 N_STATE = 7  # q1, q2, V1, V2, theta, psi, m
 N_HATS = 6  # q̂1, q̂2, V̂1, V̂2, θ̂, ψ̂
 
@@ -126,36 +130,6 @@ def apply_map(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2, s
         gg = np.zeros_like(ff)
     return apply_map_cross(state, alpha, lam, noise, kw, kappa, mu0, mu1, mu2sq, h, h1, h2,
                            sw, dd, ff, hh, gg)
-
-
-@numba.njit(cache=True)
-def relative_residual(new, x):
-    """``max_i |new_i − x_i| / (1 + |x_i|)``: the stopping rule of the fixed-point solvers."""
-    residual = 0.0
-    for i in range(x.size):
-        r = abs(new[i] - x[i]) / (1.0 + abs(x[i]))
-        if r > residual:
-            residual = r
-    return residual
-
-
-@numba.njit(cache=True)
-def damping_control(residual, best, stall, delta):
-    """Adaptive damping of the fixed-point solvers: after 20 iterations without a new best
-    residual, move δ halfway to 1 (up to 0.95). Returns ``(best, stall, delta)``."""
-    if residual < best:
-        return residual, 0, delta
-    stall += 1
-    if stall > 20 and delta < 0.95:
-        return best, 0, 0.5 * (1.0 + delta)
-    return best, stall, delta
-
-
-@numba.njit(cache=True)
-def damp(x, new, delta):
-    """``x ← (1 − δ) new + δ x`` in place."""
-    for i in range(x.size):
-        x[i] = (1.0 - delta) * new[i] + delta * x[i]
 
 
 @numba.njit(cache=True)

@@ -247,3 +247,57 @@ def test_the_flat_piece_is_invisible_to_an_uncut_rule():
     # why the piecewise rule is needed: no node of GH(16), GH(32) falls in (−0.1, 0.1)
     est = GAUSS_HERMITE.refine(lambda x: (np.abs(x) < 0.1).astype(float), 1e-9, n0=16)
     assert est.value == 0.0 and est.error == 0.0
+
+
+# --------------------------------------------------------------------------- split and MP rules
+
+def _phi(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _Phi(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2))
+
+
+SPLIT_CASES = [  # (f, kinks, closed form of E f(ξ))
+    (np.abs, (0.0,), math.sqrt(2 / math.pi)),
+    (lambda x: np.maximum(x - 1.0, 0.0), (1.0,), _phi(1.0) - (1 - _Phi(1.0))),
+    (lambda x: np.sign(x - 0.5), (0.5,), 1 - 2 * _Phi(0.5)),
+    (lambda x: np.where(x > -1.3, x * x, 0.0), (-1.3,), 1 - _Phi(-1.3) + (-1.3) * _phi(-1.3)),
+    (lambda x: np.cos(3 * x), (), math.exp(-4.5)),
+    (lambda x: np.exp(x), (), math.exp(0.5)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SPLIT_CASES)))
+def test_split_normal_rule_closed_forms(case):
+    from giantstep.theory.gauss.rules import SplitNormalRule
+
+    f, kinks, exact = SPLIT_CASES[case]
+    est = SplitNormalRule(kinks=kinks).refine(f, 1e-12, n0=8, n_max=256)
+    assert abs(float(est.value) - exact) <= max(est.error, 1e-13)
+    assert abs(float(est.value) - exact) < 1e-11
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 1.0, 2.0, 4.0])
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_marchenko_pastur_rule_moments(ratio, scale):
+    """⟨D^k⟩ of MP(y, s): s, s²(1 + y), s³(1 + 3y + y²) (Narayana polynomials); exact for the
+    rule's polynomial degree, with the atom at 0 for y > 1."""
+    from giantstep.theory.gauss.rules import MarchenkoPasturRule
+
+    x, w = MarchenkoPasturRule(ratio, scale).nodes(40)
+    y, s = ratio, scale
+    for k, exact in ((0, 1.0), (1, s), (2, s * s * (1 + y)), (3, s**3 * (1 + 3 * y + y * y))):
+        assert abs(float(w @ x**k) - exact) < 1e-9 * max(1.0, exact)
+
+
+@pytest.mark.parametrize("pole", [1e-3, 0.1, 1.0, 10.0])
+def test_marchenko_pastur_for_pole_meets_tolerance(pole):
+    """⟨1/(D + a)⟩ at the hard edge (y = 1) against the closed Stieltjes transform."""
+    from giantstep.numerics.test_error.spectra.marchenko_pastur import mp_resolvent
+    from giantstep.theory.gauss.rules import MarchenkoPasturRule
+
+    for s in (0.3, 1.0, 4.0):
+        x, w = MarchenkoPasturRule(1.0, s).for_pole(pole, 1e-10)
+        assert abs(float(w @ (1.0 / (x + pole))) - float(mp_resolvent(pole, s))) < 1e-10 / pole

@@ -184,11 +184,11 @@ class ValidationConfig:
     def sim_target(self) -> str:
         if self.kind != "error":
             return self.target
-        if re.search(r"\bz[0-9]+\b", str(self.teacher)):  # a multi-index teacher in z1..zr
-            return str(self.teacher)
-        from giantstep.theory import as_activation
+        from giantstep.theory import as_activation, is_target_expression
         from giantstep.theory.expr.parsing import X, zvar
 
+        if is_target_expression(str(self.teacher)):  # a multi-index teacher in z1..zr
+            return str(self.teacher)
         return str(as_activation(self.teacher).expr.subs(X, zvar(1)))
 
     def simulations(self) -> list[tuple[int, dict]]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
+
+from giantstep.caching import bounded_cache
 
 BLOCK_ROWS = 128
 
@@ -43,7 +44,7 @@ def rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.SFC64(seed_sequence(seed, *key)))
 
 
-@lru_cache(maxsize=1)
+@bounded_cache(1)
 def _pool() -> ThreadPoolExecutor:
     # numpy's generators release the GIL: blocks are drawn on all cores
     return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))

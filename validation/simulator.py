@@ -34,12 +34,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import scipy.linalg.blas
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 from giantstep.params import PARAMETERS, Boolean, Interval, Noneable, Options, check
 from giantstep.tables import FrameMixin
@@ -432,7 +432,7 @@ def local_map(fn: Callable, arglist: list[tuple]) -> list:
     return [fn(*args) for args in arglist]
 
 
-@lru_cache(maxsize=8)
+@bounded_cache(8)
 def _problem_from_json(cfg_json: str) -> _Problem:
     return _Problem(SimulationConfig.from_dict(json.loads(cfg_json)))
 

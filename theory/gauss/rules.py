@@ -49,6 +49,15 @@ class Estimate:
     n: int
 
 
+def tail_bound(f: Callable[[np.ndarray], np.ndarray], L: float) -> float:
+    """``4 (|f(L)| + |f(−L)|) P(ξ > L)``: bounds the tails ``∫_{|ξ|>L} f φ`` left out by a rule
+    on ``[−L, L]``, for f growing at most like a polynomial of degree ≤ 0.75 L² or like
+    ``e^{c|ξ|}`` with ``c < L/2``."""
+    ends = np.abs(np.asarray(f(np.array([-L, L])), dtype=float)).reshape(2, -1).sum(axis=0)
+    tail = 0.5 * math.erfc(L / math.sqrt(2))
+    return float(4.0 * np.max(ends) * tail)
+
+
 class Rule:
     """A family of quadrature rules indexed by the number of nodes ``n``.
 
@@ -123,8 +132,18 @@ class GaussHermiteRule(Rule):
         return x, w / np.sum(w)
 
 
+class IntervalRule(Rule):
+    """A rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]``, ``L = half_width`` (subclasses declare it);
+    :meth:`truncation` is :func:`tail_bound` at L."""
+
+    half_width: float
+
+    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
+        return tail_bound(f, float(self.half_width))
+
+
 @dataclass(frozen=True)
-class TrapezoidRule(Rule):
+class TrapezoidRule(IntervalRule):
     """``n``-point trapezoidal rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` (weights ∝ φ, summing to 1).
 
     For integrands analytic in a strip ``|Im ξ| < τ``; the error decays like ``exp(−2πτ/h)``.
@@ -135,14 +154,6 @@ class TrapezoidRule(Rule):
     def key(self) -> tuple:
         return ("trapezoid", float(self.half_width))
 
-    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
-        """``4 (|f(L)| + |f(−L)|) P(ξ > L)``: bounds the tails ``∫_{|ξ|>L} f φ`` for f growing
-        at most like a polynomial of degree ≤ 0.75 L² or like ``e^{c|ξ|}`` with ``c < L/2``."""
-        L = float(self.half_width)
-        ends = np.abs(np.asarray(f(np.array([-L, L])), dtype=float)).reshape(2, -1).sum(axis=0)
-        tail = 0.5 * math.erfc(L / math.sqrt(2))
-        return float(4.0 * np.max(ends) * tail)
-
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         x = np.linspace(-self.half_width, self.half_width, n)
         w = np.exp(-0.5 * x * x)
@@ -150,7 +161,7 @@ class TrapezoidRule(Rule):
 
 
 @dataclass(frozen=True)
-class MidpointRule(Rule):
+class MidpointRule(IntervalRule):
     """Midpoint rule for ``E_{ξ~N(0,1)}`` on ``[−L, L]`` with ``n`` nodes (rounded up to even).
 
     0 is a cell boundary, never a node, so a jump at 0 (sign, Heaviside, relu') costs
@@ -161,14 +172,6 @@ class MidpointRule(Rule):
 
     def key(self) -> tuple:
         return ("midpoint", float(self.half_width))
-
-    def truncation(self, f: Callable[[np.ndarray], np.ndarray]) -> float:
-        """``4 (|f(L)| + |f(−L)|) P(ξ > L)``: bounds the tails ``∫_{|ξ|>L} f φ`` for f growing
-        at most like a polynomial of degree ≤ 0.75 L² or like ``e^{c|ξ|}`` with ``c < L/2``."""
-        L = float(self.half_width)
-        ends = np.abs(np.asarray(f(np.array([-L, L])), dtype=float)).reshape(2, -1).sum(axis=0)
-        tail = 0.5 * math.erfc(L / math.sqrt(2))
-        return float(4.0 * np.max(ends) * tail)
 
     def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         n = n + n % 2
@@ -192,6 +195,129 @@ class GaussLegendreRule(Rule):
         t, w = np.polynomial.legendre.leggauss(n)
         half, mid = (self.b - self.a) / 2, (self.b + self.a) / 2
         return half * t + mid, half * w
+
+
+GAUSS_LEGENDRE = GaussLegendreRule()
+
+
+@dataclass(frozen=True)
+class SplitNormalRule(IntervalRule):
+    """``E_{ξ~N(0,1)}`` by ``n``-point Gauss–Legendre on each piece of ``[−L, L]`` cut into
+    ``pieces`` equal parts and at the ``kinks`` (weights ``w_GL φ``; the truncation at
+    ``L = 10`` costs < 1e-22).
+
+    For piecewise-analytic integrands: every piece is analytic, and short pieces keep the
+    convergence geometric for functions with poles near the real axis (tanh), where
+    Gauss–Hermite converges only like ``exp(−c√n)``.
+    """
+
+    half_width: float = 10.0
+    pieces: int = 8
+    kinks: tuple[float, ...] = ()
+
+    def key(self) -> tuple:
+        return ("split-normal", float(self.half_width), int(self.pieces),
+                tuple(float(k) for k in self.kinks))
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        t, wl = GAUSS_LEGENDRE.nodes(n)
+        L = float(self.half_width)
+        cuts = set(np.linspace(-L, L, int(self.pieces) + 1).tolist())
+        edges = sorted(cuts | {float(k) for k in self.kinks if -L < k < L})
+        xs, ws = [], []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            half = 0.5 * (hi - lo)
+            if half <= 1e-12:
+                continue
+            x = 0.5 * (hi + lo) + half * t
+            xs.append(x)
+            ws.append(half * wl * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+        return np.concatenate(xs), np.concatenate(ws)
+
+
+SPLIT_NORMAL = SplitNormalRule()
+
+MAX_SPECTRAL_NODES = 200_001
+
+
+@dataclass(frozen=True)
+class MarchenkoPasturRule(Rule):
+    """``⟨g(D)⟩`` over the Marchenko–Pastur law of ratio ``y = p/d`` and scale ``s``
+    (eigenvalues of ``W Wᵀ``, W ``p × d`` with iid entries of variance ``s/d``; docs/model.md §6.1).
+
+    * ``y = 1`` (hard edge at 0; ``hard_edge`` forces either form): ``nodes(n)`` is the
+      folded ``2n−1``-point Gauss–Chebyshev-II rule for ``(2/π)∫ sqrt(1−t²) g(4 s t²) dt`` —
+      ``n`` nodes in ``[0, 4s]``, exact for polynomials of degree ``≤ 2n−2`` in ``D``;
+    * ``y ≠ 1``: an atom of mass ``max(0, 1 − 1/y)`` at 0 (first node, when ``y > 1``) and
+      the density ``sqrt((b − x)(x − a))/(2π y s x)`` on ``[a, b] = s(1 ∓ √y)²``, with
+      ``x = s(1 + y) + 2 s √y t`` integrated by the ``n``-point Gauss–Chebyshev-II rule.
+
+    Weights sum to 1. The error for an integrand with a (double) pole at ``D = −pole`` is
+    set by :meth:`nodes_for_pole` (Bernstein-ellipse rate, safety factor 1e3).
+    """
+
+    ratio: float = 1.0
+    scale: float = 1.0
+    hard_edge: bool | None = None  # the folded rule; default: exactly when ratio == 1
+
+    @property
+    def folded(self) -> bool:
+        """Whether the folded hard-edge rule is used (``ratio == 1`` unless stated)."""
+        return self.ratio == 1.0 if self.hard_edge is None else bool(self.hard_edge)
+
+    def key(self) -> tuple:
+        return ("marchenko-pastur", float(self.ratio), float(self.scale), self.folded)
+
+    def _make(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.folded:
+            m = n - 1
+            N = 2 * m + 1
+            theta = np.arange(1, N + 1) * np.pi / (N + 1)
+            t = np.cos(theta)
+            w = (2.0 / (N + 1)) * np.sin(theta) ** 2  # (2/π)·π/(N+1)·sin²
+            # fold t and −t (node k ↔ N+1−k); the middle node is t = 0
+            wf = w[: m + 1].copy()
+            wf[:m] *= 2.0
+            return 4.0 * float(self.scale) * t[: m + 1] ** 2, wf
+        y, s = float(self.ratio), float(self.scale)
+        theta = np.arange(1, n + 1) * np.pi / (n + 1)
+        t = np.cos(theta)
+        wt = (np.pi / (n + 1)) * np.sin(theta) ** 2
+        x = s * (1.0 + y) + 2.0 * s * np.sqrt(y) * t
+        w = (2.0 * s / np.pi) * wt / x
+        if y > 1.0:
+            x = np.concatenate([[0.0], x])
+            w = np.concatenate([[1.0 - 1.0 / y], w])
+        return x, w
+
+    def nodes_for_pole(self, pole: float, tol: float) -> int:
+        """``n`` such that a rational integrand with a (double) pole at ``D = −pole``
+        (``pole > 0``) is integrated to ``tol``: the nearest singularity in the ``t`` plane
+        (the pole, and for ``y ≠ 1`` the ``1/x`` of the density at 0) sets the rate ``ρ^{−2N}``
+        of the ``N``-point rule; safety factor 1e3 and 16 extra nodes."""
+        if not pole > 0:
+            raise InputError("the integrand has a pole on the spectrum (λ must be > 0)")
+        y, s = float(self.ratio), float(self.scale)
+        if self.folded:
+            b = np.sqrt(float(pole) / (4.0 * s))
+            rate = np.log(b + np.sqrt(1.0 + b * b))
+            n_full = np.log(1e3 / tol) / (2.0 * rate) + 16
+            return max(16, min(int(np.ceil(n_full / 2)) + 4, MAX_SPECTRAL_NODES // 2))
+        m, h = s * (1.0 + y), 2.0 * s * np.sqrt(y)
+        rho = np.inf
+        for x0 in (0.0, -float(pole)):
+            t0 = abs((x0 - m) / h)
+            rho = min(rho, t0 + np.sqrt(max(t0 * t0 - 1.0, 0.0)))
+        rate = np.log(max(rho, 1.0 + 1e-12))
+        n = int(np.ceil(np.log(1e3 / tol) / (2.0 * rate))) + 16
+        return max(16, min(n, MAX_SPECTRAL_NODES))
+
+    def for_pole(self, pole: float, tol: float) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes and weights of :meth:`nodes_for_pole` nodes (the pole clipped at ``10⁶ s``
+        for ``y ≠ 1`` and ``4·10⁶ s`` for ``y = 1``: beyond it the integrand is flat on the support)."""
+        s = float(self.scale)
+        cap = (4e6 if self.folded else 1e6) * s
+        return self.nodes(self.nodes_for_pole(min(float(pole), cap), tol))
 
 
 @dataclass(frozen=True)
@@ -229,13 +355,16 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return GAUSS_HERMITE.nodes(int(n))
 
 
-def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tensor-product rule for ``E_{κ~N(0,I_dim)}``: nodes ``(n**dim, dim)``, weights ``(n**dim,)``."""
+def product_rule(n: int, dim: int, rule: Rule | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-product rule for ``E_{κ~N(0,I_dim)}`` from ``n`` nodes of the one-dimensional
+    ``rule`` per axis (Gauss–Hermite by default; e.g. :data:`SPLIT_NORMAL` for integrands with
+    poles near the real axis): nodes ``(N**dim, dim)``, weights ``(N**dim,)``, no pruning."""
     if dim < 0:
         raise InputError(f"dimension must be ≥ 0, got {dim}")
-    if n**dim > 50_000_000:
-        raise InputError(f"product rule with {n}^{dim} nodes is too large")
-    return product_of_rules([gauss_hermite(n)] * dim, prune=0.0)
+    one = gauss_hermite(n) if rule is None else rule.nodes(int(n))
+    if len(one[1]) ** dim > 50_000_000:
+        raise InputError(f"product rule with {len(one[1])}^{dim} nodes is too large")
+    return product_of_rules([one] * dim, prune=0.0)
 
 
 def nodes_for_tolerance(
@@ -368,7 +497,7 @@ def piecewise_gauss_rule(
     """
     shifts = np.asarray(shifts, dtype=float).reshape(-1)
     bp = np.asarray(breakpoints, dtype=float).reshape(-1)
-    t, wt = np.polynomial.legendre.leggauss(int(nq))
+    t, wt = GAUSS_LEGENDRE.nodes(int(nq))
     G = shifts.size
     uniform = np.linspace(-half_width, half_width, int(pieces) + 1)
     cuts = np.clip(bp[None, :] - shifts[:, None], -half_width, half_width)

@@ -147,24 +147,46 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
         plateaus per method.
     """
     ctx = _context(target, activation, max_degree)
-    t = ctx.target
-    r, K = t.r, ctx.kmax
-    exp = t.expansion
-    act = ctx.activation
-    tol = ctx.tol
-
-    def usable(k: int) -> bool:  # one-step gradient of order k needs μ_k(σ) ≠ 0 at init
-        return act is None or abs(act.mu(k)) > 1e-12
-
-    images = {k: orthonormal_basis(ctx.tensors[k].reshape(r, -1), tol) for k in range(1, K + 1)}
-    nonzero = [k for k in range(1, K + 1) if images[k].shape[1] and usable(k)]
+    t, act = ctx.target, ctx.activation
+    K = ctx.kmax
+    images = {k: orthonormal_basis(ctx.tensors[k].reshape(t.r, -1), ctx.tol) for k in range(1, K + 1)}
+    nonzero = [k for k in range(1, K + 1)
+               if images[k].shape[1] and (act is None or abs(act.mu(k)) > 1e-12)]
     kstar = nonzero[0] if nonzero else None
+    F, level_of, filtration = _filtration(ctx, images, nonzero)
+    U = _relevant(ctx)
+    directions = _directions(ctx, images, kstar, level_of, (np.eye(t.r) - F @ F.T) @ U)
+    energies = ctx.target.expansion.energies(K)
+    degrees = [{"degree": k, "energy": float(energies[k]), "kernel_exponent": k} for k in range(K + 1)]
+    stairway = _stairway(ctx, energies, images, kstar, filtration, U.shape[1], kappa_max, kappa_step)
+    exponents = _multi_step_exponents(ctx, directions)
+    for i, dd in enumerate(directions):
+        dd["multi_step_exponent"] = exponents.get(i)
+    notes = []
+    if not t.is_polynomial:
+        notes.append(
+            f"non-polynomial target: energies computed up to degree {K}; the remaining energy "
+            f"{t.expansion.tail_energy:.3g} is counted as unlearned until the whole relevant subspace is learned"
+        )
+    algorithms, generative = ([], None)
+    if compare:
+        algorithms, generative, more = comparison(t, directions, noise=t.noise, max_degree=max_degree, amp=amp)
+        notes.extend(more)
+        if act is not None:
+            notes.append(f"activation {act.name} enters the giant-step rows only; the kernel, online-SGD, "
+                         "batch-reuse, SQ and AMP rows are for a generic learner")
+    return Thresholds(t.r, directions, degrees, stairway, kstar, None if act is None else act.name, t.noise,
+                      notes, algorithms, generative, target=t.text)
 
-    # filtration F_k = Σ_{j≤k, usable} Im(C_j)
+
+def _filtration(ctx, images: dict, nonzero: list) -> tuple[np.ndarray, list, dict]:
+    """The filtration ``F_k = Σ_{j≤k, usable} Im(C_j)`` (THEORY.md §4): its last space, the
+    canonical basis vectors with the level ``k`` at which each enters, and ``{k: F_k}``."""
+    r = ctx.target.r
     F = np.zeros((r, 0))
     level_of: list[tuple[np.ndarray, int]] = []
     filtration = {}
-    for k in range(1, K + 1):
+    for k in range(1, ctx.kmax + 1):
         if k in nonzero:
             newF = _join(F, images[k])
             P = np.eye(r) - F @ F.T
@@ -173,9 +195,12 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
                 level_of.append((v, k))
             F = newF
         filtration[k] = F
+    return F, level_of, filtration
 
-    # staircase V_t (n ≍ d per step)
-    V = np.zeros((r, 0))
+
+def _staircase(ctx) -> list[np.ndarray]:
+    """The staircase ``V_0 ⊂ V_1 ⊂ …`` of giant steps with n ≍ d per step (THEORY.md §3)."""
+    V = np.zeros((ctx.target.r, 0))
     stair = [V]
     for _ in range(64):
         E = _extension(ctx, V, 1)
@@ -183,105 +208,103 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
             break
         V = _join(V, E)
         stair.append(V)
+    return stair
 
-    def contained(v: np.ndarray, B: np.ndarray) -> bool:
-        return B.shape[1] > 0 and np.linalg.norm(v - B @ (B.T @ v)) < 1e-6
+
+def _contained(v: np.ndarray, B: np.ndarray) -> bool:
+    """Whether ``v`` lies in the span of the orthonormal columns of ``B`` (to 1e-6)."""
+    return B.shape[1] > 0 and np.linalg.norm(v - B @ (B.T @ v)) < 1e-6
+
+
+def _directions(ctx, images: dict, kstar: int | None, level_of: list, unreached: np.ndarray) -> list[dict]:
+    """One record per basis direction of ``U*``: one-step exponent (with and without
+    preprocessing) and staircase step; the directions never reached by the usable filtration
+    (the span of ``unreached``, ``U*`` projected off the last filtration space) last."""
+    stair = _staircase(ctx)
+
+    def step_of(v: np.ndarray) -> int | None:
+        return next((i for i, B in enumerate(stair) if i > 0 and _contained(v, B)), None)
 
     directions = []
     for v, k in level_of:
-        step = next((i for i, B in enumerate(stair) if i > 0 and contained(v, B)), None)
         directions.append({
             "vector": v.tolist(),
-            "one_step_exponent": kstar if (kstar is not None and contained(v, images[kstar])) else None,
+            "one_step_exponent": kstar if (kstar is not None and _contained(v, images[kstar])) else None,
             "one_step_exponent_preprocessed": k,
-            "staircase_step": step,
+            "staircase_step": step_of(v),
         })
-    # directions of U* never reached by the usable filtration (activation-aware only)
-    U = _relevant(ctx)
-    rest = orthonormal_basis((np.eye(r) - F @ F.T) @ U, 1e-8)
+    rest = orthonormal_basis(unreached, 1e-8)
     for v in _canonical(rest).T:
-        step = next((i for i, B in enumerate(stair) if i > 0 and contained(v, B)), None)
         directions.append({"vector": v.tolist(), "one_step_exponent": None,
-                           "one_step_exponent_preprocessed": None, "staircase_step": step})
+                           "one_step_exponent_preprocessed": None, "staircase_step": step_of(v)})
+    return directions
 
-    energies = exp.energies(K)
-    degrees = [{"degree": k, "energy": float(energies[k]), "kernel_exponent": k} for k in range(K + 1)]
-    tail = exp.tail_energy
-    Delta = t.noise
-    total = sum(energies) + tail
 
-    # multi-step closure with leaps ≤ m
-    def closure(m: int) -> np.ndarray:
-        W = np.zeros((r, 0))
-        while True:
-            grown = False
-            for k in range(1, min(m, K) + 1):
-                E = _extension(ctx, W, k)
-                if E.shape[1]:
-                    W = _join(W, E)
-                    grown = True
-                    break
-            if not grown:
-                return W
+def _closure(ctx, m: int) -> np.ndarray:
+    """Subspace learned by giant steps on fresh batches of n ≍ d^m (leaps ≤ m, THEORY.md §4)."""
+    W = np.zeros((ctx.target.r, 0))
+    while True:
+        grown = False
+        for k in range(1, min(m, ctx.kmax) + 1):
+            E = _extension(ctx, W, k)
+            if E.shape[1]:
+                W = _join(W, E)
+                grown = True
+                break
+        if not grown:
+            return W
 
-    def plateau(Vs: np.ndarray, cutoff: int) -> float:
-        err = 0.0
-        for k in range(cutoff + 1, K + 1):
-            err += energies[k] - _restricted_energy(ctx.tensors[k], Vs, k)
-        full = Vs.shape[1] >= U.shape[1]
-        if not full:
-            err += tail
-        return max(err, 0.0) + Delta
 
+def _plateau(ctx, energies, Vs: np.ndarray, cutoff: int, n_relevant: int) -> float:
+    """Plateau error once ``Vs`` is learned and degrees ≤ ``cutoff`` are fitted (THEORY.md §4)."""
+    err = 0.0
+    for k in range(cutoff + 1, ctx.kmax + 1):
+        err += energies[k] - _restricted_energy(ctx.tensors[k], Vs, k)
+    if Vs.shape[1] < n_relevant:
+        err += ctx.target.expansion.tail_energy
+    return max(err, 0.0) + ctx.target.noise
+
+
+def _stairway(ctx, energies, images: dict, kstar: int | None, filtration: dict, n_relevant: int,
+              kappa_max: float | None, kappa_step: float) -> dict:
+    """Plateaus of each method on the κ grid (n ≍ d^κ, THEORY.md §4)."""
+    r, K = ctx.target.r, ctx.kmax
+    tail, Delta = ctx.target.expansion.tail_energy, ctx.target.noise
+    empty = np.zeros((r, 0))
     kmax_grid = float(K + 1) if kappa_max is None else float(kappa_max)
     kappa = np.round(np.arange(0.0, kmax_grid + 1e-9, kappa_step), 10)
-    rf, one, pre, multi = [], [], [], []
+    rows: list[tuple] = []
     cache: dict = {}
     for kap in kappa:
         m = int(np.floor(kap + 1e-9))
         if m not in cache:
             cut = min(m, K)
-            V_one = images[kstar] if (kstar is not None and m >= kstar) else np.zeros((r, 0))
-            V_pre = filtration.get(min(m, K), np.zeros((r, 0))) if m >= 1 else np.zeros((r, 0))
-            V_multi = closure(m) if m >= 1 else np.zeros((r, 0))
-            rf_err = sum(energies[cut + 1:]) + tail + Delta
-            cache[m] = (rf_err, plateau(V_one, cut), plateau(V_pre, cut), plateau(V_multi, cut))
-        a, b, c, d_ = cache[m]
-        rf.append(a)
-        one.append(b)
-        pre.append(c)
-        multi.append(d_)
-    notes = []
-    if not t.is_polynomial:
-        notes.append(
-            f"non-polynomial target: energies computed up to degree {K}; the remaining energy "
-            f"{tail:.3g} is counted as unlearned until the whole relevant subspace is learned"
-        )
-    stairway = {
+            V_one = images[kstar] if (kstar is not None and m >= kstar) else empty
+            V_pre = filtration.get(min(m, K), empty) if m >= 1 else empty
+            V_multi = _closure(ctx, m) if m >= 1 else empty
+            cache[m] = (sum(energies[cut + 1:]) + tail + Delta,
+                        *(_plateau(ctx, energies, Vs, cut, n_relevant) for Vs in (V_one, V_pre, V_multi)))
+        rows.append(cache[m])
+    total = sum(energies) + tail
+    return {
         "kappa": kappa.tolist(),
-        "random_features": rf,
-        "one_step": one,
-        "one_step_preprocessed": pre,
-        "multi_step": multi,
+        "random_features": [row[0] for row in rows],
+        "one_step": [row[1] for row in rows],
+        "one_step_preprocessed": [row[2] for row in rows],
+        "multi_step": [row[3] for row in rows],
         "total_variance": float(total - energies[0]) + Delta,
     }
-    multi_kappa = {}
-    for m in range(1, K + 1):
-        W = closure(m)
+
+
+def _multi_step_exponents(ctx, directions: list[dict]) -> dict[int, int]:
+    """``{i: m}``: the smallest m with direction i learned by fresh batches of n ≍ d^m."""
+    out: dict[int, int] = {}
+    for m in range(1, ctx.kmax + 1):
+        W = _closure(ctx, m)
         for i, dd in enumerate(directions):
-            if i not in multi_kappa and contained(np.asarray(dd["vector"]), W):
-                multi_kappa[i] = m
-    for i, dd in enumerate(directions):
-        dd["multi_step_exponent"] = multi_kappa.get(i)
-    algorithms, generative = ([], None)
-    if compare:
-        algorithms, generative, more = comparison(t, directions, noise=Delta, max_degree=max_degree, amp=amp)
-        notes.extend(more)
-        if act is not None:
-            notes.append(f"activation {act.name} enters the giant-step rows only; the kernel, online-SGD, "
-                         "batch-reuse, SQ and AMP rows are for a generic learner")
-    return Thresholds(r, directions, degrees, stairway, kstar, None if act is None else act.name, Delta, notes,
-                      algorithms, generative, target=t.text)
+            if i not in out and _contained(np.asarray(dd["vector"]), W):
+                out[i] = m
+    return out
 
 
 # ---------------------------------------------------------------------------

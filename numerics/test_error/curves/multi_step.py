@@ -47,10 +47,10 @@ import numpy as np
 from giantstep.errors import InputError
 from giantstep.numerics.checked_regions import SEVERAL_STEPS, SEVERAL_STEPS_TYPES, checked_region
 from giantstep.numerics.test_error.config import CurveConfig
-from giantstep.numerics.test_error.curves.one_step import _is_target_expression, _teacher_target
+from giantstep.numerics.test_error.curves.one_step import _teacher_target
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.tables import FrameMixin
-from giantstep.theory import Activation, Target, as_activation, as_target
+from giantstep.theory import Activation, Target, as_activation, as_target, is_target_expression
 
 MAX_STEPS = 12
 
@@ -374,7 +374,7 @@ def multi_step_learning_curve(
         A fixed point or the §5.3 quadrature did not converge.
     """
     student = as_activation(student)
-    if isinstance(teacher, str) and not _is_target_expression(teacher):
+    if isinstance(teacher, str) and not is_target_expression(teacher):
         teacher = _teacher_target(as_activation(teacher))
     elif isinstance(teacher, Activation):
         teacher = _teacher_target(teacher)

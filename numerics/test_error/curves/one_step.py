@@ -20,26 +20,20 @@ returned point carries a ``validated`` flag and points outside it print a warnin
 from __future__ import annotations
 
 import math
-import re
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 from giantstep.numerics.checked_regions import BULK_NOISE, ONE_STEP, ONE_STEP_TYPES, checked_region
+from giantstep.numerics.gaussian import MarchenkoPasturRule
 from giantstep.numerics.test_error.config import CurveConfig
 from giantstep.numerics.test_error.solver.engine import solve_curve
-from giantstep.numerics.test_error.spectra.marchenko_pastur import (
-    mp_nodes_for_ratio,
-    mp_rule,
-    mp_rule_for_pole,
-    mp_rule_ratio,
-    sample_spiked_spectrum,
-)
+from giantstep.numerics.test_error.spectra.marchenko_pastur import sample_spiked_spectrum
 from giantstep.numerics.test_error.tables.single_index import (
     KappaTables,
     SpikedParameters,
@@ -49,7 +43,7 @@ from giantstep.numerics.test_error.tables.single_index import (
 )
 from giantstep.params import Boolean, Interval, Noneable, Options, validate_params
 from giantstep.tables import FrameMixin
-from giantstep.theory import Activation, as_activation
+from giantstep.theory import Activation, as_activation, is_target_expression
 
 MU2_ZERO = 1e-10
 ORDER_PARAMETERS = ("q1", "q2", "V1", "V2", "theta", "psi", "m")
@@ -178,7 +172,7 @@ def check_domain(student: Activation, teacher: Activation, eta: float) -> None:
 # --------------------------------------------------------------------------- solving
 
 
-@lru_cache(maxsize=16)
+@bounded_cache(16)
 def _sampled_spectrum(d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unit-scale sampled ``(D, F, H)`` (cached: the step and the lazy curve share draws)."""
     out = sample_spiked_spectrum(d, 1.0, seed)
@@ -192,16 +186,12 @@ def _limit_spectrum(alpha: float, lam: float, c: float, tabs: KappaTables, tol: 
     """MP(ratio ψ, scale c²) rule with F = ψ c², H = ψ D; node count from the pole bound.
 
     ``alpha`` is the ratio already divided by ψ (samples per feature, see
-    :func:`one_step_learning_curve`). For ψ = 1 the hard-edge rule of :func:`mp_rule`.
+    :func:`one_step_learning_curve`). For ψ = 1 the hard-edge rule
+    (:class:`~giantstep.numerics.gaussian.MarchenkoPasturRule`).
     """
     vh1_max = alpha * float(np.dot(tabs.weights, tabs.mu1**2))
     pole = lam / max(vh1_max, 1e-300)  # the integrands' pole sits at D ≤ −λ/V̂1_max
-    if psi == 1.0:
-        n = mp_rule_for_pole(min(pole / (4.0 * c * c), 1e6), tol)
-        x, w = mp_rule(n, c * c)
-    else:
-        n = mp_nodes_for_ratio(psi, c * c, min(pole, 1e6 * c * c), tol)
-        x, w = mp_rule_ratio(psi, c * c, n)
+    x, w = MarchenkoPasturRule(float(psi), c * c).for_pole(pole, tol)
     x = np.ascontiguousarray(x)
     return np.ascontiguousarray(w), x, np.full_like(x, psi * c * c), psi * x, x.size
 
@@ -412,7 +402,7 @@ def one_step_learning_curve(
         The fixed point was not reached (reports the last residual and iteration count).
     """
     student = as_activation(student)
-    multi = _is_target_expression(teacher)
+    multi = is_target_expression(teacher)
     cfg = CurveConfig(
         student=student, teacher=teacher if multi else as_activation(teacher), multi=multi,
         alpha0=float(alpha0), eta=float(eta), lam=float(lam), alphas=np.asarray(alphas, dtype=float),
@@ -550,15 +540,6 @@ def _print_notes(cfg: CurveConfig, notes: list[str]) -> None:
     if cfg.warn:
         for note in notes:
             print(f"giantstep: warning: {note}", file=sys.stderr)
-
-
-def _is_target_expression(teacher: Any) -> bool:
-    """A teacher written in the latent coordinates ``z1..zr`` (a multi-index target)."""
-    from giantstep.theory import Target
-
-    if isinstance(teacher, Target):
-        return True
-    return isinstance(teacher, str) and re.search(r"\bz\d+\b", teacher) is not None
 
 
 def _multi_index_bulk(cfg: CurveConfig, target, eta_eff: float, d_run: int, quad_tol: float) -> dict:

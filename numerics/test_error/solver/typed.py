@@ -55,6 +55,7 @@ import numba
 import numpy as np
 import scipy.linalg
 
+from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
 from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
 from giantstep.numerics.test_error.spectra.sampled_steps import batch_gradient
@@ -179,7 +180,7 @@ def typed_geometry(w0: np.ndarray, w1: np.ndarray, s: np.ndarray, r_dirs: int,
                          seconds)
 
 
-_GEOMETRY_CACHE: dict = {}
+_GEOMETRY_CACHE = BoundedCache(32)
 
 
 def sampled_typed_geometry(student: Activation, target: Target, psi: float, alpha0: float,
@@ -188,9 +189,8 @@ def sampled_typed_geometry(student: Activation, target: Target, psi: float, alph
     """:func:`sample_typed_step` + :func:`typed_geometry`, cached per input (32 entries)."""
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed), readout, int(n_types))
-    if key not in _GEOMETRY_CACHE:
-        if len(_GEOMETRY_CACHE) >= 32:
-            _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+
+    def compute():
         t0 = time.perf_counter()
         w0, w1, s = sample_typed_step(student, target, psi, alpha0, eta, noise, d, seed, readout)
         if student.parity == "odd" and readout != "constant":
@@ -202,9 +202,9 @@ def sampled_typed_geometry(student: Activation, target: Target, psi: float, alph
             w0, w1, s = sg[:, None] * w0, sg[:, None] * w1, np.abs(s)
         groups = type_groups(s, readout, n_types)
         geo = typed_geometry(w0, w1, s, target.r, groups)
-        _GEOMETRY_CACHE[key] = TypedGeometry(**{**geo.__dict__,
-                                                "seconds": time.perf_counter() - t0})
-    return _GEOMETRY_CACHE[key]
+        return TypedGeometry(**{**geo.__dict__, "seconds": time.perf_counter() - t0})
+
+    return _GEOMETRY_CACHE.get_or_compute(key, compute)
 
 
 # --------------------------------------------------------------------------- κ tables

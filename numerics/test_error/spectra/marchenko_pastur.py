@@ -20,33 +20,10 @@ independent reference, and :func:`sample_spiked_spectrum` draws finite-d inputs
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from giantstep.errors import InputError
-
-MAX_SPECTRAL_NODES = 200_001
-
-
-@lru_cache(maxsize=64)
-def _folded_chebyshev2(m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Folded ``2m+1``-point Gauss–Chebyshev-II rule for ``(2/π)∫ sqrt(1−t²) g(t²) dt``.
-
-    Returns ``(u, w)`` with ``u = t²`` over the non-negative nodes and ``Σ w = 1``.
-    """
-    n = 2 * m + 1
-    k = np.arange(1, n + 1)
-    theta = k * np.pi / (n + 1)
-    t = np.cos(theta)
-    w = (2.0 / (n + 1)) * np.sin(theta) ** 2  # (2/π)·π/(n+1)·sin²
-    # fold t and −t (the rule is symmetric: node k ↔ n+1−k); the middle node is t = 0
-    u = t[: m + 1] ** 2
-    wf = w[: m + 1].copy()
-    wf[:m] *= 2.0
-    u.setflags(write=False)
-    wf.setflags(write=False)
-    return u, wf
+from giantstep.numerics.gaussian import MAX_SPECTRAL_NODES, MarchenkoPasturRule
 
 
 def mp_rule(n: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,8 +47,7 @@ def mp_rule(n: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"number of spectral nodes must be in [1, {MAX_SPECTRAL_NODES // 2}]")
     if not scale > 0:
         raise InputError(f"Marchenko–Pastur scale must be positive, got {scale}")
-    u, w = _folded_chebyshev2(int(n) - 1)
-    return 4.0 * scale * u, np.array(w)
+    return MarchenkoPasturRule(1.0, float(scale)).nodes(int(n))
 
 
 def mp_rule_for_pole(pole_ratio: float, tol: float) -> int:
@@ -81,13 +57,7 @@ def mp_rule_for_pole(pole_ratio: float, tol: float) -> int:
     Uses the Bernstein-ellipse rate ``ρ^{−2N}`` of the underlying ``N``-point rule with a
     safety margin of a factor 1e3 and 8 extra nodes.
     """
-    if not pole_ratio > 0:
-        raise InputError("the integrand has a pole on the spectrum (λ must be > 0)")
-    b = np.sqrt(pole_ratio)
-    rate = np.log(b + np.sqrt(1.0 + b * b))
-    n_full = np.log(1e3 / tol) / (2.0 * rate) + 16
-    n = int(np.ceil(n_full / 2)) + 4
-    return max(16, min(n, MAX_SPECTRAL_NODES // 2))
+    return MarchenkoPasturRule(1.0, 1.0).nodes_for_pole(4.0 * float(pole_ratio), tol)
 
 
 def mp_resolvent(a: float | np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -158,17 +128,7 @@ def mp_rule_ratio(ratio: float, scale: float, n: int) -> tuple[np.ndarray, np.nd
         raise InputError(f"Marchenko–Pastur scale must be positive, got {scale}")
     if not isinstance(n, (int, np.integer)) or n < 1 or n > MAX_SPECTRAL_NODES:
         raise InputError(f"number of spectral nodes must be in [1, {MAX_SPECTRAL_NODES}]")
-    s = float(scale)
-    k = np.arange(1, n + 1)
-    theta = k * np.pi / (n + 1)
-    t = np.cos(theta)
-    wt = (np.pi / (n + 1)) * np.sin(theta) ** 2
-    x = s * (1.0 + y) + 2.0 * s * np.sqrt(y) * t
-    w = (2.0 * s / np.pi) * wt / x
-    if y > 1.0:
-        x = np.concatenate([[0.0], x])
-        w = np.concatenate([[1.0 - 1.0 / y], w])
-    return x, w
+    return MarchenkoPasturRule(y, float(scale), hard_edge=False).nodes(int(n))
 
 
 def mp_nodes_for_ratio(ratio: float, scale: float, pole: float, tol: float) -> int:
@@ -177,12 +137,4 @@ def mp_nodes_for_ratio(ratio: float, scale: float, pole: float, tol: float) -> i
     ``t`` plane (the ``1/x`` of the density at ``x = 0`` or the integrand's pole) sets the
     Bernstein-ellipse rate ``ρ^{−2n}``; safety factor 1e3 and 16 extra nodes.
     """
-    y, s = float(ratio), float(scale)
-    m, h = s * (1.0 + y), 2.0 * s * np.sqrt(y)
-    rho = np.inf
-    for x0 in (0.0, -float(pole)):
-        t0 = abs((x0 - m) / h)
-        rho = min(rho, t0 + np.sqrt(max(t0 * t0 - 1.0, 0.0)))
-    rate = np.log(max(rho, 1.0 + 1e-12))
-    n = int(np.ceil(np.log(1e3 / tol) / (2.0 * rate))) + 16
-    return max(16, min(n, MAX_SPECTRAL_NODES))
+    return MarchenkoPasturRule(float(ratio), float(scale), hard_edge=False).nodes_for_pole(float(pole), tol)

@@ -33,11 +33,11 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.linalg
 
+from giantstep.caching import bounded_cache
 from giantstep.errors import InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
 
@@ -202,19 +202,19 @@ def sample_steps(
     return out
 
 
-def bulk_inputs(w0: np.ndarray, w1: np.ndarray, seconds: float = 0.0) -> BulkInputs:
-    """Read the §6.1 inputs off a real step (θ = e1); see the module docstring."""
-    p, d = w1.shape
+def spike_and_bulk(w0: np.ndarray, w1: np.ndarray, on_zero: str = "the step did not move the weights (r = 0)"):
+    """The spike and the bulk of one real step (THEORY.md §6.1), shared by the one- and
+    multi-index readings: the mean displacement ``m̄``, its norm ``r`` and direction ``v``,
+    the centred weights ``B = W1 − 1 m̄ᵀ``, the bulk scale ``c = ‖B‖_F/√p``, ``B v``, and the
+    eigenvalues (clipped at 0) and eigenvectors of ``B Π Bᵀ`` (Π projects off ``v``).
+
+    Raises :class:`InputError` with ``on_zero`` when the step did not move the weights."""
+    p = w1.shape[0]
     mbar = (w1 - w0).mean(axis=0)
     r = float(np.linalg.norm(mbar))
     if not r > 0:
-        raise InputError("the step did not move the weights (r = 0): use the lazy curve")
+        raise InputError(on_zero)
     v = mbar / r
-    gamma = float(v[0])
-    zeta = -gamma * v
-    zeta[0] += 1.0
-    nz = np.linalg.norm(zeta)
-    zeta = zeta / nz if nz > 1e-12 else np.zeros(d)
     b = w1 - mbar[None, :]
     c = float(np.sqrt(np.sum(b * b) / p))
     bv = b @ v
@@ -222,13 +222,25 @@ def bulk_inputs(w0: np.ndarray, w1: np.ndarray, seconds: float = 0.0) -> BulkInp
     # LAPACK syevr: on the shared 2-core machine 3× faster than numpy's syevd (2.8 s vs 9 s
     # at p = 1000 under load; equal when idle)
     evals, evecs = scipy.linalg.eigh(bpi @ bpi.T, driver="evr")
-    evals = np.clip(evals, 0.0, None)
+    return mbar, r, v, b, c, bv, np.clip(evals, 0.0, None), evecs
+
+
+def bulk_inputs(w0: np.ndarray, w1: np.ndarray, seconds: float = 0.0) -> BulkInputs:
+    """Read the §6.1 inputs off a real step (θ = e1); see the module docstring."""
+    p, d = w1.shape
+    _, r, v, b, c, bv, evals, evecs = spike_and_bulk(
+        w0, w1, "the step did not move the weights (r = 0): use the lazy curve")
+    gamma = float(v[0])
+    zeta = -gamma * v
+    zeta[0] += 1.0
+    nz = np.linalg.norm(zeta)
+    zeta = zeta / nz if nz > 1e-12 else np.zeros(d)
     fv = evecs.T @ bv
     hv = evecs.T @ (b @ zeta)
     return BulkInputs(r, gamma, c, evals, fv * fv * p, hv * hv * p, fv * hv * p, p, d, seconds)
 
 
-@lru_cache(maxsize=64)
+@bounded_cache(64)
 def _cached(student: str, teacher: str, psi: float, alpha0: float, eta: float, noise: float,
             d: int, seed: int) -> BulkInputs:
     t0 = time.perf_counter()

@@ -16,18 +16,16 @@ import math
 
 import numpy as np
 
-from giantstep.errors import InputError
-from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
-from giantstep.numerics.gaussian import product_rule as hermite_product_rule
-from giantstep.numerics.test_error.spectra.marchenko_pastur import (
-    mp_nodes_for_ratio,
-    mp_rule,
-    mp_rule_for_pole,
-    mp_rule_ratio,
+from giantstep.caching import BoundedCache
+from giantstep.numerics.gaussian import (
+    SPLIT_NORMAL,
+    MarchenkoPasturRule,
+    gauss_hermite,
+    nodes_for_tolerance,
+    product_rule,
 )
 from giantstep.numerics.test_error.tables.single_index import (
     _inner,
-    _standard_rule,
     activation_kinks,
     activation_moments,
 )
@@ -36,23 +34,18 @@ from giantstep.theory import Activation, Target
 MAX_PRODUCT_NODES = 300_000
 
 
-def product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tensor product of the piecewise Gauss–Legendre rule for ``E_{ξ~N(0,1)}`` (8 pieces
-    of [−10, 10], n nodes each; geometric convergence also for tanh-like targets, whose
-    poles near the real axis slow Gauss–Hermite down)."""
-    if dim >= 3:  # 8 pieces per axis would be too many nodes: Gauss–Hermite product
-        x, w = hermite_product_rule(n, dim)
-        return np.asarray(x), np.asarray(w)
-    x1, w1 = _standard_rule(n, ())
-    grids = np.meshgrid(*([x1] * dim), indexing="ij")
-    wg = np.meshgrid(*([w1] * dim), indexing="ij")
-    x = np.stack([g.ravel() for g in grids], axis=1)
-    w = np.prod(np.stack([g.ravel() for g in wg], axis=1), axis=1)
-    return x, w
+def xi_product_rule(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rule of the inner ``ξ ~ N(0, I_dim)`` expectations of a non-polynomial teacher:
+    :func:`~giantstep.numerics.gaussian.product_rule` of the split Gauss–Legendre rule
+    (:data:`~giantstep.numerics.gaussian.SPLIT_NORMAL`: 8 pieces of [−10, 10], n nodes
+    each; geometric convergence also for tanh-like targets, whose poles near the real axis
+    slow Gauss–Hermite down) for ``dim ≤ 2``, and of Gauss–Hermite for ``dim ≥ 3``, where
+    8 pieces per axis would be too many nodes."""
+    return product_rule(n, dim, None if dim >= 3 else SPLIT_NORMAL)
 
 
 def _n_max(dim: int) -> int:
-    """Largest per-axis node parameter of :func:`product_rule` within MAX_PRODUCT_NODES."""
+    """Largest per-axis node parameter of :func:`xi_product_rule` within MAX_PRODUCT_NODES."""
     if dim >= 3:
         return 64
     return max(16, int(MAX_PRODUCT_NODES ** (1.0 / dim)) // 8)
@@ -64,7 +57,7 @@ def target_moments(target: Target, n: int = 0) -> tuple[float, np.ndarray, float
     r = target.r
 
     def est(m):
-        x, w = product_rule(m, r)
+        x, w = xi_product_rule(m, r)
         x, w = np.asarray(x), np.asarray(w)
         g = np.asarray(target.evaluate(x), dtype=float)
         return np.concatenate([[w @ g], (w * g) @ x, [w @ (g * g)]])
@@ -110,7 +103,7 @@ def _teacher_tables_exact(target: Target, gamma: np.ndarray, a: np.ndarray, kapp
     ``degree + 2`` nodes per axis: exact (the integrands have degree ≤ 2·degree + 1 in ξ),
     vectorised over κ."""
     K = a.shape[1]
-    x, w = hermite_product_rule(degree + 2, K)
+    x, w = product_rule(degree + 2, K)
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
     ax = x @ a.T
     pts = gamma[None, None, :] * kappa[:, None, None] + ax[None, :, :]
@@ -127,7 +120,7 @@ def teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.n
         return _teacher_tables_exact(target, gamma, a, kappa, degree)
 
     def at(m, kap):
-        x, w = product_rule(m, K)
+        x, w = xi_product_rule(m, K)
         x, w = np.asarray(x), np.asarray(w)
         h = np.empty(kap.size)
         h1 = np.empty((kap.size, K))
@@ -151,11 +144,11 @@ def teacher_tables(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.n
         probe = np.asarray(gauss_hermite(16)[0])
         m, _, _ = nodes_for_tolerance(lambda m: np.concatenate([v.ravel() for v in at(m, probe)]),
                                       tol, n0=4 if K < 3 else 8, n_max=_n_max(K))
-        _NODES_CACHE[key] = m
+        _NODES_CACHE.put(key, m)
     return at(m, kappa)
 
 
-_NODES_CACHE: dict = {}
+_NODES_CACHE = BoundedCache(256)
 
 
 def student_tables(student: Activation, r: float, c: float, kappa: np.ndarray, n: int):
@@ -202,11 +195,7 @@ def limit_weights(alpha_eff: float, lam: float, c: float, psi: float, K: int, mu
                   tol: float):
     """MP(ψ, c²) nodes with ``F = ψ c²``, ``G = 0``, ``H = ψ D I_K``."""
     pole = lam / max(alpha_eff * mu1sq_max, 1e-300)
-    if psi == 1.0:
-        x, w = mp_rule(mp_rule_for_pole(min(pole / (4 * c * c), 1e6), tol), c * c)
-    else:
-        x, w = mp_rule_ratio(psi, c * c, mp_nodes_for_ratio(psi, c * c, min(pole, 1e6 * c * c),
-                                                          tol))
+    x, w = MarchenkoPasturRule(float(psi), c * c).for_pole(pole, tol)
     x = np.ascontiguousarray(x)
     hh = np.zeros((x.size, K, K))
     for k in range(K):
@@ -218,33 +207,23 @@ def bulk_geometry(w0: np.ndarray, w1: np.ndarray, r_dirs: int):
     """Read ``(r, γ, A, c)`` and the spectral weights ``(D, F, G, H)`` off a real step
     (θ_k = e_k): the multi-index version of
     :func:`giantstep.numerics.test_error.spectra.sampled_steps.bulk_inputs`."""
-    import scipy.linalg
+    from giantstep.numerics.test_error.spectra.sampled_steps import spike_and_bulk
 
     p, d = w1.shape
-    mbar = (w1 - w0).mean(axis=0)
-    r = float(np.linalg.norm(mbar))
-    if not r > 0:
-        raise InputError("the step did not move the weights (r = 0)")
-    v = mbar / r
+    _, r, v, b, c, bv, evals, evecs = spike_and_bulk(w0, w1)
     gamma = v[:r_dirs].copy()
     pt = np.zeros((d, r_dirs))
     pt[np.arange(r_dirs), np.arange(r_dirs)] = 1.0
     pt -= np.outer(v, gamma)
     z, _ = np.linalg.qr(pt)
     a = z[:r_dirs, :]
-    b = w1 - mbar[None, :]
-    c = float(np.sqrt(np.sum(b * b) / p))
-    bv = b @ v
-    bpi = b - np.outer(bv, v)
-    evals, evecs = scipy.linalg.eigh(bpi @ bpi.T, driver="evr")
-    evals = np.clip(evals, 0.0, None)
     f = (evecs.T @ bv) * math.sqrt(p)
     hcol = (evecs.T @ (b @ z)) * math.sqrt(p)
     return (r, gamma, a, c, evals, f * f, f[:, None] * hcol,
             hcol[:, :, None] * hcol[:, None, :])
 
 
-_GEOMETRY_CACHE: dict = {}
+_GEOMETRY_CACHE = BoundedCache(32)
 
 
 def sampled_bulk_geometry(student: Activation, target: Target, psi: float, alpha0: float,
@@ -257,17 +236,17 @@ def sampled_bulk_geometry(student: Activation, target: Target, psi: float, alpha
 
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed))
-    if key not in _GEOMETRY_CACHE:
-        if len(_GEOMETRY_CACHE) > 32:
-            _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+
+    def compute():
         t0 = time.perf_counter()
         w0, w1 = sample_step(student, target, psi, alpha0, eta, noise, d, seed)
         geo = bulk_geometry(w0, w1, target.r)
-        _GEOMETRY_CACHE[key] = (*geo, time.perf_counter() - t0)
-    return _GEOMETRY_CACHE[key]
+        return (*geo, time.perf_counter() - t0)
+
+    return _GEOMETRY_CACHE.get_or_compute(key, compute)
 
 
-_STEPS_GEOMETRY_CACHE: dict = {}
+_STEPS_GEOMETRY_CACHE = BoundedCache(32)
 
 
 def sampled_bulk_geometries(student: Activation, target: Target, psi: float, alpha0: float,
@@ -283,12 +262,12 @@ def sampled_bulk_geometries(student: Activation, target: Target, psi: float, alp
 
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed), int(steps))
-    if key not in _STEPS_GEOMETRY_CACHE:
-        if len(_STEPS_GEOMETRY_CACHE) > 32:
-            _STEPS_GEOMETRY_CACHE.pop(next(iter(_STEPS_GEOMETRY_CACHE)))
+
+    def compute():
         t0 = time.perf_counter()
         ws = sample_steps(student, target, psi, alpha0, eta, noise, d, seed, steps)
         geos = [bulk_geometry(ws[0], w, target.r) for w in ws[1:]]
         secs = time.perf_counter() - t0
-        _STEPS_GEOMETRY_CACHE[key] = [(*g, secs) for g in geos]
-    return _STEPS_GEOMETRY_CACHE[key]
+        return [(*g, secs) for g in geos]
+
+    return _STEPS_GEOMETRY_CACHE.get_or_compute(key, compute)

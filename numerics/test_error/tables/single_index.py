@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
-from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.gaussian import (
+    GAUSS_LEGENDRE,
+    SPLIT_NORMAL,
+    SplitNormalRule,
+    gauss_hermite,
+    nodes_for_tolerance,
+)
 from giantstep.theory import Activation
 
 
@@ -37,7 +44,7 @@ class Moments:
         return self.deriv_second - self.mu1**2
 
 
-_MOMENTS: dict[str, Moments] = {}
+_MOMENTS = BoundedCache(256)
 
 
 def _compute_moments_exact(act: Activation) -> Moments:
@@ -58,26 +65,6 @@ def _compute_moments_exact(act: Activation) -> Moments:
 MOMENT_TOL = 1e-13
 
 
-def _standard_rule(n: int, kinks: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes/weights for ``E_{ξ~N(0,1)}``: n-point Gauss–Legendre on each piece of
-    ``[−10, 10]`` cut every 2.5 and at the kinks (the truncation costs < 1e-22; short
-    pieces keep the convergence geometric for functions with poles near the real axis,
-    such as tanh, where Gauss–Hermite converges slowly)."""
-    t, wl = np.polynomial.legendre.leggauss(n)
-    L = _SPLIT_HALF_WIDTH
-    cuts = set(np.linspace(-L, L, 9).tolist()) | {float(k) for k in kinks if -L < k < L}
-    edges = sorted(cuts)
-    xs, ws = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        half = 0.5 * (hi - lo)
-        if half <= 1e-12:
-            continue
-        x = 0.5 * (hi + lo) + half * t
-        xs.append(x)
-        ws.append(half * wl * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
-    return np.concatenate(xs), np.concatenate(ws)
-
-
 def _compute_moments(act: Activation) -> Moments:
     """μ0, μ1, μ2, E σ², E σ'² by float quadrature (node doubling to
     :data:`MOMENT_TOL` absolute; kinks split), falling back to the theory layer when the
@@ -91,7 +78,7 @@ def _compute_moments(act: Activation) -> Moments:
     kinks = activation_kinks(act)
 
     def estimate(n):
-        x, w = _standard_rule(n, kinks)
+        x, w = SplitNormalRule(kinks=kinks).nodes(n)
         with np.errstate(all="ignore"):
             f = np.asarray(act.evaluate(x), dtype=float)
             fp = (np.asarray(act.derivative(x, 1), dtype=float) if smooth_derivative
@@ -117,10 +104,7 @@ def _compute_moments(act: Activation) -> Moments:
 
 def activation_moments(act: Activation) -> Moments:
     """Moments of ``act`` (cached by the sympy expression)."""
-    key = str(act.expr)
-    if key not in _MOMENTS:
-        _MOMENTS[key] = _compute_moments(act)
-    return _MOMENTS[key]
+    return _MOMENTS.get_or_compute(str(act.expr), lambda: _compute_moments(act))
 
 
 @dataclass(frozen=True)
@@ -178,7 +162,6 @@ def activation_kinks(act: Activation) -> tuple[float, ...]:
     return act.kinks
 
 
-_SPLIT_HALF_WIDTH = 10.0  # Gaussian mass beyond ±10 is 1.5e-23
 
 
 def _inner_kinked(fn, a, b, n, kinks):
@@ -189,8 +172,8 @@ def _inner_kinked(fn, a, b, n, kinks):
     and at the kinks ``(u_k − a)/b`` (every piece analytic). The truncation at
     ``|ξ| = 10`` costs < 1e-22 relative to the Gaussian mass.
     """
-    t, wl = np.polynomial.legendre.leggauss(n)
-    L = _SPLIT_HALF_WIDTH
+    t, wl = GAUSS_LEGENDRE.nodes(n)
+    L = SPLIT_NORMAL.half_width  # Gaussian mass beyond ±10 is 1.5e-23
     out = np.zeros((3, a.size))
     fixed = [np.full(a.size, c) for c in np.linspace(-L, L, 9)]
     cuts = [np.clip((u - a) / b, -L, L) for u in kinks]

@@ -54,8 +54,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
-from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance, product_rule
 from giantstep.numerics.test_error.solver.typed import (
     TypedGeometry,
     TypedTables,
@@ -69,8 +70,8 @@ from giantstep.numerics.test_error.tables.multi_index import (
     _n_max,
     _polynomial_degree,
     student_tables,
+    xi_product_rule,
 )
-from giantstep.numerics.test_error.tables.multi_index import product_rule as xi_product_rule
 from giantstep.theory import Activation, Target
 
 SPIKE_DIMS = {"sign": 2, "gaussian": 2, "constant": 1}
@@ -192,7 +193,7 @@ def multi_typed_geometry(w0: np.ndarray, wt: np.ndarray, r_dirs: int, groups: li
                               seconds=float(seconds), discarded=float(discarded))
 
 
-_TRAJ_CACHE: dict = {}
+_TRAJ_CACHE = BoundedCache(8)
 
 
 def sampled_multi_typed_geometries(student: Activation, target: Target, psi: float,
@@ -209,9 +210,8 @@ def sampled_multi_typed_geometries(student: Activation, target: Target, psi: flo
                          f"got {k}")
     key = (str(student.expr), str(target.expr), float(psi), float(alpha0), float(eta),
            float(noise), int(d), int(seed), int(steps), readout, int(n_types), k)
-    if key not in _TRAJ_CACHE:
-        if len(_TRAJ_CACHE) >= 8:
-            _TRAJ_CACHE.pop(next(iter(_TRAJ_CACHE)))
+
+    def compute():
         t0 = time.perf_counter()
         ws, s = sample_typed_steps(student, target, psi, alpha0, eta, noise, d, seed, steps,
                                    readout)
@@ -222,23 +222,12 @@ def sampled_multi_typed_geometries(student: Activation, target: Target, psi: flo
             v, disc = spike_basis(means, frac, k)
             geos.append(multi_typed_geometry(ws[0], wt, target.r, groups, v, disc))
         secs = time.perf_counter() - t0
-        _TRAJ_CACHE[key] = [MultiTypedGeometry(**{**g.__dict__, "seconds": secs}) for g in geos]
-    return _TRAJ_CACHE[key]
+        return [MultiTypedGeometry(**{**g.__dict__, "seconds": secs}) for g in geos]
+
+    return _TRAJ_CACHE.get_or_compute(key, compute)
 
 
 # --------------------------------------------------------------------------- κ tables
-
-
-def kappa_rule(n: int, K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Product Gauss–Hermite rule for ``κ ~ N(0, I_K)``: nodes ``(n^K, K)``, weights."""
-    x, w = (np.asarray(v, dtype=float) for v in gauss_hermite(n))
-    if K == 1:
-        return np.ascontiguousarray(x[:, None]), np.ascontiguousarray(w)
-    grids = np.meshgrid(*([x] * K), indexing="ij")
-    wg = np.meshgrid(*([w] * K), indexing="ij")
-    nodes = np.stack([g.ravel() for g in grids], axis=1)
-    weights = np.prod(np.stack([g.ravel() for g in wg], axis=1), axis=1)
-    return np.ascontiguousarray(nodes), np.ascontiguousarray(weights)
 
 
 def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np.ndarray,
@@ -247,7 +236,7 @@ def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np
     ``kappa (n, K)`` (``gamma = Γ``, r × K): :func:`multi_index.teacher_tables` with
     the shift ``γκ`` replaced by ``Γκ``. Polynomial targets: exact product rule with
     degree + 2 nodes per axis; otherwise the piecewise rule of
-    :func:`multi_index_curve.product_rule`, nodes doubled until 16K probe values agree to
+    :func:`multi_index.xi_product_rule`, nodes doubled until 16K probe values agree to
     ``tol``."""
     L = a.shape[1]
     shift = np.asarray(kappa, dtype=float) @ np.asarray(gamma, dtype=float).T  # (n, r)
@@ -271,18 +260,15 @@ def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np
         return h, h1, h2
 
     if degree is not None and (degree + 2) ** L <= MAX_PRODUCT_NODES:
-        from giantstep.numerics.gaussian import product_rule as hermite_product_rule
-
-        x, w = hermite_product_rule(degree + 2, L)
+        x, w = product_rule(degree + 2, L)
         return at(np.asarray(x, dtype=float), np.asarray(w, dtype=float), shift)
     K = gamma.shape[1]
-    from giantstep.numerics.gaussian import product_rule as hermite_product_rule
 
     def rule(mm):
         # K ≥ 2: a Gauss–Hermite product rule first (far fewer nodes than the piecewise
         # one when it converges; the n_κ × n_ξ evaluations dominate), else (and for K = 1,
         # the rule of multi_index.teacher_tables) the piecewise Gauss–Legendre rule
-        x, w = hermite_product_rule(mm, L)
+        x, w = product_rule(mm, L)
         return np.asarray(x, dtype=float), np.asarray(w, dtype=float)
 
     key = (target.text, np.asarray(gamma).tobytes(), a.tobytes(), float(tol))
@@ -306,14 +292,14 @@ def teacher_tables_k(target: Target, gamma: np.ndarray, a: np.ndarray, kappa: np
                 lambda mm: np.concatenate([v.ravel() for v in at(
                     *(np.asarray(u, dtype=float) for u in xi_product_rule(mm, L)), probe)]),
                 tol, n0=4 if L < 3 else 8, n_max=_n_max(L))[0])
-        _NODES_CACHE[key] = m
+        _NODES_CACHE.put(key, m)
     if m[0] == "piecewise":
         x, w = xi_product_rule(m[1], L)
         return at(np.asarray(x, dtype=float), np.asarray(w, dtype=float), shift)
     return at(*rule(m[1]), shift)
 
 
-_NODES_CACHE: dict = {}
+_NODES_CACHE = BoundedCache(256)
 
 
 def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarray,
@@ -344,7 +330,7 @@ def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np
 
     def tables(nk):
         if nk not in memo:
-            kap, w = kappa_rule(nk, K)
+            kap, w = product_rule(nk, K)
             memo[nk] = (kap, w, *students(kap, n_inner),
                         *teacher_tables_k(target, gamma, a, kap, t_tol))
         return memo[nk]
