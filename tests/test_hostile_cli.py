@@ -59,6 +59,8 @@ REFUSED = [
     (["validate", "overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1e308"], "η̃"),
     (["overlaps", "z1", "--activation", "relu", "--alpha", "1e308", "--eta", "1", "--steps", "1"], "α"),
     (["amp", "z1**2", "--alpha", "1e308:1e308:1"], ""),
+    (["overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--steps", "200", "--readout",
+      "gaussian", "--types", "256"], "types"),
     (SIM + ["--d", "2.5"], "--d"),
     (SIM + ["--d", "0"], "--d"),
     # files and addresses

@@ -72,6 +72,8 @@ from giantstep.theory import Activation, Target
 
 N_SEQUENCE = (8, 12, 18, 27, 40, 60, 90)
 MAX_NODES_TOTAL = 12_000_000
+MAX_TYPE_STEPS = 2000  # types × states: one smoothing table each per quadrature level (minutes)
+MAX_KERNEL_WORK = 4e9  # nodes × types × (types + r) of one kernel call (seconds at most)
 DIVERGENCE_NORM2 = 1e10
 LIGHT_TYPE = 1e-6  # types lighter than this are not part of the accuracy check (see _solve)
 
@@ -172,10 +174,18 @@ def _expectations(tgt, act, s, pi, mz, Mu, q, delta, n, tol):
     b = np.sqrt(q + rho)
     ns, small = _axis_nodes(n, r, V, b)
     zfac = 1 if tgt.is_polynomial else 2**r
-    if int(np.prod(ns)) * zfac * max(2 * small, 1) > MAX_NODES_TOTAL:
+    nodes = int(np.prod(ns)) * zfac * max(2 * small, 1)
+    if nodes > MAX_NODES_TOTAL:
         raise ConvergenceError(
             f"the quadrature over {len(ns)} dimensions needs more than {MAX_NODES_TOTAL} nodes "
             f"(nodes per axis {ns}); lower the accuracy (tol) or the number of types",
+            iterations=n,
+        )
+    if float(nodes) * K * (K + r) > MAX_KERNEL_WORK:  # the kernel sums over nodes × type pairs
+        raise ConvergenceError(
+            f"one step of the overlap recursion needs about {float(nodes) * K * (K + r):.1e} operations "
+            f"({nodes} nodes × {K} types × {K + r} pairs), beyond the budget of {MAX_KERNEL_WORK:.0e}; "
+            "lower the accuracy (tol) or the number of types",
             iterations=n,
         )
     if tgt.is_polynomial:
@@ -379,6 +389,10 @@ def overlap_trajectory(
     tgt, act, alpha, eta, delta = check_common(target, activation, alpha, eta, noise)
     steps, tol = int(steps), float(tol)
     s, pi = readout_types(readout, int(n_types))
+    if len(s) * (steps + 1) > MAX_TYPE_STEPS:
+        raise InputError(f"{len(s)} neuron types × {steps + 1} states need {len(s) * (steps + 1)} smoothing "
+                         f"tables per quadrature level, beyond the budget of {MAX_TYPE_STEPS}; "
+                         "use fewer types or fewer steps")
     states, quad = _solve(tgt, act, s, pi, alpha, eta, steps, delta, normalize, tol)
     return OverlapTrajectory(tgt.text, act.name, readout, alpha, eta, delta, bool(normalize), states,
                              quad)

@@ -208,8 +208,7 @@ def _sym_context(target, activation=None, max_degree: int | None = None) -> _Sym
 
     An exact expansion decides zeros exactly (a coefficient is zero or it is not); an
     approximate one counts an order as zero when its largest entry is within ten times the
-    expansion's error bound (``|ΔC_n[β]| ≤ error · √β!``), and uses that ratio as its rank
-    tolerance.
+    expansion's coefficient error estimate, and uses that ratio as its rank tolerance.
     """
     t = as_target(target)
     exp = t.expansion if max_degree is None else type(t.expansion).of(t, max_degree)
@@ -226,7 +225,7 @@ def _sym_context(target, activation=None, max_degree: int | None = None) -> _Sym
         scale = max(abs(v) for v in entries.values())
         rtol = RANK_RTOL
         if not exact:
-            noise = 10.0 * exp.error * math.sqrt(math.factorial(min(n, 170)))
+            noise = 10.0 * exp.error  # ten times the coefficient error bound, as the entries' zero level
             if noise >= scale:
                 continue
             rtol = max(RANK_RTOL, noise / scale)
