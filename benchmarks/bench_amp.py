@@ -1,4 +1,4 @@
-"""Benchmark of the AMP analysis (issue 10, docs/amp.md).
+"""Benchmark of the AMP analysis.
 
 1. Weak-recovery threshold of the 3-index target ``z1² + z2² + z3²`` (exact α_c = 3/2),
    warm, target: relative accuracy 1e-3 in < 2 s; next to the Monte-Carlo estimate of the

@@ -1,4 +1,4 @@
-"""Fresh-process latency of every command (issue 11), next to ``python -c "import numpy"``.
+"""Fresh-process latency of every command, next to ``python -c "import numpy"``.
 
 Each command is run ``--repeat`` times as ``python -m giantstep …`` in a new
 interpreter (warm numba cache: one untimed run first), and the median wall time
@@ -7,7 +7,7 @@ same run, with the difference and the in-process compute time of the same
 command (``main(argv)`` called twice in one process: the second call is the
 compute alone, imports and kernel loads excluded).
 
-Budgets (issue 11): ``leap``, ``hermite``, ``thresholds`` on small targets
+Budgets: ``leap``, ``hermite``, ``thresholds`` on small targets
 ≤ 1.0 s; ``overlaps`` and ``error`` ≤ 1.5 s beyond their in-process compute;
 ``--help`` of every command ≤ 0.3 s.
 

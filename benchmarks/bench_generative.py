@@ -1,4 +1,4 @@
-"""Benchmark of the generative-exponent hot paths (issue 10), each next to a straightforward
+"""Benchmark of the generative-exponent hot paths, each next to a straightforward
 reference computing the same quantity in the same process.
 
 1. Level-set strength ``E_y[E[z | y]²]`` for ``y = He3(z)`` (one variable, exact level sets):

@@ -1,4 +1,4 @@
-"""Benchmark: one-step learning curve (THEORY.md §6.1) vs a straightforward scipy-quad solver.
+"""Benchmark: one-step learning curve (docs/model.md §6.1) vs a straightforward scipy-quad solver.
 
 Ours: :func:`giantstep.numerics.one_step_learning_curve` — κ-tables computed once per
 curve, numba fixed point, Marchenko–Pastur Gauss–Chebyshev rule — on a 5-point α grid,
@@ -207,7 +207,7 @@ def _forget_pair() -> None:
 
 
 def new_pair() -> None:
-    """Issue 9: a 16-point curve for a pair the process has not seen, ≤ 0.5 s in-process.
+    """a 16-point curve for a pair the process has not seen, ≤ 0.5 s in-process.
 
     Ours: erf student, sin teacher (spectrum "limit"), α0 = 2, η̃ = 1.5, λ = 0.05, cold for
     the pair (moments, kinks, κ-tables; numba already compiled by the main benchmark); and a

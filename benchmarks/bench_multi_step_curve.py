@@ -1,4 +1,4 @@
-"""Benchmark of the several-step test-error curve (THEORY.md §6.2, issue 13).
+"""Benchmark of the several-step test-error curve (docs/model.md §6.2).
 
 Workload: 4 giant steps, r = 2 (g* = z1 + z1 z2), erf student, sign readout (odd σ: exact
 reduction to the constant readout), α0 = 2, η̃ = 1.5, λ = 0.05, 10 readout ratios α in

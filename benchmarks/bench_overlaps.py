@@ -1,4 +1,4 @@
-"""Benchmark of the several-step overlap equations (THEORY.md §5.3, issue 3).
+"""Benchmark of the several-step overlap equations (docs/model.md §5.3).
 
 Workload: 4 giant steps, r = 2 (g* = ((z1+z1²)+(z2−z2²))/2), relu, sign readout,
 α = 2, η̃ = 2, accuracy 1e-4.

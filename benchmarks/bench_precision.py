@@ -1,4 +1,4 @@
-"""float32 against float64 on the same seeds (issue 11): speed and the change of every quantity.
+"""float32 against float64 on the same seeds: speed and the change of every quantity.
 
 Workload: target z1 + z1·z2, relu, sign readout, d = 512, p = 512, α = 2, η̃ = 1,
 2 giant steps, ridge readout (λ = 0.1, n_r = 2d), 20 000 test points, 4 seeds.

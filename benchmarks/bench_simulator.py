@@ -1,4 +1,4 @@
-"""Benchmark: one giant step + ridge readout at d = 512, n = d², p = 1024 (issue 5).
+"""Benchmark: one giant step + ridge readout at d = 512, n = d², p = 1024.
 
 Prints, for the same problem in this process:
 

@@ -1,4 +1,4 @@
-"""Benchmark of the theory layer's hot paths (issue 2).
+"""Benchmark of the theory layer's hot paths.
 
 1. ``giantstep leap`` on a degree-6 polynomial in 6 variables, warm (target < 2 s):
    the analysis through the public API, then the CLI in-process.

@@ -304,7 +304,7 @@ READOUTS = ("constant", "sign", "gaussian")
 PARAMETERS: dict[str, Parameter] = {
     "readout": Parameter(Options(READOUTS), "constant",
                          "law of the second layer at initialisation: constant a_j = 1/√p, sign "
-                         "a_j = ±1/√p, gaussian a_j ~ N(0, 1/p) (THEORY.md §1)"),
+                         "a_j = ±1/√p, gaussian a_j ~ N(0, 1/p) (docs/model.md §1)"),
     "noise": Parameter(Noneable(_PENALTY), None,
                        "label-noise variance Δ ≥ 0 of the labels y = g*(z) + √Δ ε",
                        "Δ"),

@@ -18,7 +18,7 @@
 #
 # Which directions of a multi-index target `g*(z)`, `z = W* x ∈ R^r`, can a two-layer
 # network learn with a few giant gradient steps, and with how many samples?
-# THEORY.md §3 answers with the Hermite tensors `C_k(g*) = E[g* He_k(z)]`:
+# docs/model.md §3 answers with the Hermite tensors `C_k(g*) = E[g* He_k(z)]`:
 #
 # * the **information exponent** `k* = min{k ≥ 1 : C_k ≠ 0}`;
 # * the **staircase** `V_{t+1} = V_t ⊕ E_1(V_t)`: what t giant steps with `n ≍ d` samples each learn;
@@ -212,7 +212,7 @@ SUMMARY["rotated"] = rot
 # vanish. By Gaussian integration by parts, the gradient along a new direction entering
 # through `He_γ(z_V) He_1(z_⊥)` is proportional to `E[σ^{(|γ|+1)}(h)]`; for an odd student
 # (tanh, erf) and even `|γ| + 1` this vanishes at **every** scale, so the step teaches
-# nothing (THEORY.md §3, seen in simulations — see notebook 03). `leap = None` means that
+# nothing (docs/model.md §3, seen in simulations — see notebook 03). `leap = None` means that
 # the student never reaches the whole relevant subspace.
 
 # %%
@@ -241,7 +241,7 @@ SUMMARY["activation_aware"] = aware
 # ## Per-direction thresholds
 #
 # `gs.thresholds` turns the same analysis into sample-complexity exponents per direction
-# (THEORY.md §4): `one step` = κ needed by one giant step without preprocessing
+# (docs/model.md §4): `one step` = κ needed by one giant step without preprocessing
 # (`None`: never), `preprocessed` = `ℓ(v)`, the κ needed when the lower-degree components of
 # the labels are removed, `staircase step` = the step at which `n ≍ d` steps reach it.
 

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 02 · The stairway: test error versus κ = log n / log d
 #
-# With `n ≍ d^κ` samples, THEORY.md §4 predicts plateaus of the test error (d → ∞, then
+# With `n ≍ d^κ` samples, docs/model.md §4 predicts plateaus of the test error (d → ∞, then
 # many neurons and readout samples):
 #
 # * **random features / kernel**: only `P_{≤⌊κ⌋} g*` is learned, `E_RF = Σ_{k>κ} ‖P_k g*‖² + Δ`;
@@ -77,7 +77,7 @@ print(f"d = {D}, p = {P}, seeds = {SEEDS}, largest batch n = {round(D ** KAPPAS[
 # preprocessing learns only that direction; removing the linear part lets a step with
 # `n ≍ d²` learn `e1 − e2` as well.
 #
-# Learning rate of the one-step runs: `η = η̃ p d^{(κ−1)/2}` (THEORY.md §1, batch `n = d^κ`).
+# Learning rate of the one-step runs: `η = η̃ p d^{(κ−1)/2}` (docs/model.md §1, batch `n = d^κ`).
 
 # %%
 HERMITE = "(He4(z1)/24 + He2(z1)/2 + He1(z1) + He4(z2)/24 + He2(z2)/2 + He1(z2))/2"
@@ -162,7 +162,7 @@ SUMMARY["hermite"] = {"kappa": KAPPAS.tolist(),
 #
 # ## Several giant steps: the staircase
 #
-# Target `g*(z) = (z1 + z1²)/2 + (z2 − z2²)/2` (THEORY.md §5.3): its linear part is
+# Target `g*(z) = (z1 + z1²)/2 + (z2 − z2²)/2` (docs/model.md §5.3): its linear part is
 # `(z1 + z2)/2`; once `u = (z1+z2)/√2` is learned, the quadratic part `u·v`, `v = (z1−z2)/√2`,
 # is *linear* in `v`, so a second step with `n ≍ d` learns `v`. One step (or random
 # features) needs `n ≍ d²` for the quadratic part. Learning rate `η = η̃ p` per step, batch

@@ -17,7 +17,7 @@
 # # 03 · Overlaps step by step: the deterministic equations against simulation
 #
 # After `t` giant steps with `n = α d` fresh samples each (second layer frozen, sign
-# readout `s = ±1`), THEORY.md §5.3 predicts the overlaps `W* w` of every neuron type with
+# readout `s = ±1`), docs/model.md §5.3 predicts the overlaps `W* w` of every neuron type with
 # the target directions, in the limit `d → ∞` then `p → ∞`: neurons with the same readout
 # sign move together. `gs.overlap_trajectory` solves these equations; `gs.simulate` runs
 # the protocol of §1 at finite `d`.
@@ -130,7 +130,7 @@ show(fig)
 # ### The numbers after the last step
 #
 # Per type (`s = ±1`) and direction: equations, simulation mean ± standard error over
-# seeds, and the spread across neurons. For the staircase target THEORY.md §5.3 records
+# seeds, and the spread across neurons. For the staircase target docs/model.md §5.3 records
 # `m₊ = (1.746, 0.349)` from the equations and `(1.767, 0.346)` from simulations at
 # `d = 2048, p = 1024` (4 seeds).
 

@@ -18,9 +18,9 @@
 #
 # One giant step on `n0 = α0 d` samples (`η = η̃ p`, constant second layer `a = 1/√p`,
 # `p = d`), then the second layer is refit by ridge on `n = α d` fresh samples. The network
-# after the step is a *spiked random-features* model (THEORY.md §5.1: spike strength `r`,
+# after the step is a *spiked random-features* model (docs/model.md §5.1: spike strength `r`,
 # alignment `γ`, bulk scale `c`), whose test error follows from the Gaussian-equivalence
-# equations of Cui et al. (2024), THEORY.md §6.1: `gs.one_step_learning_curve`. The lazy
+# equations of Cui et al. (2024), docs/model.md §6.1: `gs.one_step_learning_curve`. The lazy
 # baseline (η̃ = 0, random features at initialisation) comes with every curve.
 #
 # Students with `μ2(σ) ≠ 0` (relu) and small batches go through the exact bulk model of
@@ -138,7 +138,7 @@ SUMMARY["curves"] = summary
 # The step helps most at small readout budgets: the spike aligned with the teacher lets
 # a handful of samples fit the teacher's linear part, which random features at
 # initialisation cannot. The remaining gap between equations and simulations at these
-# sizes is a finite-d effect (THEORY.md §6.1 records agreement within about 0.01 at
+# sizes is a finite-d effect (docs/model.md §6.1 records agreement within about 0.01 at
 # `d = p = 2000`); raise `SCALE` to shrink it.
 #
 # A relu student (μ2 ≠ 0) uses the exact bulk model, whose spectral inputs are sampled

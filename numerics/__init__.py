@@ -1,4 +1,4 @@
-"""Deterministic equations of giant-step training (THEORY.md §5–§6), numba-accelerated.
+"""Deterministic equations of giant-step training (docs/model.md §5–§6), numba-accelerated.
 
 Public functions (imported lazily so that ``import giantstep.numerics`` is cheap):
 

@@ -1,7 +1,7 @@
 """Where the test-error curves are checked against simulation: one record per region.
 
 Each :class:`CheckedRegion` is the box of parameters spanned by the configurations whose
-curve agreed with simulations of THEORY.md §1 within 0.01 + 2 standard errors (the tables
+curve agreed with simulations of docs/model.md §1 within 0.01 + 2 standard errors (the tables
 of docs/test_error.md and docs/multi_step_error.md). A curve point outside its region is
 returned with ``validated = False`` and a warning on stderr; η̃ = 0 (the lazy curve, exact
 by Mei & Montanari 2019) is always validated. :data:`CHECKED_REGIONS` is the one table the

@@ -1,4 +1,4 @@
-"""Which numba kernels are compiled already (issue 11: a first run says what it does).
+"""Which numba kernels are compiled already (a first run says what it does).
 
 Every kernel of the project is ``numba.njit(cache=True)``: the first call in a
 fresh install compiles it and writes the machine code next to the source

@@ -4,7 +4,7 @@ The rules (the :class:`Rule` objects — Gauss–Hermite, trapezoidal, midpoint,
 tensor products, piecewise Gauss–Legendre, the tolerance-driven refinement and ``E[g²]``) live
 in :mod:`giantstep.theory.gauss.rules`, the one quadrature module of the library, and are
 re-exported here (a new rule of the numerics layer is a :class:`Rule` subclass there); this module adds
-the numba kernels for the contractions that sit in the hot loops (THEORY.md §5–§6).
+the numba kernels for the contractions that sit in the hot loops (docs/model.md §5–§6).
 """
 
 from __future__ import annotations

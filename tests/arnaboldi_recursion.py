@@ -19,7 +19,7 @@ p (docs/multi_step_error.md, "Comparison with Arnaboldi et al."). Their conventi
   are ``‖E[e σ'_j x]‖``-type products written in the span of the rows of W and W*);
 * population risk ``R = ½ E[(y − f)²]`` (note the ½).
 
-The protocol shared with ``giantstep`` (THEORY.md §1, §5.3): σ = σ* = ``erf(x/√2)`` (their
+The protocol shared with ``giantstep`` (docs/model.md §1, §5.3): σ = σ* = ``erf(x/√2)`` (their
 ``ErfErfOverlaps``, all expectations in closed form), all ``a_j = 1`` (our constant readout
 ``s = 1``), ``γ = η̃ p`` (so ``γ/p = η̃``), ``M0 = 0``, ``Q0 = I`` (the d → ∞ values of
 ``W0 = randn(p, d)/√d``). Then all neurons stay exchangeable: ``Q = (Qd − Qo) I + Qo 11ᵀ``,

@@ -1,6 +1,6 @@
-"""Reference for the tests: the single-index equations of THEORY.md §6.1 written out.
+"""Reference for the tests: the single-index equations of docs/model.md §6.1 written out.
 
-Cui et al. (2024), Result 3.3 (quoted in THEORY.md §6.1), with one spike direction and the
+Cui et al. (2024), Result 3.3 (quoted in docs/model.md §6.1), with one spike direction and the
 scalar ψ, independently of the library's solver
 (:mod:`giantstep.numerics.test_error.solver.engine`, K spike directions, of which this is
 the case K = 1): the tests check that the library's fixed points are fixed points of this map.

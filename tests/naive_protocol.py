@@ -1,4 +1,4 @@
-"""Tests-side oracle: the training protocol of THEORY.md §1, written as plainly as possible.
+"""Tests-side oracle: the training protocol of docs/model.md §1, written as plainly as possible.
 
 The tests that cross-check the library's simulator (``giantstep.validation.simulator``) or
 its equations against a simulation of their own use this module (test_simulator.py,

@@ -1,4 +1,4 @@
-"""Issue 9: the exact bulk model (spectral inputs of the real first step), the cross weights
+"""the exact bulk model (spectral inputs of the real first step), the cross weights
 G, the width ratio ψ, the checked-region flags and the bad-input paths of the §6.1 curve."""
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ def test_multi_index_teacher_without_linear_part_is_lazy(capsys):
 
 # --------------------------------------------------------------------------- the table
 
-# docs/test_error.md, "Checks against simulation (issue 9)": d = 1500, 4 seeds, 2·10⁴ test
+# docs/test_error.md, "Checks against simulation": d = 1500, 4 seeds, 2·10⁴ test
 # points, validation simulator, constant readout; theory in the default (auto) mode.
 TABLE = [
     ("R1", "relu", "tanh", 2, 2, 0.05, [0.5, 1.5, 3.0], 1.0, 0.0),
@@ -299,7 +299,7 @@ def test_issue9_table_against_simulation(row):
 
 def test_large_alpha0_odd_student_recovers_the_quoted_equations():
     # α0 → ∞ with μ2 = 0: the auto mode is the spiked model of Cui et al. (today's
-    # equations, THEORY.md §6.1's 0.03429), and the exact bulk model tends to it: at
+    # equations, docs/model.md §6.1's 0.03429), and the exact bulk model tends to it: at
     # α0 = 200 the sampled real steps (d = 600, 2 draws) agree with it within 0.01
     lc = one_step_learning_curve("tanh", "sin", alpha0=20.0, eta=3.0, lam=0.1, alphas=[2.3])
     assert lc.params["spectrum"] == "limit"

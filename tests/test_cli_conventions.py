@@ -153,7 +153,7 @@ def test_csv_theory_commands(capsys):
 
 
 def test_csv_overlaps(capsys):
-    # one step, linear target, relu, sign readout, α = 1, η̃ = 1: overlap = η̃ μ1 = 1/2 (THEORY §5.1)
+    # one step, linear target, relu, sign readout, α = 1, η̃ = 1: overlap = η̃ μ1 = 1/2 (docs/model.md §5.1)
     assert main(["overlaps", "z1", "--activation", "relu", "--alpha", "1", "--eta", "1", "--steps", "1",
                  "--csv"]) == 0
     rows = _csv(capsys)

@@ -1,4 +1,4 @@
-"""Fresh-process start-up of the commands (issue 11): import only what a command uses.
+"""Fresh-process start-up of the commands: import only what a command uses.
 
 Each command runs in a new interpreter; a small entry point records which heavy
 modules are in ``sys.modules`` when it finishes. Budgets in seconds are checked

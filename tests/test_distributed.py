@@ -1,4 +1,4 @@
-"""One simulation across workers (issue 11): the same numbers as the in-process run.
+"""One simulation across workers: the same numbers as the in-process run.
 
 Exact statements tested:
 

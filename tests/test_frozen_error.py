@@ -1,12 +1,12 @@
-"""The population error of the network as trained (issue 13, item 1).
+"""The population error of the network as trained.
 
 ``StepState.output_mse`` of :func:`giantstep.numerics.overlap_trajectory` is
 ``E[(g* + √Δ ε − F(κ))²]`` with ``F(κ) = Σ_τ π_τ s_τ E_ξ σ(h_τ)``: the test error of the
-p → ∞ network with its second layer frozen at ``a = s/√p`` (THEORY §5.3, §6.2 first
+p → ∞ network with its second layer frozen at ``a = s/√p`` (docs/model.md §5.3, §6.2 first
 quantity). The simulator measures the same thing with ``measure_frozen=True``: after every
 step, the error of ``f(x) = (1/p) Σ_j s_j σ(⟨w_j, x⟩)`` on fresh test samples.
 
-Acceptance (issue 13): |theory − mean over seeds| ≤ 0.01 + 2 s.e. at every step t = 0..4
+Acceptance: |theory − mean over seeds| ≤ 0.01 + 2 s.e. at every step t = 0..4
 (slow: d = p = 1024, 4 seeds, 2·10⁴ test points). The default run uses d = p = 256, 3 seeds
 and the margin 0.03 + 3 s.e. (finite-size corrections of order d^{-1/2}).
 """

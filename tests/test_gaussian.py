@@ -72,7 +72,7 @@ def test_stroud_and_tensor_rules_degree_three():
 
 
 def test_trapezoid_beats_gauss_hermite_on_strip_analytic():
-    """E[tanh(2ξ)ξ] = 2E[sech²(2ξ)]: the trapezoid converges much faster than GH (THEORY §5.3 targets)."""
+    """E[tanh(2ξ)ξ] = 2E[sech²(2ξ)]: the trapezoid converges much faster than GH (docs/model.md §5.3 targets)."""
     xr, wr = gauss_hermite(2000)
     ref = wr @ (np.tanh(2 * xr) * xr)
     x, w = trapezoid_rule(81)

@@ -1,4 +1,4 @@
-"""Generative exponent / leap and strengths (THEORY §7, docs/algorithms.md); values derived by hand."""
+"""Generative exponent / leap and strengths (docs/model.md §7, docs/algorithms.md); values derived by hand."""
 
 import math
 

@@ -66,7 +66,7 @@ def test_monomial_conversion_matches_moments():
 
 @pytest.mark.parametrize("name", ["tanh", "erf", "sin", "relu(x)**2", "x*tanh(x)", "exp(x/2)", "relu(2*x - 1)"])
 def test_stein_identity(name):
-    """E[σ^{(k)}(ξ)] = μ_k(σ) for weakly differentiable σ (THEORY §2), by Gauss–Hermite on σ^{(k)}."""
+    """E[σ^{(k)}(ξ)] = μ_k(σ) for weakly differentiable σ (docs/model.md §2), by Gauss–Hermite on σ^{(k)}."""
     act = Activation(name)
     mus = act.coefficients(4, dps=20).floats()
     from scipy.integrate import quad

@@ -60,7 +60,7 @@ def test_sign_product_and_ridge_are_exact():
 
 
 def test_rotation_covariance():
-    """Writing g in rotated coordinates rotates every C_k as a tensor (THEORY §2)."""
+    """Writing g in rotated coordinates rotates every C_k as a tensor (docs/model.md §2)."""
     Q = sympy.Matrix([[sympy.Rational(3, 5), -sympy.Rational(4, 5)], [sympy.Rational(4, 5), sympy.Rational(3, 5)]])
     z = sympy.Matrix([zvar(1), zvar(2)])
     base = "z1 + z1*z2 + He3(z2)/6"

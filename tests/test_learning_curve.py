@@ -1,4 +1,4 @@
-"""THEORY.md §6.1: the one-step learning curve — identities, limits, quoted numbers, errors."""
+"""docs/model.md §6.1: the one-step learning curve — identities, limits, quoted numbers, errors."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_result_object(curve_a):
 
 
 def test_spiked_parameters_match_theory_5_1_numbers():
-    # THEORY.md §5.1 (checked against simulation): tanh/tanh, α=2, η̃=3:
+    # docs/model.md §5.1 (checked against simulation): tanh/tanh, α=2, η̃=3:
     # γ = 0.8065 and cosine η̃ μ1 ‖C1‖/‖w‖ = 0.6317 with ‖w‖² = c² + r² (μ2 = 0)
     t = activation_moments(Activation("tanh"))
     p = spiked_parameters(t, t, alpha0=2.0, eta=3.0, noise=0.0)
@@ -64,7 +64,7 @@ def test_spiked_parameters_agree_with_one_step_overlaps():
 
 
 def test_theory_quoted_values(curve_a):
-    # THEORY.md §6.1: 0.285 (α=0.2) and 0.207 (α=1.6) from the equations with a sampled
+    # docs/model.md §6.1: 0.285 (α=0.2) and 0.207 (α=1.6) from the equations with a sampled
     # d = 2000 spectrum; the d → ∞ limit must be within the spread of sampled spectra.
     assert curve_a.test_error[0] == pytest.approx(0.285, abs=0.003)
     assert curve_a.test_error[3] == pytest.approx(0.207, abs=0.006)

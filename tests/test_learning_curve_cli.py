@@ -1,4 +1,4 @@
-"""``giantstep error`` (THEORY.md §6.1)."""
+"""``giantstep error`` (docs/model.md §6.1)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_json_output(capsys):
         assert len(out[key]) == 3
     assert out["alpha"] == pytest.approx([0.2, 0.9, 1.6])
     assert "converged" not in out
-    assert out["test_error"][0] == pytest.approx(0.285, abs=0.003)  # THEORY.md §6.1
+    assert out["test_error"][0] == pytest.approx(0.285, abs=0.003)  # docs/model.md §6.1
 
 
 def test_table_and_plot(capsys, tmp_path):

@@ -1,4 +1,4 @@
-"""Minimal finite-d simulation of the THEORY.md §1 protocol for the §6.1 checks.
+"""Minimal finite-d simulation of the docs/model.md §1 protocol for the §6.1 checks.
 
 One giant step on ``n0 = α0 d`` fresh samples (constant readout ``a = 1/√p``,
 ``η = η̃ p``, i.e. ``w_j ← w_j + η̃ (1/n0) Σ e σ'(⟨w_j,x⟩) x``), then the ridge readout
@@ -105,7 +105,7 @@ def test_reduced_simulation_config_a():
 
 
 def test_reduced_simulation_relu_lazy():
-    # η̃ = 0 is exact for relu as well (THEORY.md §6.1: 0.334 vs 0.337)
+    # η̃ = 0 is exact for relu as well (docs/model.md §6.1: 0.334 vs 0.337)
     cfg = dict(student="relu", teacher="tanh", alpha0=1.0, eta=0.0, lam=0.05, noise=0.0)
     th, mean, sem = _compare(cfg, [0.5, 2.0], 600, range(2), n_test=4000)
     assert np.all(np.abs(th.test_error - mean["test"]) < 0.035), (th.test_error, mean)
@@ -114,7 +114,7 @@ def test_reduced_simulation_relu_lazy():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["A", "B", "C"])
 def test_simulation_d2000(name):
-    # the acceptance check of issue 4: ±0.015 at every point, p = d = 2000, 3 seeds
+    # the acceptance check of: ±0.015 at every point, p = d = 2000, 3 seeds
     alphas = np.array([0.2, 0.6, 1.0, 1.6, 2.2, 3.0])
     th, mean, sem = _compare(CONFIGS[name], alphas, 2000, range(3))
     assert np.all(np.abs(th.test_error - mean["test"]) < 0.015), (th.test_error, mean["test"])

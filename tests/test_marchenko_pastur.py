@@ -1,4 +1,4 @@
-"""Spectral inputs of THEORY.md §6.1: the Marchenko–Pastur rule and sampled spectra."""
+"""Spectral inputs of docs/model.md §6.1: the Marchenko–Pastur rule and sampled spectra."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_sampled_spectra_approach_the_limit_with_spread():
     err = np.abs(mean - limit)
     assert np.all(err < 4 * std / np.sqrt(len(stats)) + 2.0 / d * np.maximum(1, np.abs(limit))), (
         mean, limit, std)
-    # H is not a constant: its correlation with D is strong (THEORY.md §6.1 — H → D, not c²)
+    # H is not a constant: its correlation with D is strong (docs/model.md §6.1 — H → D, not c²)
     dd, ff, hh = sample_spiked_spectrum(d, c, 7)
     assert np.corrcoef(dd, hh)[0, 1] > 0.3
 

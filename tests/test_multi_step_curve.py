@@ -1,7 +1,7 @@
-"""Test error after several giant steps (THEORY.md §6.2, issue 13): fast checks.
+"""Test error after several giant steps (docs/model.md §6.2): fast checks.
 
 Identities and limits of :func:`giantstep.numerics.test_error.curves.multi_step.multi_step_learning_curve`
-(derivation in docs/multi_step_error.md); the comparison with simulations of THEORY §1 is
+(derivation in docs/multi_step_error.md); the comparison with simulations of docs/model.md §1 is
 ``tests/test_multi_step_curve_simulation.py``.
 """
 
@@ -28,7 +28,7 @@ def _private_cache_dir(tmp_path, monkeypatch):
 
 
 STAIR = "z1 + (z1**2 - 1)*z2"  # tanh learns z2 at step 2 (He2(z1) z2: even σ'' term)
-PARITY = "z1 + z1*z2"  # tanh never learns z2 (THEORY §3)
+PARITY = "z1 + z1*z2"  # tanh never learns z2 (docs/model.md §3)
 
 
 def test_step_one_equals_the_one_step_equations():
@@ -91,7 +91,7 @@ def test_sign_readout_with_an_odd_student_is_the_constant_readout():
 
 
 def _train(w, s, batches, eta, act, dact, target):
-    """THEORY §1 steps (ℓ = 1, η = η̃ p): w_j += η̃ s_j (1/n) Σ e σ'(w_j·x) x (plain numpy)."""
+    """docs/model.md §1 steps (ℓ = 1, η = η̃ p): w_j += η̃ s_j (1/n) Σ e σ'(w_j·x) x (plain numpy)."""
     p = w.shape[0]
     for x in batches:
         y = target(x)
@@ -155,7 +155,7 @@ def test_large_width_and_samples_approach_the_one_type_plateau():
     ``m μ0(κ) + μ1(κ)(θκ + ⟨β, ξ⟩)`` (derived), so the error tends to the least-squares
     residual P of g* on those 4 functions plus Δ — computed here by hand with the closed
     forms ``μ0 = erf(rκ/s)``, ``μ1 = (2/√π) exp(−r²κ²/s²)/s``, ``s² = 1 + 2c²`` of an erf
-    student. P lies above THEORY §4's ideal plateau E[Var(g* | z_V)] + Δ = Δ (V ⊇ span z
+    student. P lies above docs/model.md §4's ideal plateau E[Var(g* | z_V)] + Δ = Δ (V ⊇ span z
     after the staircase): one type has no neuron diversity."""
     noise = 0.1
     tr = overlap_trajectory(STAIR, "erf", alpha=2.0, eta=1.5, steps=2, readout="constant",

@@ -1,9 +1,9 @@
-"""Several-step test error (THEORY.md §6.2, issue 13) against simulations of THEORY §1.
+"""Several-step test error (docs/model.md §6.2) against simulations of docs/model.md §1.
 
 Slow (``pytest -m slow``, ≈ 1.5 h on the shared 2-core machine): d = 1024, p = ψ d, seeds
 0–7, 2·10⁴ test points, α ∈ {0.5, 2}; the ridge readout is refit after every step t = 0..4
 on the same fresh readout samples (``simulate(..., readout_every_step=True)``). Criterion of
-issue 13: |theory − mean over seeds| ≤ 0.01 + 2 s.e. at every step t = 1..4 (s.e. of the
+|theory − mean over seeds| ≤ 0.01 + 2 s.e. at every step t = 1..4 (s.e. of the
 simulation combined with the spread of the sampled draws of the theory), asserted on the
 points flagged ``validated``.
 

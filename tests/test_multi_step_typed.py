@@ -1,4 +1,4 @@
-"""Several neuron types after several giant steps (numerics/multi_step_typed.py, issue 13).
+"""Several neuron types after several giant steps (numerics/multi_step_typed.py).
 
 Checks, none of which takes its expected value from the code under test:
 
@@ -9,7 +9,7 @@ Checks, none of which takes its expected value from the code under test:
   multi_step_curve at t = 1 (the quoted single-type equations);
 * K = 2: the equations are invariant under a rotation of the spike basis (κ → Rκ);
 * limits: λ → ∞ leaves E[y²] + Δ; η̃ = 0 is the lazy curve for every readout law;
-* flags outside the checked region; against simulations of THEORY.md §1 (reduced here,
+* flags outside the checked region; against simulations of docs/model.md §1 (reduced here,
   the full table under ``-m slow``).
 """
 
@@ -192,7 +192,7 @@ SIM_CONFIGS = {
 
 
 def simulate_config(cfg: dict, d: int, seeds, steps: int, n_test: int = 20_000) -> np.ndarray:
-    """(len(ALPHAS), seeds, steps + 1) ridge test errors after t = 0..steps (THEORY.md §1)."""
+    """(len(ALPHAS), seeds, steps + 1) ridge test errors after t = 0..steps (docs/model.md §1)."""
     from giantstep.validation.simulator import simulate
 
     p = int(round(cfg["psi"] * d))

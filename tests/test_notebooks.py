@@ -1,4 +1,4 @@
-"""The notebooks of ``notebooks/`` run top to bottom at their shipped sizes (issue 6).
+"""The notebooks of ``notebooks/`` run top to bottom at their shipped sizes.
 
 Each notebook is executed once (nbclient, kernel ``python3``, a per-cell timeout)
 with the same code as ``notebooks/export_figures.py``; its ``SUMMARY`` dict is read
@@ -89,7 +89,7 @@ def test_figures_are_tagged(name):
 
 # --------------------------------------------------------------------------- 01: theory gallery
 
-# (k*, leap, staircase dims) derived by hand (THEORY.md §3 examples and the same reasoning)
+# (k*, leap, staircase dims) derived by hand (docs/model.md §3 examples and the same reasoning)
 GALLERY = {
     "z1": (1, 1, [1]),
     "He2(z1)/sqrt(2)": (2, 2, []),
@@ -175,7 +175,7 @@ def test_02_plateaus_by_hand_and_simulated_ordering():
 
 
 def test_02_stairway_sharpens_with_d():
-    """The finite-size sequence (issue 11): errors approach the plateaus from above as d grows."""
+    """The finite-size sequence: errors approach the plateaus from above as d grows."""
     fs = summary("02_stairway")["finite_size"]
     assert fs["ds"] == [64, 128]  # the shipped size; the docs figure goes to d = 512
     assert fs["float32_unresolved"] == []
@@ -194,7 +194,7 @@ def test_02_stairway_sharpens_with_d():
 def test_03_overlaps_equations_and_simulation():
     s = summary("03_staircase_overlaps")["last_step"]
     stair = s["staircase"]
-    # THEORY.md §5.3 records m₊ = (1.746, 0.349) from the equations (relu, sign, α = 2, η̃ = 2, step 4)
+    # docs/model.md §5.3 records m₊ = (1.746, 0.349) from the equations (relu, sign, α = 2, η̃ = 2, step 4)
     assert stair["theory"][0] == pytest.approx([1.746, 0.349], abs=0.01)
     # the s = −1 type is the mirror image with the roles of the two directions swapped
     assert stair["theory"][1] == pytest.approx([-0.349, -1.746], abs=0.01)
@@ -223,7 +223,7 @@ def test_03_overlaps_equations_and_simulation():
 def test_04_learning_curves():
     s = summary("04_one_step_learning_curves")["curves"]
     tt = s["tanh student, tanh teacher"]
-    # THEORY.md §6.1: E_g = 0.285 (α = 0.2) and 0.207 (α = 1.6) for this configuration
+    # docs/model.md §6.1: E_g = 0.285 (α = 0.2) and 0.207 (α = 1.6) for this configuration
     assert tt["theory"][0] == pytest.approx(0.285, abs=0.004)
     assert tt["theory"][tt["alpha"].index(1.6)] == pytest.approx(0.207, abs=0.004)
     for name, c in s.items():

@@ -1,4 +1,4 @@
-"""The overlap recursion converges on valid inputs drawn at random (THEORY.md §5.3).
+"""The overlap recursion converges on valid inputs drawn at random (docs/model.md §5.3).
 
 Inputs are drawn from the declared parameter rules restricted to the usual ranges (α ∈ [0.1, 5],
 η̃ ∈ [0.1, 3], T ∈ {1, 2, 3}, every readout, smooth and kinked targets, smooth and kinked

@@ -1,4 +1,4 @@
-"""Several giant steps (THEORY.md §5.3): checked numbers, symmetries, limits, parity, accuracy."""
+"""Several giant steps (docs/model.md §5.3): checked numbers, symmetries, limits, parity, accuracy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ G_THEORY = "((z1+z1**2)+(z2-z2**2))/2"
 
 
 def test_theory_numbers_alpha_2():
-    """THEORY §5.3: relu, sign, α=2, η̃=2, step 4: m₊ ≈ (1.746, 0.349) (the quoted theory
+    """docs/model.md §5.3: relu, sign, α=2, η̃=2, step 4: m₊ ≈ (1.746, 0.349) (the quoted theory
     numbers; ours are (1.7472, 0.3469) at accuracy 1e-4 — the quoted ones carry ~2e-3 error)."""
     res = overlap_trajectory(G_THEORY, "relu", alpha=2, eta=2, steps=4, readout="sign")
     plus = res.steps[4].types[0]
@@ -26,13 +26,13 @@ def test_theory_numbers_alpha_2():
 
 
 def test_theory_numbers_alpha_half():
-    """THEORY §5.3: α = 0.5, step 4: m₊ ≈ (1.379, 0.543)."""
+    """docs/model.md §5.3: α = 0.5, step 4: m₊ ≈ (1.379, 0.543)."""
     res = overlap_trajectory(G_THEORY, "relu", alpha=0.5, eta=2, steps=4, readout="sign")
     assert np.allclose(res.steps[4].types[0].overlap, [1.379, 0.543], atol=3e-3)
 
 
 def test_shared_directions_matter():
-    """THEORY §5.3: dropping the shared directions (all batch noise private) misses by ~7% at
+    """docs/model.md §5.3: dropping the shared directions (all batch noise private) misses by ~7% at
     α = 0.5 (we find 6.6% on m₊ at step 4, and 1.4% at α = 2). The latent dimension grows by
     rank G ≤ K = 2 per step (rank one at step 1, where Φ = μ_1 for both types)."""
     from giantstep.numerics.overlaps.multi_step import _solve
@@ -85,7 +85,7 @@ def test_eta_to_zero_leaves_initialisation():
 
 @pytest.mark.parametrize("act", ["tanh", "erf"])
 def test_parity_odd_students_never_learn_second_direction(act):
-    """THEORY §3 (activation-aware rule): in z1 + z1 z2 the direction z2 enters only through
+    """docs/model.md §3 (activation-aware rule): in z1 + z1 z2 the direction z2 enters only through
     He_1(z1)·He_1(z2), so the gradient along z2 is E[e σ'(h) z2] = E[z1 σ'(h)] = Cov(z1, h)·E[σ''(h)]
     (Stein; F and h do not depend on z2 while m_z2 = 0). h is a centred Gaussian and σ'' is odd
     for odd σ, so E[σ''(h)] = 0 at every scale: m_z2 stays exactly 0 at every step (induction).
@@ -183,7 +183,7 @@ def test_bad_parameters(kw, msg):
 def test_divergence_is_reported():
     with pytest.raises(DivergenceError, match="diverged") as info:
         overlap_trajectory("z1**4", "He2", alpha=0.1, eta=50, steps=6, readout="constant")
-    # a numerical failure, not bad input (issue 12): the CLI still prints one line, exit 2
+    # a numerical failure, not bad input: the CLI still prints one line, exit 2
     assert isinstance(info.value, ConvergenceError) and not isinstance(info.value, InputError)
     assert info.value.iterations >= 1
 

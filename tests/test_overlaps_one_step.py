@@ -1,4 +1,4 @@
-"""One giant step, n = α d (THEORY.md §5.1): hand-derived values, the checked numbers, limits."""
+"""One giant step, n = α d (docs/model.md §5.1): hand-derived values, the checked numbers, limits."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ SQ2PI = np.sqrt(2 * np.pi)
 
 
 def test_theory_numbers_tanh_tanh():
-    """THEORY §5.1: tanh/tanh, α=2, η̃=3: cosine 0.6317, γ 0.8065 (to the 4 quoted digits)."""
+    """docs/model.md §5.1: tanh/tanh, α=2, η̃=3: cosine 0.6317, γ 0.8065 (to the 4 quoted digits)."""
     res = one_step_overlaps("tanh(z1)", "tanh", alpha=2, eta=3)
     assert abs(res.types[0].signed_cosine - 0.6317) < 5e-5
     assert abs(res.gamma - 0.8065) < 5e-5
 
 
 def test_theory_numbers_relu_student_tanh_teacher():
-    """THEORY §5.1: relu student, tanh teacher, constant readout, η̃=2 (α = 2, found by matching
+    """docs/model.md §5.1: relu student, tanh teacher, constant readout, η̃=2 (α = 2, found by matching
     r² = 0.6436 = μ_1*² + E[e²]/α): mean ‖w‖² 1.385, r² 0.6436, and 1.920 without the rescaling."""
     res = one_step_overlaps("tanh(z1)", "relu", alpha=2, eta=2)
     t = res.types[0]

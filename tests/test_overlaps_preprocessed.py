@@ -1,4 +1,4 @@
-"""One step with n = α d^ℓ and degrees < ℓ removed (THEORY.md §5.2)."""
+"""One step with n = α d^ℓ and degrees < ℓ removed (docs/model.md §5.2)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_ell_one_reduces_to_one_step():
 
 
 def test_ell_two_theory_example():
-    """THEORY §5.2 target (He2(z1)+He2(z2))/4 + (He4(z1)+He4(z2))/48, relu: C_2 = I/2, so
+    """docs/model.md §5.2 target (He2(z1)+He2(z2))/4 + (He4(z1)+He4(z2))/48, relu: C_2 = I/2, so
     W* w = η̃ s μ_2 ξ/2 with μ_2 = 1/√(2π): covariance η̃² /(8π) I; only degrees < 2 are removed, so
     E[e²] = ‖P_2‖² + ‖P_4‖² = 2·2/16 + 2·24/48² = 13/48,
     ‖w‖² = 1 + ‖W* w‖² + η̃² E[e²] E[σ'²]/α with E[σ'²] = 1/2."""

@@ -1,4 +1,4 @@
-"""Overlap equations (THEORY.md §5.3) against a finite-d simulation of the protocol of §1.
+"""Overlap equations (docs/model.md §5.3) against a finite-d simulation of the protocol of §1.
 
 The simulation is the tests' oracle (``tests/naive_protocol.py``, deliberately minimal and
 independent of the validation layer's simulator; it only has to be obviously right):
@@ -153,7 +153,7 @@ def test_gaussian_readout_small_simulation():
 @pytest.mark.parametrize("target,activation", [("((z1+z1**2)+(z2-z2**2))/2", "relu"),
                                                ("z1 + z1*z2", "tanh")])
 def test_gaussian_readout_simulation(target, activation):
-    """THEORY §5.3 gaussian readout: d = p = 2048, 4 seeds, 3 steps, K = 8, 3 s.e. + 0.03."""
+    """docs/model.md §5.3 gaussian readout: d = p = 2048, 4 seeds, 3 steps, K = 8, 3 s.e. + 0.03."""
     rows = compare_gaussian(target, activation, alpha=2.0, eta=1.0, steps=3, d=2048, p=2048,
                             seeds=[1, 2, 3, 4], n_types=8)
     _check(rows, 0.03)

@@ -1,4 +1,4 @@
-"""Library plotting uses the figure API and never switches matplotlib's back end (issue 12, item 6)."""
+"""Library plotting uses the figure API and never switches matplotlib's back end."""
 
 from __future__ import annotations
 

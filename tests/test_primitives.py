@@ -1,4 +1,4 @@
-"""One registry of primitive functions (issue 12, item 1).
+"""One registry of primitive functions.
 
 * every record is consistent: its numpy and mpmath forms agree, the parser builds it,
   its growth class is honoured;

@@ -1,4 +1,4 @@
-"""Lazy limit of THEORY.md §6.1 against Mei & Montanari (2019), and against simulation."""
+"""Lazy limit of docs/model.md §6.1 against Mei & Montanari (2019), and against simulation."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_mei_montanari_rejects_uncentred():
 @pytest.mark.parametrize("psi", [0.25, 0.5, 2.0, 4.0])
 @pytest.mark.parametrize("student, teacher, lam, noise", PAIRS[:4])
 def test_lazy_limit_equals_mei_montanari_for_every_width_ratio(psi, student, teacher, lam, noise):
-    # issue 9: η̃ = 0 is the random-features ridge error at ψ1 = p/d = ψ (Mei & Montanari
+    #: η̃ = 0 is the random-features ridge error at ψ1 = p/d = ψ (Mei & Montanari
     # 2019, ψ ≠ 1) — the §6.1 equations with α/ψ samples per feature, F = ψ c², H = ψ D
     # and D ~ MP(ψ) must reproduce it.
     lazy = one_step_learning_curve(student, teacher, alpha0=1.0, eta=0.0, lam=lam, alphas=ALPHAS, noise=noise,

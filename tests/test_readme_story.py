@@ -1,7 +1,7 @@
 """The README's story holds: one giant step beats the lazy regime, more steps learn more.
 
 Commands are read from README.md; each claim is checked against facts computed here
-(Var(y) by quadrature or by hand, the staircase of THEORY §3), not against printed numbers.
+(Var(y) by quadrature or by hand, the staircase of docs/model.md §3), not against printed numbers.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def test_more_steps_learn_more_directions(reduced, capsys):
 
 def test_the_second_direction_is_learned_from_the_second_step(capsys):
     """The overlaps quoted for the several-step example: z2 has overlap 0 after step 1 (one step
-    learns only Im C1 = span e1) and a growing one after steps 2 and 3 (THEORY §3 staircase)."""
+    learns only Im C1 = span e1) and a growing one after steps 2 and 3 (docs/model.md §3 staircase)."""
     m = re.search(r"`(giantstep overlaps \"z1 \+ z1\*z2\" [^`]*)`", README.replace("\n", " "))
     argv = shlex.split(m.group(1))[1:]
     assert main(argv + ["--json"]) == 0

@@ -1,4 +1,4 @@
-"""Tests of the finite-d simulator (THEORY.md §1) against the tests' oracle (naive_protocol) and
+"""Tests of the finite-d simulator (docs/model.md §1) against the tests' oracle (naive_protocol) and
 hand-derived facts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Information exponent, staircase and leap index (THEORY §3 examples, rotation invariance)."""
+"""Information exponent, staircase and leap index (docs/model.md §3 examples, rotation invariance)."""
 
 import numpy as np
 import pytest

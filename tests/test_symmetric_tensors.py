@@ -1,4 +1,4 @@
-"""The symmetric sparse form of the Hermite tensors (THEORY.md §2, §3).
+"""The symmetric sparse form of the Hermite tensors (docs/model.md §2, §3).
 
 The leap analysis works on the multiplicity tables ``{β: C_k[β]}`` and changes basis by
 polynomial substitution; here it is compared with the dense r^k computation (tensordot

@@ -1,4 +1,4 @@
-"""Thresholds and stairway (THEORY §4)."""
+"""Thresholds and stairway (docs/model.md §4)."""
 
 import numpy as np
 

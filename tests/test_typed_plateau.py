@@ -1,4 +1,4 @@
-"""The p, n → ∞ limit of the several-type equations (numerics/typed_plateau.py, issue 13).
+"""The p, n → ∞ limit of the several-type equations (numerics/typed_plateau.py).
 
 Expectations are computed independently of the code under test: relu's closed forms
 ``μ0(κ) = rκ Φ(rκ/c) + c φ(rκ/c)``, ``μ1(κ) = Φ(rκ/c)`` on a direct Gauss–Hermite grid in

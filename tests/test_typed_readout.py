@@ -1,4 +1,4 @@
-"""Several neuron types in the one-step test error (numerics/typed_readout.py, issue 9).
+"""Several neuron types in the one-step test error (numerics/typed_readout.py).
 
 Checks, none of which uses a number produced by the code under test as its expectation:
 
@@ -10,7 +10,7 @@ Checks, none of which uses a number produced by the code under test as its expec
   S⁻¹ N S⁻¹ formed explicitly, on two genuinely different types (relu, sign);
 * limits: λ → ∞ leaves only the zero modes ``m_t μ0_t(κ)`` (closed form for relu), the
   error is at least Δ, η̃ = 0 is the lazy curve for every readout;
-* against a simulation of THEORY.md §1 (tests/naive_protocol.py) at the same size.
+* against a simulation of docs/model.md §1 (tests/naive_protocol.py) at the same size.
 """
 
 from __future__ import annotations

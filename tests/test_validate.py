@@ -1,5 +1,5 @@
 """The comparison engine: verdict arithmetic, injected predictions, and every figure of
-THEORY.md §5/§6.1 reproduced by ``validate`` (reduced d in CI, full size under ``slow``)."""
+docs/model.md §5/§6.1 reproduced by ``validate`` (reduced d in CI, full size under ``slow``)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_bad_validation_config():
         ValidationConfig(kind="preprocessed", activation="relu", readout="constant")
 
 
-# ---------------------------------------------------------------- THEORY §5.1
+# ---------------------------------------------------------------- docs/model.md §5.1
 
 
 def _point(rep, name, d=None):
@@ -164,7 +164,7 @@ def _point(rep, name, d=None):
 
 @pytest.mark.parametrize("d,seeds", [(256, 3), pytest.param(1000, 4, marks=pytest.mark.slow)])
 def test_theory_5_1_tanh_tanh_cosine_and_spike(d, seeds):
-    # THEORY §5.1 seen: tanh/tanh, p = d/2, α = 2, η̃ = 3: cosine 0.6317, γ 0.8065
+    # docs/model.md §5.1 seen: tanh/tanh, p = d/2, α = 2, η̃ = 3: cosine 0.6317, γ 0.8065
     rep = validate(kind="overlaps", target="tanh(z1)", activation="tanh", alpha=2.0, eta=3.0,
                    ds=[d], p_ratio=0.5, seeds=seeds)
     cos = _point(rep, "step1 s=1 cosine")
@@ -180,7 +180,7 @@ def test_theory_5_1_tanh_tanh_cosine_and_spike(d, seeds):
 
 @pytest.mark.parametrize("d,seeds", [(256, 3), pytest.param(1000, 4, marks=pytest.mark.slow)])
 def test_theory_5_1_relu_student_norm_and_r2(d, seeds):
-    # THEORY §5.1 seen: relu student, tanh teacher, constant readout, η̃ = 2 (α = 2):
+    # docs/model.md §5.1 seen: relu student, tanh teacher, constant readout, η̃ = 2 (α = 2):
     # mean ‖w‖² 1.385 (1.920 without the rescaling term), r² 0.6436
     rep = validate(kind="overlaps", target="tanh(z1)", activation="relu", alpha=2.0, eta=2.0,
                    ds=[d], p_ratio=0.5, seeds=seeds)
@@ -193,7 +193,7 @@ def test_theory_5_1_relu_student_norm_and_r2(d, seeds):
     assert abs(n2["sim_mean"] - 1.385) < abs(n2["sim_mean"] - 1.920) / 5
 
 
-# ---------------------------------------------------------------- THEORY §5.3
+# ---------------------------------------------------------------- docs/model.md §5.3
 
 TARGET_53 = "((z1+z1**2)+(z2-z2**2))/2"
 
@@ -215,7 +215,7 @@ def test_theory_5_3_sign_readout_four_steps(alpha, m_plus, d, seeds):
 
 @pytest.mark.parametrize("d,p,seeds", [(256, 256, 3), pytest.param(2048, 2048, 2, marks=pytest.mark.slow)])
 def test_theory_5_3_gaussian_readout_type_curve(d, p, seeds):
-    # THEORY §5.3: gaussian readout, K = 8 types, relu, α = 2, η̃ = 1, 3 steps; neurons binned by s
+    # docs/model.md §5.3: gaussian readout, K = 8 types, relu, α = 2, η̃ = 1, 3 steps; neurons binned by s
     rep = validate(kind="overlaps", target=TARGET_53, activation="relu", readout="gaussian",
                    alpha=2.0, eta=1.0, steps=3, ds=[d], p=p, seeds=seeds, n_types=8,
                    quantities=["overlap"])
@@ -231,7 +231,7 @@ def test_theory_5_3_gaussian_readout_type_curve(d, p, seeds):
 
 @pytest.mark.parametrize("d,seeds", [(256, 3), pytest.param(2048, 3, marks=pytest.mark.slow)])
 def test_theory_3_tanh_does_not_learn_second_direction(d, seeds):
-    # THEORY §3: with tanh, the second direction of z1 + z1 z2 stays at 0.00 ± 0.01
+    # docs/model.md §3: with tanh, the second direction of z1 + z1 z2 stays at 0.00 ± 0.01
     rep = validate(kind="overlaps", target="z1 + z1*z2", activation="tanh", readout="sign",
                    alpha=2.0, eta=2.0, steps=3, ds=[d], p_ratio=0.5, seeds=seeds,
                    quantities=["overlap"])
@@ -242,7 +242,7 @@ def test_theory_3_tanh_does_not_learn_second_direction(d, seeds):
             assert abs(pt["sim_mean"]) < 3 * pt["sim_se"] + 0.03
 
 
-# ---------------------------------------------------------------- THEORY §5.2
+# ---------------------------------------------------------------- docs/model.md §5.2
 
 
 @pytest.mark.parametrize("ds", [[64], pytest.param([64, 128], marks=pytest.mark.slow)])
@@ -256,12 +256,12 @@ def test_theory_5_2_preprocessed_slope(ds):
         assert abs(slope["sim_mean"] - 1.0) < 0.1
 
 
-# ---------------------------------------------------------------- THEORY §6.1
+# ---------------------------------------------------------------- docs/model.md §6.1
 
 
 @pytest.mark.parametrize("d,seeds", [(300, 3), pytest.param(2000, 3, marks=pytest.mark.slow)])
 def test_theory_6_1_tanh_tanh_test_error(d, seeds):
-    # THEORY §6.1 seen: tanh/tanh, α0 = 0.5, η̃ = 1, λ = 0.01: E_g ≈ 0.285 (α = 0.2), 0.207 (α = 1.6)
+    # docs/model.md §6.1 seen: tanh/tanh, α0 = 0.5, η̃ = 1, λ = 0.01: E_g ≈ 0.285 (α = 0.2), 0.207 (α = 1.6)
     rep = validate(kind="error", teacher="tanh", activation="tanh", alpha=0.5, eta=1.0, lam=0.01,
                    alphas=[0.2, 1.6], ds=[d], seeds=seeds, n_test=4000)
     a, b = rep.points
@@ -271,7 +271,7 @@ def test_theory_6_1_tanh_tanh_test_error(d, seeds):
 
 
 def test_error_kind_uses_the_width_ratio_readout_and_multi_index_teachers():
-    # issue 9: `validate error` compares the same protocol as the theory: p = ψ d, the readout
+    #: `validate error` compares the same protocol as the theory: p = ψ d, the readout
     # law of the step, a teacher in z1..zr as it is
     from giantstep.numerics import one_step_learning_curve
     from giantstep.validation.compare import ValidationConfig, predict

@@ -1,6 +1,6 @@
 """Symbolic core (sympy, mpmath): targets, Hermite expansions, subspaces, leap, thresholds.
 
-THEORY.md §1–§4 and §7. Subpackages: ``gauss`` (Hermite polynomials, quadrature rules) →
+docs/model.md §1–§4 and §7. Subpackages: ``gauss`` (Hermite polynomials, quadrature rules) →
 ``expr`` (functions, parsing, evaluation, ``Target``/``Activation``) → ``structure`` (Hermite
 tensors, subspaces, thresholds, generative exponent); ``amp`` and ``amp_channel`` (AMP weak
 recovery) build on all three. This layer imports neither :mod:`giantstep.numerics` nor

@@ -1,4 +1,4 @@
-"""AMP weak-recovery analysis of a multi-index target at ``n = α d`` (THEORY.md §7).
+"""AMP weak-recovery analysis of a multi-index target at ``n = α d`` (docs/model.md §7).
 
 Troiani, Dandi, Defilippis, Zdeborová, Loureiro, Krzakala 2024 (arXiv:2405.15480),
 quoted; the conditioning hierarchy and the numerics are written out in docs/amp.md.

@@ -1,4 +1,4 @@
-"""Exact label integrals for a target of one direction (THEORY.md §7, docs/amp.md §2).
+"""Exact label integrals for a target of one direction (docs/model.md §7, docs/amp.md §2).
 
 For ``y = g(z) + √Δ ε`` with ``z, ε ~ N(0, 1)`` the weak-recovery quantities of
 Bayes-optimal GAMP are

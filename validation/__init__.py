@@ -2,7 +2,7 @@
 
 Public functions (imported lazily):
 
-* :func:`simulate` — THEORY.md §1 protocol at finite d, p, n (module ``simulator``);
+* :func:`simulate` — docs/model.md §1 protocol at finite d, p, n (module ``simulator``);
 * :func:`validate` — theory versus simulation, point by point (module ``compare``).
 """
 

@@ -1,4 +1,4 @@
-"""Theory versus simulation, point by point (THEORY.md §5, §6.1).
+"""Theory versus simulation, point by point (docs/model.md §5, §6.1).
 
 :func:`validate` runs the prediction of the numerics layer that matches a
 configuration and the finite-d simulation of :mod:`.simulator` over several
@@ -560,7 +560,7 @@ def validate(
     overwrite: bool = False,
     **kwargs: Any,
 ) -> ValidationReport:
-    """Compare theory and simulation on one configuration (THEORY.md §5, §6.1).
+    """Compare theory and simulation on one configuration (docs/model.md §5, §6.1).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""One simulation across the workers of a Dask cluster (issue 11).
+"""One simulation across the workers of a Dask cluster.
 
 :func:`giantstep.validation.simulate` with ``client=`` turns every pass over a
 batch into tasks over block-aligned row ranges of the seed tree

@@ -1,4 +1,4 @@
-"""Finite-size study: the theory–simulation gap versus d (THEORY.md §5.3 remark).
+"""Finite-size study: the theory–simulation gap versus d (docs/model.md §5.3 remark).
 
 At finite d the initial overlaps are ``O(d^{-1/2})`` and each batch adds
 ``O(η̃/√n)`` with ``n ∝ d``, so for every compared quantity the gap

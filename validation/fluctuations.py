@@ -1,7 +1,7 @@
 """Predicted seed-to-seed fluctuations of the compared quantities (docs/validation.md §2.2).
 
 Derived here (not in the literature): after one giant step with ``n = α d`` fresh
-samples (THEORY §5.1), every per-type mean the simulation reports is, to leading order
+samples (docs/model.md §5.1), every per-type mean the simulation reports is, to leading order
 in ``1/n``, a batch average ``(1/n) Σ_ν ψ(z_ν, ε_ν)`` of a per-sample function of the
 latent ``z = W* x`` and the label noise, plus (for squared norms) one off-diagonal term
 ``(1/n²) Σ_{ν≠ν'} e_ν e_ν' ⟨x_ν^⊥, x_ν'^⊥⟩`` of variance ``2 E[e²]²/(α n)``. Their
@@ -78,7 +78,7 @@ class BatchMoments:
 def batch_moments(target: str, activation: str, *, alpha: float, eta: float,
                   readout: str = "constant", noise: float | None = None,
                   symmetric: bool = False) -> BatchMoments | None:
-    """The first-step batch of THEORY §5.1 on a Gauss–Hermite grid (None for r > 4)."""
+    """The first-step batch of docs/model.md §5.1 on a Gauss–Hermite grid (None for r > 4)."""
     import giantstep.numerics as gn
     from giantstep.numerics.gaussian import product_rule
     from giantstep.theory import as_target

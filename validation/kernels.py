@@ -1,4 +1,4 @@
-"""Fused elementwise kernels of the simulator (THEORY.md §1).
+"""Fused elementwise kernels of the simulator (docs/model.md §1).
 
 For one chunk of preactivations ``H = X Wᵀ`` (rows = samples), the giant step
 needs the network output ``f_ν = Σ_j c_j σ(H_νj)``, the residual

@@ -1,4 +1,4 @@
-"""Measurements on the first-layer weights (THEORY.md §5).
+"""Measurements on the first-layer weights (docs/model.md §5).
 
 * :func:`type_statistics` — per readout type τ (constant: one type; sign: s = ±1;
   gaussian: quantile bins of s): mean and spread of the target overlaps
@@ -55,7 +55,7 @@ def neuron_measures(W: np.ndarray, r: int) -> dict[str, np.ndarray]:
 def type_statistics(
     W: np.ndarray, s: np.ndarray, r: int, readout: str, n_bins: int = 8
 ) -> list[dict]:
-    """Statistics of the neurons of each readout type (THEORY.md §5.3 outputs).
+    """Statistics of the neurons of each readout type (docs/model.md §5.3 outputs).
 
     Returns a list of dicts with keys ``type``, ``s`` (mean readout value),
     ``s_min``, ``s_max``, ``count``, ``overlap_mean``/``overlap_std`` (r floats),
@@ -101,7 +101,7 @@ def type_statistics(
 
 
 def spike(delta_W: np.ndarray, r: int, s: np.ndarray | None = None) -> dict:
-    """Top singular direction of an update ``ΔW`` (p × d) (THEORY.md §5.1).
+    """Top singular direction of an update ``ΔW`` (p × d) (docs/model.md §5.1).
 
     Uses the eigen-decomposition of the smaller Gram matrix (``ΔWᵀΔW`` or
     ``ΔWΔWᵀ``), which is deterministic. Returns ``strength2 = σ_max²/p``,

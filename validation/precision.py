@@ -1,4 +1,4 @@
-"""What a float32 simulation can resolve (issue 11).
+"""What a float32 simulation can resolve.
 
 With ``dtype="float32"`` the inputs, the preactivations ``h = X Wᵀ``, the
 features and the per-chunk gradient products are float32 (BLAS ``sgemm``); the

@@ -1,11 +1,11 @@
-"""The two public reference protocols, run with this package's simulator (issue 5).
+"""The two public reference protocols, run with this package's simulator.
 
 (i) :func:`stairway` — one giant step with preprocessing (mean and linear part of the
 labels removed), Hermite teacher ``(h(z1) + h(z2))/2`` with ``h = He4/24 + He2/2 + He1``,
 relu student, gaussian readout ``a0 = randn(p)/√p``, ``η = 10·√(n p)``, ridge λ = 1,
 test error versus ``κ = log n / log d`` (the "stairway"). As in the public notebook the
 readout is fitted on the step's batch; unlike it, the preprocessing estimates used at
-test time are the training ones (THEORY §1), so expect small differences.
+test time are the training ones (docs/model.md §1), so expect small differences.
 
 (ii) :func:`gradient_orientation` — several giant steps with ``η = 2p`` (η̃ = 2),
 ``n = d``, sign readout, relu student, teacher ``(σ1*(z1) + σ2*(z2))/2``: the cosines
@@ -107,7 +107,7 @@ def gradient_orientation(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="public reference protocols (issue 5)")
+    ap = argparse.ArgumentParser(description="public reference protocols")
     sub = ap.add_subparsers(dest="which", required=True)
     s = sub.add_parser("stairway")
     s.add_argument("--d", type=int, default=512)

@@ -1,4 +1,4 @@
-"""Ridge regression of the readout (THEORY.md §1): ``min_a Σ_ν (y_ν − ⟨Φ_ν, a⟩)² + λ‖a‖²``.
+"""Ridge regression of the readout (docs/model.md §1): ``min_a Σ_ν (y_ν − ⟨Φ_ν, a⟩)² + λ‖a‖²``.
 
 Solved in the smaller of the two equivalent forms, by a Cholesky factorisation
 (``scipy.linalg.solve(..., assume_a="pos")``), never by forming an inverse:

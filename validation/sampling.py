@@ -1,4 +1,4 @@
-"""Seeded, chunk-independent draws of Gaussian inputs and label noise (THEORY.md §1).
+"""Seeded, chunk-independent draws of Gaussian inputs and label noise (docs/model.md §1).
 
 Every random draw of a simulation comes from a :class:`numpy.random.SeedSequence`
 identified by ``(seed, stage key)``: the initialisation, the batch of each giant

@@ -1,4 +1,4 @@
-"""Finite-d simulation of giant-step training (THEORY.md §1).
+"""Finite-d simulation of giant-step training (docs/model.md §1).
 
 Protocol (exactly §1):
 
@@ -74,7 +74,7 @@ CHUNK_BYTES = 1 << 27  # memory budget of one chunk's inputs + preactivations (1
 
 @dataclass
 class SimulationConfig:
-    """Parameters of one simulation of the THEORY.md §1 protocol.
+    """Parameters of one simulation of the docs/model.md §1 protocol.
 
     Parameters
     ----------
@@ -127,11 +127,11 @@ class SimulationConfig:
         Keep per-neuron overlaps/norms (``SimulationResult.neurons``).
     readout_on_step_batch : bool
         Fit the readout on the last step's batch instead of fresh samples (the
-        protocol of the public one-step notebook; THEORY §1 uses fresh samples).
+        protocol of the public one-step notebook; docs/model.md §1 uses fresh samples).
     measure_frozen : bool
         After every step t = 0..T, the test error of the network as trained — second layer
         frozen at ``a = s/√p``, no refit, no low-degree add-back — on the ``n_test`` test
-        samples: ``steps[t]["frozen_error"]`` (the quantity ``output_mse`` of THEORY §5.3 /
+        samples: ``steps[t]["frozen_error"]`` (the quantity ``output_mse`` of docs/model.md §5.3 /
         :func:`giantstep.numerics.overlap_trajectory` predicts for p → ∞).
     readout_every_step : bool
         With ``lam``: also refit the ridge readout after every step t = 0..T
@@ -141,7 +141,7 @@ class SimulationConfig:
         (docs/multi_step_error.md).
     batch_reuse : int
         Consecutive giant steps taken on the same batch (default 1: a fresh batch
-        per step, THEORY §1). With ``batch_reuse = B`` steps ``1..B`` use batch 1,
+        per step, docs/model.md §1). With ``batch_reuse = B`` steps ``1..B`` use batch 1,
         steps ``B+1..2B`` batch 2, … (GD reusing a batch, Dandi et al. 2024,
         arXiv:2402.03220; docs/algorithms.md).
     """
@@ -680,7 +680,7 @@ def _step_record(t: int, W: np.ndarray, s: np.ndarray, prob: _Problem) -> dict:
 
 def simulate(cfg: SimulationConfig | dict | None = None, *, client: Any = None, parts: int | None = None,
              **kwargs: Any) -> SimulationResult:
-    """Simulate T giant steps and the ridge readout (THEORY.md §1).
+    """Simulate T giant steps and the ridge readout (docs/model.md §1).
 
     Parameters
     ----------

@@ -30,7 +30,7 @@ from .compare import ValidationConfig, _measure_job, predict, predicted_batch, r
 
 SEED_CYCLE = (2, 3, 4, 5, 6, 8)
 
-# configurations where the equations are right (THEORY §5.1, §5.3, §6.1, checked there)
+# configurations where the equations are right (docs/model.md §5.1, §5.3, §6.1, checked there)
 CONFIGS: dict[str, dict] = {
     "5.1 tanh/tanh const α=2 η̃=3": dict(kind="overlaps", target="tanh(z1)", activation="tanh",
                                         readout="constant", alpha=2.0, eta=3.0, p_ratio=0.5),

@@ -1,4 +1,4 @@
-"""``giantstep error``: test error after one giant step and a ridge readout (THEORY.md §6.1)."""
+"""``giantstep error``: test error after one giant step and a ridge readout (docs/model.md §6.1)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled spectra")
     p.add_argument("--tol", type=float, default=1e-8, help="fixed-point tolerance")
     p.add_argument("--steps", type=int, default=None, metavar="T",
-                   help="several giant steps on fresh batches of n0 = α0 d (THEORY §6.2): test "
+                   help="several giant steps on fresh batches of n0 = α0 d (docs/model.md §6.2): test "
                    "and training error of the ridge readout refit after each step t = 1..T and "
                    "the frozen-readout error (JSON key 'steps'); spectrum auto/limit/bulk only")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -111,7 +111,7 @@ def _error(args: argparse.Namespace) -> int:
               f"alignment γ = {prm['gamma']:.6g} (measured on the sampled steps)")
     else:
         print(f"spike r = {prm['r']:.6g}, alignment γ = {prm['gamma']:.6g}, bulk c = "
-              f"{prm['c']:.6g} (THEORY.md §5.1" + (", measured on the sampled steps)"
+              f"{prm['c']:.6g} (docs/model.md §5.1" + (", measured on the sampled steps)"
                                                    if prm["spectrum"] == "bulk" else ")"))
     if prm["spectrum"] == "bulk":
         cost = sum(prm["bulk_sampling_seconds"])
@@ -123,7 +123,7 @@ def _error(args: argparse.Namespace) -> int:
 
 
 def _error_steps(args: argparse.Namespace, alphas: list[float]) -> int:
-    """``giantstep error --steps T``: several giant steps (THEORY.md §6.2)."""
+    """``giantstep error --steps T``: several giant steps (docs/model.md §6.2)."""
     import sys
 
     from giantstep.numerics.test_error.curves.multi_step import multi_step_learning_curve

@@ -1,4 +1,4 @@
-"""``giantstep overlaps``: the deterministic overlap equations (THEORY.md §5.1, §5.3)."""
+"""``giantstep overlaps``: the deterministic overlap equations (docs/model.md §5.1, §5.3)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "overlaps",
         help="overlaps of the first layer with the target after T giant steps (n = α d per step)",
-        description="Deterministic d → ∞ overlap equations of giant-step training (THEORY.md §5.3; "
+        description="Deterministic d → ∞ overlap equations of giant-step training (docs/model.md §5.3; "
         "step 1 is the closed form of §5.1).",
     )
     p.add_argument("expr", help='target in z1..zr, e.g. "((z1+z1**2)+(z2-z2**2))/2"')
     p.add_argument("--activation", required=True, help="student activation (relu, tanh, erf, ...)")
-    shared(p, "--readout", "readout", default="sign", extra="the staircase of THEORY §3 needs two signs")
+    shared(p, "--readout", "readout", default="sign", extra="the staircase of docs/model.md §3 needs two signs")
     alpha_option(p, what="batch size per step α = n/d (several values: one trajectory each)")
     shared(p, "--eta", "eta", required=True)
     shared(p, "--steps", "steps", required=True)
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "one figure each, FILE_alpha=A.png)")
     document(p, 'giantstep overlaps "z1 + z1*z2" --activation relu --alpha 1 --eta 1.5 --steps 3 '
              '--plot overlaps.png',
-             "Deterministic d → ∞ overlap equations of giant-step training (THEORY.md §5.3; step 1 "
+             "Deterministic d → ∞ overlap equations of giant-step training (docs/model.md §5.3; step 1 "
              "is the closed form of §5.1): after each step t, for each neuron type (readout sign s), "
              "the overlap of the first-layer weights with each latent direction z_i, their norm and "
              "cosine. A direction whose overlap leaves 0 at step t is learned at step t (the "

@@ -1,4 +1,4 @@
-"""``giantstep simulate``: finite-d simulations of giant-step training (THEORY.md §1).
+"""``giantstep simulate``: finite-d simulations of giant-step training (docs/model.md §1).
 
 Grid points (``--alpha``, ``--eta``, ``--d`` accept several values) × seeds run in
 parallel (local processes, or Dask with ``--scheduler``), stream to ``--out FILE.jsonl``
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
         help="finite-d simulation of T giant steps (+ ridge readout), over seeds and a grid",
-        description="Simulate the THEORY.md §1 protocol at finite d, p, n: T giant steps on fresh "
+        description="Simulate the docs/model.md §1 protocol at finite d, p, n: T giant steps on fresh "
         "batches of n = α d^ℓ samples (η = η̃ p d^{(ℓ−1)/2}), then optionally a ridge readout "
         "on α_r d fresh samples and the test error.",
     )
@@ -155,7 +155,7 @@ _CHUNK_BYTES = 1 << 27  # the simulator's chunk budget (inputs + preactivations 
 
 def simulation_cost(d: int, p: int, n: float, steps: int, n_readout: float, n_test: int,
                     itemsize: int = 8, second_moment: bool = False) -> tuple[float, float]:
-    """Peak bytes and floating-point operations of one simulation (THEORY.md §1 protocol).
+    """Peak bytes and floating-point operations of one simulation (docs/model.md §1 protocol).
 
     Memory: the weights, their gradient and a transposed copy (four ``p × d`` arrays with
     slack), the ridge Gram matrix and its factor (``p × p``), one chunk of samples (at least
@@ -296,7 +296,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _plot(records: list[dict]):
     """Target overlaps (mean ± s.e. over seeds) versus step: one colour per grid point, one line
     style per direction, open markers for the second type (identical curves stay visible), and
-    the d → ∞ overlap equations (THEORY.md §5.3) in thin black where they apply."""
+    the d → ∞ overlap equations (docs/model.md §5.3) in thin black where they apply."""
     from giantstep.figures import integer_steps, new_figure
 
     fig = new_figure((6.5, 4.2))

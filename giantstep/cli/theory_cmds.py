@@ -1,4 +1,4 @@
-"""``giantstep leap``, ``giantstep hermite`` and ``giantstep thresholds`` (THEORY.md §2–§4)."""
+"""``giantstep leap``, ``giantstep hermite`` and ``giantstep thresholds`` (docs/model.md §2–§4)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     document(p, 'giantstep leap "z1 + z1*z2*z3"',
              "The relevant subspace of a target g*(z1..zr), its information exponent, the staircase "
              "of directions learned by giant steps with n ≍ d samples each, and the greedy leap "
-             "index (THEORY.md §3); then the generative exponent and leap with their stages. Exact "
+             "index (docs/model.md §3); then the generative exponent and leap with their stages. Exact "
              "for polynomial targets (sympy); --csv prints the greedy leaps.")
     p.set_defaults(func=_leap)
 
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     document(h, "giantstep hermite relu --degree 6",
              "Hermite coefficients μ_k = E[σ(ξ) He_k(ξ)] of an activation (closed forms where they "
              "exist, else mpmath at --precision digits with an error bound), or the energies "
-             "‖P_k g‖² and non-zero tensor entries of a target in z1..zr (THEORY.md §2).")
+             "‖P_k g‖² and non-zero tensor entries of a target in z1..zr (docs/model.md §2).")
     h.set_defaults(func=_hermite)
 
     t = sub.add_parser("thresholds", help="samples needed per algorithm and direction; stairway of plateaus")
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     document(t, 'giantstep thresholds "z1 + z1*z2*z3" --plot stairway.png',
              "Sample complexity n ≍ d^κ per direction and algorithm (kernels / random features, one "
              "giant step, preprocessed step, several steps, online SGD, batch reuse, SQ, AMP) and the "
-             "stairway: the error plateau of each method versus κ = log n / log d (THEORY.md §4). "
+             "stairway: the error plateau of each method versus κ = log n / log d (docs/model.md §4). "
              "--csv prints the stairway on the κ grid.")
     t.set_defaults(func=_thresholds)
 

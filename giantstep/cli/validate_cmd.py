@@ -1,4 +1,4 @@
-"""``giantstep validate``: theory versus simulation, point by point (THEORY.md §5, §6.1).
+"""``giantstep validate``: theory versus simulation, point by point (docs/model.md §5, §6.1).
 
 ``giantstep validate overlaps EXPR …`` (§5.1/§5.3), ``giantstep validate preprocessed EXPR
 --ell 2 …`` (§5.2) and ``giantstep validate error --student … --teacher …`` (§6.1) print a
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(o)
     document(o, 'giantstep validate overlaps "z1 + z1*z2" --activation tanh --readout sign --alpha 2 '
              '--eta 2 --steps 2 --seeds 6',
-             "Overlaps after T giant steps (n = α d per step): the d → ∞ equations (THEORY.md §5.1, "
+             "Overlaps after T giant steps (n = α d per step): the d → ∞ equations (docs/model.md §5.1, "
              "§5.3) against simulations at each --d over --seeds seeds; per quantity the z-score and "
              "a verdict (agrees / disagrees / undetermined: too few seeds). Exit code 0 when every "
              "point agrees, 1 otherwise.")
@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(q)
     document(q, 'giantstep validate preprocessed "He2(z1)" --activation relu --alpha 1 --eta 1 --d 64',
              "One step on n = α d^ℓ samples with the label components of degree < ℓ removed "
-             "(THEORY.md §5.2): theory against simulation with verdicts; exit code 0 when every "
+             "(docs/model.md §5.2): theory against simulation with verdicts; exit code 0 when every "
              "point agrees, 1 otherwise.")
     q.set_defaults(func=_validate, **{"d": "64"})
 
@@ -101,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(e)
     document(e, "giantstep validate error --student tanh --teacher tanh --alpha0 2 --eta 1 --lam 0.01 "
              "--alpha 1,2 --d 256,512 --plot validate.png",
-             "Test error after one giant step and a ridge readout (THEORY.md §6.1) against "
+             "Test error after one giant step and a ridge readout (docs/model.md §6.1) against "
              "simulations at each --d over --seeds seeds; with --plot, the learning curves (α on the "
              "x axis, theory line, simulation points with error bars, one colour per d). Exit code "
              "0 when every point agrees, 1 otherwise.")

@@ -1,4 +1,4 @@
-"""Overlaps of the first layer after giant steps (THEORY.md §5).
+"""Overlaps of the first layer after giant steps (docs/model.md §5).
 
 * :mod:`.one_step` — §5.1, one step with n = α d (closed form);
 * :mod:`.preprocessed` — §5.2, one step with n = α d^ℓ, label degrees < ℓ removed;

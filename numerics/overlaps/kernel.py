@@ -1,4 +1,4 @@
-"""Numba kernel of the several-step overlap recursion (THEORY.md §5.3).
+"""Numba kernel of the several-step overlap recursion (docs/model.md §5.3).
 
 One call evaluates, on the nodes ``y = (z, v)`` of a Gaussian product rule, every
 expectation one step of the recursion needs, for all K neuron types at once:

@@ -1,4 +1,4 @@
-"""Several giant steps with n = α d per step: the type recursion (THEORY.md §5.3).
+"""Several giant steps with n = α d per step: the type recursion (docs/model.md §5.3).
 
 State after t steps, for every type τ (readout value ``s_τ``, weight ``π_τ``):
 coefficients ``m_τ = (m_τ^z, m_τ^u)`` on the latent Gaussian ``κ = (z, u)``
@@ -22,7 +22,7 @@ The update along the shared directions uses Stein's lemma (exact):
 ``E[e σ'(h_τ) u] = Σ_τ' m_τ'^u E[∂_{a_τ'}((g* − F) Φ_τ)]``, i.e.
 ``m_τ^u ← m_τ^u + η̃ s_τ Σ_τ' C_ττ' m_τ'^u`` with
 ``C_ττ' = −π_τ' s_τ' E[Φ_τ Φ_τ'] + δ_ττ' E[(g* − F) Φd_τ]`` (``Φd = E_ξ σ''``).
-The rest follows THEORY.md §5.3 literally:
+The rest follows docs/model.md §5.3 literally:
 
 * ``m_τ^z ← m_τ^z + η̃ s_τ E[(g* − F) Φ_τ z]``;
 * ``q_τ ← q_τ (1 + η̃ s_τ E[(g* − F) Φd_τ])² + η̃² s_τ² E[((g*−F)² + Δ)(E_ξσ'² − Φ_τ²)]/α``
@@ -248,7 +248,7 @@ def _trajectory(tgt, act, s, pi, alpha, eta, steps, delta, normalize, n, tol, g_
         Mu = Mu + es[:, None] * (C @ Mu)
         q = q * (1.0 + es * ex["Ed"]) ** 2 + es**2 * ex["Vp"] / alpha
         Gm = ex["Gm"] / alpha
-        if not shared:  # ablation (THEORY §5.3): batch noise treated as private to each neuron
+        if not shared:  # ablation (docs/model.md §5.3): batch noise treated as private to each neuron
             q = q + es**2 * np.diag(Gm)
             Gm = np.zeros_like(Gm)
         lam, U = np.linalg.eigh(0.5 * (Gm + Gm.T))
@@ -358,7 +358,7 @@ def overlap_trajectory(
     normalize: bool = False,
     tol: float = 1e-6,
 ) -> OverlapTrajectory:
-    """Overlaps of the first layer after each of T giant steps (THEORY.md §5.3).
+    """Overlaps of the first layer after each of T giant steps (docs/model.md §5.3).
 
     Parameters
     ----------
@@ -414,7 +414,7 @@ def type_curve(
     normalize: bool = False,
     tol: float = 1e-6,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Overlaps and squared norms of neurons with readout values ``s_values`` (THEORY.md §5.3).
+    """Overlaps and squared norms of neurons with readout values ``s_values`` (docs/model.md §5.3).
 
     The neurons are *probe* types of weight zero added to the readout law's types: they
     move in the mean field of the network without changing it, so this is exactly the

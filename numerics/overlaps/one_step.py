@@ -1,4 +1,4 @@
-"""One giant step with n = α d: closed-form overlaps (THEORY.md §5.1).
+"""One giant step with n = α d: closed-form overlaps (docs/model.md §5.1).
 
 With ``f_0 = Σ_τ π_τ s_τ μ_0`` the network output at initialisation and
 ``e = y − f_0``, Stein's lemma splits the update of a row of type ``s`` into
@@ -10,7 +10,7 @@ With ``f_0 = Σ_τ π_τ s_τ μ_0`` the network output at initialisation and
 
 with ``E[e²] = E[(g* − f_0)²] + Δ``. For single-index targets the spiked
 random-features parameters (spike strength r, alignment γ, bulk scale c) are
-returned per type (for the constant readout they are the ones of THEORY §5.1).
+returned per type (for the constant readout they are the ones of docs/model.md §5.1).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from giantstep.theory import Activation, Target
 
 @dataclass
 class OneStepType:
-    """One readout type after one step (THEORY.md §5.1)."""
+    """One readout type after one step (docs/model.md §5.1)."""
 
     s: float
     weight: float
@@ -110,7 +110,7 @@ def one_step_overlaps(
     n_types: int = 8,
     symmetric: bool = False,
 ) -> OneStepOverlaps:
-    """Closed-form overlaps after one giant step with n = α d (THEORY.md §5.1).
+    """Closed-form overlaps after one giant step with n = α d (docs/model.md §5.1).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""One giant step with n = α d^ℓ and the label components of degree < ℓ removed (THEORY.md §5.2).
+"""One giant step with n = α d^ℓ and the label components of degree < ℓ removed (docs/model.md §5.2).
 
 With ``η = η̃ p d^{(ℓ−1)/2}`` and ``ξ_j = √d W* w_j^0 ~ N(0, I_r)`` (random per neuron),
 the target overlaps after the step are, as d → ∞,
@@ -56,7 +56,7 @@ class PreprocessedSample:
 
 @dataclass
 class PreprocessedOverlaps(FrameMixin):
-    """Result of :func:`preprocessed_overlaps` (THEORY.md §5.2)."""
+    """Result of :func:`preprocessed_overlaps` (docs/model.md §5.2)."""
 
     target: str
     activation: str
@@ -131,7 +131,7 @@ def _contract(T: np.ndarray, xi: np.ndarray) -> np.ndarray:
 
 def predicted_overlap_change(coefficient: float, tensor: np.ndarray, s: np.ndarray,
                              xi: np.ndarray) -> np.ndarray:
-    """``W* (w_j¹ − w_j⁰) = A s_j C_ℓ[ξ_j^{⊗(ℓ−1)}, ·]`` per neuron (THEORY.md §5.2, mean part).
+    """``W* (w_j¹ − w_j⁰) = A s_j C_ℓ[ξ_j^{⊗(ℓ−1)}, ·]`` per neuron (docs/model.md §5.2, mean part).
 
     ``coefficient`` = A = η̃ μ_ℓ/(ℓ−1)!, ``tensor`` = C_ℓ(g*) (order ℓ), ``xi`` = the
     neurons' initial overlaps ``√d W* w_j⁰`` (p × r), ``s`` the readout values (p,).
@@ -173,7 +173,7 @@ def preprocessed_overlaps(
     readout: str = "constant",
     noise: float | None = None,
 ) -> PreprocessedOverlaps:
-    """Law of the neurons' target overlaps after one step with n = α d^ℓ (THEORY.md §5.2).
+    """Law of the neurons' target overlaps after one step with n = α d^ℓ (docs/model.md §5.2).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Readout laws as neuron *types* (THEORY.md §1, §5.3).
+"""Readout laws as neuron *types* (docs/model.md §1, §5.3).
 
 The second layer is ``a_j = s_j/√p`` with ``s`` drawn from a readout law. In the
 d → ∞ limit neurons with the same ``s`` move together, so a law becomes a list
@@ -29,7 +29,7 @@ def readout_types(readout: str, n_types: int = 8, symmetric: bool = False) -> tu
     Parameters
     ----------
     readout : {"constant", "sign", "gaussian"}
-        The law of ``s`` (THEORY.md §1).
+        The law of ``s`` (docs/model.md §1).
     n_types : int
         Number of Gauss–Hermite types K for the ``gaussian`` law (ignored otherwise).
     symmetric : bool

@@ -1,4 +1,4 @@
-"""Result objects of the overlap equations (THEORY.md §5), JSON- and plot-ready."""
+"""Result objects of the overlap equations (docs/model.md §5), JSON- and plot-ready."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _f(x: Any) -> Any:
 
 @dataclass
 class Spike:
-    """The rank-one part ``u`` of the first update (THEORY.md §5.1): predicted and measured.
+    """The rank-one part ``u`` of the first update (docs/model.md §5.1): predicted and measured.
 
     The equations give ``u = η̃ μ1 (C1 + v)`` with ``‖v‖² = E[e²]/α``: ``r2 = ‖u‖²`` (the r²
     of the spiked random features) and ``gamma = ‖W* u‖/‖u‖``. The simulator measures the
@@ -40,7 +40,7 @@ class Spike:
 
 @dataclass
 class TypeState:
-    """One neuron type after some steps (THEORY.md §5.3).
+    """One neuron type after some steps (docs/model.md §5.3).
 
     ``overlap`` = ``W* w`` (first r coefficients ``m_τ``), ``shared_norm2`` = squared
     norm of the coefficients on the shared directions, ``private_var`` = ``q_τ``,
@@ -148,7 +148,7 @@ def plot_steps(steps: list[StepState], title: str = ""):
 
 @dataclass
 class OverlapTrajectory(FrameMixin):
-    """Several giant steps (THEORY.md §5.3): the state of every type after each step.
+    """Several giant steps (docs/model.md §5.3): the state of every type after each step.
 
     ``steps[0]`` is the initialisation, ``steps[t]`` the state after t steps.
     ``quadrature`` records the accuracy bookkeeping (nodes per axis, the

@@ -1,6 +1,6 @@
 """Gaussian smoothing of a student activation, tabulated for the overlap kernels.
 
-THEORY.md §5.3 needs, for a preactivation ``h = a + b ξ`` (``ξ ~ N(0,1)`` private),
+docs/model.md §5.3 needs, for a preactivation ``h = a + b ξ`` (``ξ ~ N(0,1)`` private),
 four functions of ``a`` at fixed ``b``::
 
     S(a)   = E σ(a + bξ)          (output)

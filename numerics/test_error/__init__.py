@@ -1,4 +1,4 @@
-"""Test error of the ridge readout after giant steps (THEORY.md §6).
+"""Test error of the ridge readout after giant steps (docs/model.md §6).
 
 The pipeline, one subpackage per stage:
 

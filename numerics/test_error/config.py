@@ -1,4 +1,4 @@
-"""Declared configuration of a test-error curve (THEORY.md §6.1–§6.2).
+"""Declared configuration of a test-error curve (docs/model.md §6.1–§6.2).
 
 The public entry points (:func:`~giantstep.numerics.one_step_learning_curve`,
 :func:`~giantstep.numerics.multi_step_learning_curve`) check their arguments against the

@@ -2,7 +2,7 @@
 
 An implementation independent of the Gaussian-equivalence equations of
 :mod:`giantstep.numerics.test_error.solver.engine`, used to check their lazy limit ``η̃ = 0``
-(THEORY.md §6.1: "η̃ = 0 must reduce to the random-features (lazy) error").
+(docs/model.md §6.1: "η̃ = 0 must reduce to the random-features (lazy) error").
 
 Mei & Montanari, *The generalization error of random features regression: precise
 asymptotics and double descent curve* (arXiv:1908.05355), Theorem 1 / Definition 1:

@@ -1,4 +1,4 @@
-"""The p, n → ∞ limit of the several-type equations (issue 13, THEORY.md §4).
+"""The p, n → ∞ limit of the several-type equations.
 
 In the several-type model (:mod:`giantstep.numerics.test_error.solver.typed`) a readout predicts,
 given the spike coordinate(s) κ and the target's private coordinates ξ (z = γκ + aξ),

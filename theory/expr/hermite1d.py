@@ -1,4 +1,4 @@
-"""Univariate Hermite coefficients ``μ_k(f) = E[f(ξ) He_k(ξ)]`` (THEORY.md §2).
+"""Univariate Hermite coefficients ``μ_k(f) = E[f(ξ) He_k(ξ)]`` (docs/model.md §2).
 
 Exact (sympy) where a closed form exists, otherwise mpmath quadrature at a
 stated precision with an error estimate.
@@ -327,7 +327,7 @@ def hermite_coefficients(
     kmax : int
         Largest order (0 ≤ kmax ≤ 200).
     exact : bool
-        Try closed forms first (THEORY.md §2); if False, use quadrature only.
+        Try closed forms first (docs/model.md §2); if False, use quadrature only.
     dps : int
         Decimal digits for the numerical part.
 

@@ -1,4 +1,4 @@
-"""Safe parsing of target and activation expressions (THEORY.md §1–§2).
+"""Safe parsing of target and activation expressions (docs/model.md §1–§2).
 
 User text is never evaluated. It is parsed by :mod:`ast` and every node is
 checked against a whitelist before the matching sympy object is built:

@@ -1,4 +1,4 @@
-"""Targets ``g*(z)`` and student activations ``σ`` (THEORY.md §1–§2).
+"""Targets ``g*(z)`` and student activations ``σ`` (docs/model.md §1–§2).
 
 :func:`is_target_expression` is the one test of whether a teacher is written in the latent
 coordinates ``z1..zr`` (a target) rather than as a function of one variable (an activation).
@@ -128,7 +128,7 @@ class Target:
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.evaluate(z)
 
-    # Hermite quantities (THEORY.md §2), delegated to hermite_tensor
+    # Hermite quantities (docs/model.md §2), delegated to hermite_tensor
     @cached_property
     def expansion(self):
         """The :class:`~giantstep.theory.structure.hermite_tensor.HermiteExpansion` of the target."""
@@ -204,7 +204,7 @@ class Activation:
         return self.evaluate(x)
 
     def coefficients(self, kmax: int, *, exact: bool = True, dps: int = 30) -> Coefficients:
-        """``μ_0..μ_kmax`` with ``μ_k = E[σ(ξ) He_k(ξ)]`` (THEORY.md §2)."""
+        """``μ_0..μ_kmax`` with ``μ_k = E[σ(ξ) He_k(ξ)]`` (docs/model.md §2)."""
         return hermite_coefficients(self.expr, X, kmax=kmax, exact=exact, dps=dps)
 
     @cached_property
@@ -237,7 +237,7 @@ class Activation:
         return None
 
     def vanishes_at_all_scales(self, m: int) -> bool:
-        """True if ``s ↦ E[σ(sξ) He_m(ξ)]`` is identically zero (THEORY.md §3).
+        """True if ``s ↦ E[σ(sξ) He_m(ξ)]`` is identically zero (docs/model.md §3).
 
         This happens by parity (odd σ, even m; even σ, odd m) or when the part of σ
         with the parity of m is a polynomial of degree < m. Checked at several

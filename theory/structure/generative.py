@@ -1,4 +1,4 @@
-"""Generative exponent and generative leap (THEORY.md §7, derived here from the definitions).
+"""Generative exponent and generative leap (docs/model.md §7, derived here from the definitions).
 
 Definitions (quoted: Damian, Pillaud-Vivien, Lee, Bruna 2024, arXiv:2403.05529;
 Damian et al. 2025, arXiv:2506.05500):
@@ -14,7 +14,7 @@ How it is computed (derived here). ``E[He_k(z_⊥) | y, z_V] ≡ 0`` iff
 ``E[F(y, z_V) He_k(z_⊥)] = 0`` for every test function F, and the span of its
 images is the span of ``Im E[F(y, z_V) He_k(z_⊥)]`` over all F. With the test
 functions ``F = y^m He_γ(z_V)`` these are exactly the conditional extensions
-``E_k(V)`` of THEORY §3 applied to the powers ``g*^m`` — so the basis-free
+``E_k(V)`` of docs/model.md §3 applied to the powers ``g*^m`` — so the basis-free
 machinery of :mod:`giantstep.theory.structure.subspaces` is reused, and for polynomial
 targets every entry is an exact rational Hermite moment. Label noise
 ``y = g* + √Δ ε`` does not change the spans: ``E_ε[(g* + √Δε)^m]`` is a monic

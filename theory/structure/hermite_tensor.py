@@ -1,4 +1,4 @@
-"""Multivariate Hermite expansions and tensors ``C_k(g*)`` (THEORY.md §2).
+"""Multivariate Hermite expansions and tensors ``C_k(g*)`` (docs/model.md §2).
 
 ``g*(z) = Σ_β a_β He_β(z)``, ``He_β(z) = Π_i He_{β_i}(z_i)``, so that
 ``E[g* He_β] = a_β β!`` and the order-k tensor has entries

@@ -1,4 +1,4 @@
-"""Relevant subspace, information exponent, staircase and leap index (THEORY.md §3).
+"""Relevant subspace, information exponent, staircase and leap index (docs/model.md §3).
 
 All objects are basis-free: they are computed from the Hermite tensors
 ``C_k(g*)`` (which transform as tensors under rotations of z) by contractions
@@ -15,7 +15,7 @@ returned as orthonormal bases of subspaces of ``R^r``.
 * Staircase ``V_{t+1} = V_t ⊕ E_1(V_t)``; leap: greedy growth by the smallest
   ``k`` with ``E_k(V) ≠ 0``, ``leap = max k used``.
 
-Activation-aware variant (THEORY §3, "checked" for k = 1): the gradient that a
+Activation-aware variant (docs/model.md §3, "checked" for k = 1): the gradient that a
 student σ receives along a new direction through ``He_γ(z_V) He_k(z_⊥)``
 carries the factor ``E[σ^{(|γ|+k)}(h)]`` (Gaussian integration by parts), so
 the ``j = |γ|`` contribution is dropped whenever ``s ↦ E[σ(sξ) He_{j+k}(ξ)]``
@@ -373,7 +373,7 @@ def _sym_nonzero_order(ctx: _SymContext) -> int | None:
 
 @dataclass
 class LeapAnalysis(FrameMixin):
-    """Everything THEORY.md §3 says about one target (and optionally one student).
+    """Everything docs/model.md §3 says about one target (and optionally one student).
 
     Attributes
     ----------
@@ -469,7 +469,7 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
     target : str, sympy.Expr or Target
         The target ``g*``.
     activation : str or Activation, optional
-        If given, the staircase and the leap are activation-aware (THEORY §3): a
+        If given, the staircase and the leap are activation-aware (docs/model.md §3): a
         contribution of Hermite order m to a gradient is dropped when the student's
         coefficient ``s ↦ E[σ(sξ)He_m(ξ)]`` vanishes identically.
     max_degree : int, optional
@@ -519,7 +519,7 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
 
 @validate_params(activation=Noneable(Expression("activation")))
 def leap_index(target, activation=None) -> int | None:
-    """The leap index of ``target`` (THEORY §3); see :func:`analyze`."""
+    """The leap index of ``target`` (docs/model.md §3); see :func:`analyze`."""
     return analyze(target, activation).leap_index
 
 

@@ -1,4 +1,4 @@
-"""Sample-complexity thresholds and the "stairway" of error plateaus (THEORY.md §4).
+"""Sample-complexity thresholds and the "stairway" of error plateaus (docs/model.md §4).
 
 With ``κ = log n / log d``:
 
@@ -83,7 +83,7 @@ class Thresholds(FrameMixin):
         }
 
     def plot(self, target: str | None = None):
-        """Figures of the stairway (THEORY.md §4).
+        """Figures of the stairway (docs/model.md §4).
 
         Returns a Figure with one panel per method (the error plateau versus κ = log n / log d,
         Var(y) dotted) and, when the per-algorithm comparison was computed, a second Figure-row
@@ -113,7 +113,7 @@ class Thresholds(FrameMixin):
                  kappa_step=Interval(float, 1e-3, 1), compare=Boolean(), amp=Boolean())
 def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa_step: float = 0.05,
                max_degree: int | None = None, compare: bool = True, amp: bool = True) -> Thresholds:
-    """Sample-complexity thresholds of THEORY.md §4 for ``target``.
+    """Sample-complexity thresholds of docs/model.md §4 for ``target``.
 
     Parameters
     ----------
@@ -142,7 +142,7 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
         preprocessing), ``one_step_exponent_preprocessed`` (``ℓ(v)``) and
         ``staircase_step`` (first t with ``v ∈ V_t``, None if never with n ≍ d) and
         ``multi_step_exponent`` (smallest κ = m with v learned by giant steps on
-        fresh batches of n ≍ d^m, THEORY §4).
+        fresh batches of n ≍ d^m, docs/model.md §4).
         ``degrees``: ``{degree, energy, kernel_exponent}``. ``stairway``: κ grid and
         plateaus per method.
     """
@@ -180,7 +180,7 @@ def thresholds(target, activation=None, *, kappa_max: float | None = None, kappa
 
 
 def _filtration(ctx, images: dict, nonzero: list) -> tuple[np.ndarray, list, dict]:
-    """The filtration ``F_k = Σ_{j≤k, usable} Im(C_j)`` (THEORY.md §4): its last space, the
+    """The filtration ``F_k = Σ_{j≤k, usable} Im(C_j)`` (docs/model.md §4): its last space, the
     canonical basis vectors with the level ``k`` at which each enters, and ``{k: F_k}``."""
     r = ctx.target.r
     F = np.zeros((r, 0))
@@ -199,7 +199,7 @@ def _filtration(ctx, images: dict, nonzero: list) -> tuple[np.ndarray, list, dic
 
 
 def _staircase(ctx) -> list[np.ndarray]:
-    """The staircase ``V_0 ⊂ V_1 ⊂ …`` of giant steps with n ≍ d per step (THEORY.md §3)."""
+    """The staircase ``V_0 ⊂ V_1 ⊂ …`` of giant steps with n ≍ d per step (docs/model.md §3)."""
     V = np.zeros((ctx.target.r, 0))
     stair = [V]
     for _ in range(64):
@@ -241,7 +241,7 @@ def _directions(ctx, images: dict, kstar: int | None, level_of: list, unreached:
 
 
 def _closure(ctx, m: int) -> np.ndarray:
-    """Subspace learned by giant steps on fresh batches of n ≍ d^m (leaps ≤ m, THEORY.md §4)."""
+    """Subspace learned by giant steps on fresh batches of n ≍ d^m (leaps ≤ m, docs/model.md §4)."""
     W = np.zeros((ctx.target.r, 0))
     while True:
         grown = False
@@ -256,7 +256,7 @@ def _closure(ctx, m: int) -> np.ndarray:
 
 
 def _plateau(ctx, energies, Vs: np.ndarray, cutoff: int, n_relevant: int) -> float:
-    """Plateau error once ``Vs`` is learned and degrees ≤ ``cutoff`` are fitted (THEORY.md §4)."""
+    """Plateau error once ``Vs`` is learned and degrees ≤ ``cutoff`` are fitted (docs/model.md §4)."""
     err = 0.0
     for k in range(cutoff + 1, ctx.kmax + 1):
         err += energies[k] - _restricted_energy(ctx.tensors[k], Vs, k)
@@ -267,7 +267,7 @@ def _plateau(ctx, energies, Vs: np.ndarray, cutoff: int, n_relevant: int) -> flo
 
 def _stairway(ctx, energies, images: dict, kstar: int | None, filtration: dict, n_relevant: int,
               kappa_max: float | None, kappa_step: float) -> dict:
-    """Plateaus of each method on the κ grid (n ≍ d^κ, THEORY.md §4)."""
+    """Plateaus of each method on the κ grid (n ≍ d^κ, docs/model.md §4)."""
     r, K = ctx.target.r, ctx.kmax
     tail, Delta = ctx.target.expansion.tail_energy, ctx.target.noise
     empty = np.zeros((r, 0))
@@ -323,10 +323,10 @@ ALGORITHMS = (
 )
 
 SOURCES = {
-    "kernel": "quoted (Mei, Misiakiewicz, Montanari 2022); THEORY §4",
-    "one_step": "checked (THEORY §4, §5.1)",
-    "one_step_preprocessed": "checked (THEORY §4, §5.2)",
-    "fresh_batches": "checked for n ≍ d (THEORY §3, §5.3); leap form for n ≍ d^m per step",
+    "kernel": "quoted (Mei, Misiakiewicz, Montanari 2022); docs/model.md §4",
+    "one_step": "checked (docs/model.md §4, §5.1)",
+    "one_step_preprocessed": "checked (docs/model.md §4, §5.2)",
+    "fresh_batches": "checked for n ≍ d (docs/model.md §3, §5.3); leap form for n ≍ d^m per step",
     "online_sgd": "quoted (Ben Arous, Gheissari, Jagannath 2021; Abbe, Boix-Adserà, Misiakiewicz 2023)",
     "batch_reuse": "quoted (Dandi et al. 2024, arXiv:2402.03220); measured here for He3(z1) "
                    "(docs/algorithms.md)",
@@ -418,7 +418,7 @@ def comparison(target, directions: list, *, noise: float = 0.0, max_degree: int 
         ``rows``: one dict per algorithm ``{"algorithm", "label", "source", "cells"}``,
         ``cells[i]`` for ``directions[i]`` with ``kappa`` (None: never / not covered),
         ``text`` and extras (``steps``, ``k``, ``alpha_c``, ``log_factor``).
-        Rules (THEORY §4, §7; docs/algorithms.md):
+        Rules (docs/model.md §4, §7; docs/algorithms.md):
 
         * kernel: ``d^{ℓ(v)}`` (first degree whose component depends on v);
         * one step: ``d^{k*}`` if ``v ∈ Im C_{k*}``; preprocessed: ``d^{ℓ(v)}``;

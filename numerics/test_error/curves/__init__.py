@@ -1,1 +1,1 @@
-"""Public test-error curves: one step (THEORY.md §6.1) and several steps (§6.2)."""
+"""Public test-error curves: one step (docs/model.md §6.1) and several steps (§6.2)."""

@@ -1,4 +1,4 @@
-"""Test error of the ridge readout refit after several giant steps (THEORY.md §6.2).
+"""Test error of the ridge readout refit after several giant steps (docs/model.md §6.2).
 
 Public entry point: :func:`multi_step_learning_curve`, returning a :class:`MultiStepCurve`.
 
@@ -17,7 +17,7 @@ the one-step multi-index spiked random-features model of
   idealised bulk ``c_t W0`` (Marchenko–Pastur(ψ, c_t²), ``F = ψc², H = ψ D, G = 0``);
 * ``spectrum="bulk"``: ``(r, γ, A, c)`` and the spectral weights ``(D, F, G, H)`` read off
   ``W_t`` of t sampled *real* steps (:func:`sampled_bulk_geometries`), the t-step version
-  of the exact bulk model of issue 9.
+  of the exact bulk model of.
 
 Sign readout and an odd student (exact reduction, derived): with ``W̃ = diag(s) W`` the
 update of W̃ is the constant-readout update from ``W̃0`` (same law; σ' is even), the
@@ -56,7 +56,7 @@ MAX_STEPS = 12
 
 @dataclass
 class MultiStepCurve(FrameMixin):
-    """Result of :func:`multi_step_learning_curve` (THEORY.md §6.2).
+    """Result of :func:`multi_step_learning_curve` (docs/model.md §6.2).
 
     Attributes
     ----------

@@ -1,9 +1,9 @@
-"""Test error of the ridge readout after one giant step (THEORY.md §6.1).
+"""Test error of the ridge readout after one giant step (docs/model.md §6.1).
 
 Public entry point: :func:`one_step_learning_curve`, returning a :class:`LearningCurve`.
 
 The equations are the spiked-random-features (Gaussian-equivalence) equations of Cui et
-al. (2024), Result 3.3, with the parameters r, γ, c of THEORY.md §5.1 (constant readout,
+al. (2024), Result 3.3, with the parameters r, γ, c of docs/model.md §5.1 (constant readout,
 ``a = 1/√p``, ``η = η̃ p``, p = d) and label noise Δ added (see
 :mod:`giantstep.numerics.test_error.solver.engine`). Spectral inputs: ``spectrum="limit"`` uses the
 d → ∞ limit ``F → c²``, ``H → D``, ``D ~ MP(ratio 1, scale c²)`` integrated with the
@@ -53,7 +53,7 @@ ENGINE_ORDER = [0, 1, 2, 3, 4, 6, 5]  # engine state (q1, q2, V1, V2, θ, m, ψ)
 
 @dataclass
 class LearningCurve(FrameMixin):
-    """Result of :func:`one_step_learning_curve` (THEORY.md §6.1).
+    """Result of :func:`one_step_learning_curve` (docs/model.md §6.1).
 
     Attributes
     ----------
@@ -338,7 +338,7 @@ def one_step_learning_curve(
 ) -> LearningCurve:
     """Gaussian-equivalence test error after one giant step and a ridge readout.
 
-    THEORY.md §6.1 (Cui et al. 2024, Result 3.3) with r, γ, c from §5.1, extended here to
+    docs/model.md §6.1 (Cui et al. 2024, Result 3.3) with r, γ, c from §5.1, extended here to
     p = ψ d (readout ratio ``α/ψ`` per feature, ``F → ψ c²``, ``H → ψ D``, ``D ~ MP(ψ)``;
     derived, and exact against Mei–Montanari 2019 at η̃ = 0) and, with
     ``spectrum="bulk"``, to the spectral inputs of the *real* first step (the exact bulk
@@ -364,7 +364,7 @@ def one_step_learning_curve(
     width_ratio : float
         ψ = p/d > 0.
     readout : {"constant", "sign", "gaussian"}
-        Law of the second layer during the step (THEORY.md §1). ``"sign"`` with an odd
+        Law of the second layer during the step (docs/model.md §1). ``"sign"`` with an odd
         student (tanh, erf, sin, …) gives exactly the constant-readout curve
         (``params["readout_reduction"]``); ``"sign"`` with any other student (relu) and
         ``"gaussian"`` use the several-type equations of

@@ -1,1 +1,1 @@
-"""Fixed-point equations of the test error over neuron types × spike directions (THEORY.md §6)."""
+"""Fixed-point equations of the test error over neuron types × spike directions (docs/model.md §6)."""

@@ -1,4 +1,4 @@
-"""The fixed point of the test-error equations over spike directions (THEORY.md §6.1–§6.2).
+"""The fixed point of the test-error equations over spike directions (docs/model.md §6.1–§6.2).
 
 One solver for the spiked-random-features equations of Cui et al. (2024), Result 3.3, in
 the form that covers every case with one neuron type: K spike directions (a multi-index

@@ -1,4 +1,4 @@
-"""Test error after one giant step when the neurons fall into several *types* (issue 9).
+"""Test error after one giant step when the neurons fall into several *types*.
 
 A readout law whose values differ from neuron to neuron (``sign`` with a student that is
 not odd — relu —, ``gaussian``) moves neuron j along ``s_j × (the common spike)``: the
@@ -66,7 +66,7 @@ from giantstep.theory import Activation, Target
 
 
 def readout_signs(readout: str, p: int, rng: np.random.Generator) -> np.ndarray:
-    """The readout values ``s`` of the law ``readout`` (THEORY.md §1): ``+1, −1, +1, …``
+    """The readout values ``s`` of the law ``readout`` (docs/model.md §1): ``+1, −1, +1, …``
     alternately (sign) or ``N(0, 1)`` draws (gaussian)."""
     if readout == "constant":
         return np.ones(p)
@@ -80,7 +80,7 @@ def readout_signs(readout: str, p: int, rng: np.random.Generator) -> np.ndarray:
 def sample_typed_step(student: Activation, target: Target, psi: float, alpha0: float,
                       eta: float, noise: float, d: int, seed: int,
                       readout: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One giant step of THEORY.md §1 with the readout law ``readout`` (ℓ = 1).
+    """One giant step of docs/model.md §1 with the readout law ``readout`` (ℓ = 1).
 
     ``W1 = W0 + η̃ diag(s) (1/n0) Σ_ν e_ν σ'(W0 x_ν) x_νᵀ``, ``e = y − (1/p) Σ_j s_j σ(⟨w_j,
     x⟩)``, W0 rows ``N(0, I/d)``, θ_k = e_k, n0 = round(α0 d), p = round(ψ d). Draw order:

@@ -1,4 +1,4 @@
-"""d → ∞ deterministic equivalent of the bulk spectrum of the real first step (THEORY.md §6.1).
+"""d → ∞ deterministic equivalent of the bulk spectrum of the real first step (docs/model.md §6.1).
 
 The real first step (constant readout, ``W0`` rows ``N(0, I/d)``, n0 = α0 d, p = ψ d) is
 
@@ -277,7 +277,7 @@ def spike_forms(w: np.ndarray, h: np.ndarray, law: StepLaw) -> np.ndarray:
 
 def spike_geometry(law: StepLaw) -> tuple[float, float]:
     """``(γ, ‖g‖)`` of the spike direction ``v̂ ∝ g = Xᵀe/n0``: ``‖g‖² = E[eκ]² + E[e²]/α0``,
-    ``γ = E[eκ]/‖g‖`` (THEORY.md §5.1)."""
+    ``γ = E[eκ]/‖g‖`` (docs/model.md §5.1)."""
     eps1 = float(law.mean(law.e * law.kappa))
     gn = math.sqrt(eps1**2 + float(law.mean(law.e**2)) / law.alpha0)
     return eps1 / gn, gn

@@ -1,4 +1,4 @@
-"""Spectral inputs of the spiked-random-features equations (THEORY.md §6.1).
+"""Spectral inputs of the spiked-random-features equations (docs/model.md §6.1).
 
 In the limit d → ∞ with p = d the eigenvalues ``D`` of ``Ω = c² W0 Π W0ᵀ`` follow the
 Marchenko–Pastur law of ratio 1 and scale ``s = c²``::
@@ -36,7 +36,7 @@ def mp_rule(n: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         points, so the rule is exact for ``g`` a polynomial of degree ``≤ 2n−2`` in ``D``
         and converges geometrically for ``g`` analytic near ``[0, 4 scale]``.
     scale : float
-        ``s`` (``= c²`` in THEORY.md §6.1); the support is ``[0, 4s]``.
+        ``s`` (``= c²`` in docs/model.md §6.1); the support is ``[0, 4s]``.
 
     Returns
     -------
@@ -74,7 +74,7 @@ def mp_resolvent(a: float | np.ndarray, scale: float = 1.0) -> np.ndarray:
 def sample_spiked_spectrum(
     d: int, c: float, seed: int, rows: str = "unit"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Finite-d spectral inputs ``(D, F, H)`` of THEORY.md §6.1 (p = d).
+    """Finite-d spectral inputs ``(D, F, H)`` of docs/model.md §6.1 (p = d).
 
     ``W = c W0`` with W0 rows ``N(0, I/d)`` (``rows="gaussian"``) or normalised to unit
     norm (``rows="unit"``); ``v`` a random spike of norm √d, ``Π`` the projector

@@ -1,6 +1,6 @@
 """Spectral inputs of the §6.1 equations measured on the *real* first step (exact bulk model).
 
-THEORY.md §6.1 ("Beyond the quoted domain") and issue 9: the spiked-random-features model
+docs/model.md §6.1 ("Beyond the quoted domain") and: the spiked-random-features model
 writes the weights after the step as ``c·W0 + spike + iid noise``. The real update is
 
     W1 = W0 + η̃ diag(s) (1/n0) σ'(W0 Xᵀ) diag(e) X,     e = y − f0(X),
@@ -119,7 +119,7 @@ class BulkInputs:
     Attributes
     ----------
     r, gamma, c : float
-        Spike strength, alignment of the spike with θ, bulk scale (THEORY.md §5.1 names).
+        Spike strength, alignment of the spike with θ, bulk scale (docs/model.md §5.1 names).
     D, F, H, G : ndarray (p,)
         Eigenvalues of ``B Π Bᵀ`` and the weights ``p (u_iᵀ B v̂)²``, ``p (u_iᵀ B ζ̂)²``
         and the cross weights ``p (u_iᵀ B v̂)(u_iᵀ B ζ̂)``.
@@ -145,7 +145,7 @@ def sample_step(
     student: Activation, target: Target, psi: float, alpha0: float, eta: float,
     noise: float, d: int, seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One giant step of THEORY.md §1 (ℓ = 1, constant readout, W0 rows ``N(0, I/d)``).
+    """One giant step of docs/model.md §1 (ℓ = 1, constant readout, W0 rows ``N(0, I/d)``).
 
     ``W1 = W0 + η̃ (1/n0) Σ_ν e_ν σ'(W0 x_ν) x_νᵀ``, ``e = y − (1/p) Σ_j σ(⟨w_j, x⟩)``,
     ``y = g*(x_1..x_r) + √Δ ε`` (θ_k = e_k; W0 is rotation invariant), n0 = round(α0 d),
@@ -186,7 +186,7 @@ def sample_steps(
     student: Activation, target: Target, psi: float, alpha0: float, eta: float,
     noise: float, d: int, seed: int, steps: int,
 ) -> list[np.ndarray]:
-    """T giant steps of THEORY.md §1 on fresh batches (ℓ = 1, constant readout, W0 rows
+    """T giant steps of docs/model.md §1 on fresh batches (ℓ = 1, constant readout, W0 rows
     ``N(0, I/d)``); returns ``[W0, W1, …, WT]``.
 
     Step 1 is exactly :func:`sample_step` (same draws); batch t ≥ 2 comes from the seed
@@ -203,7 +203,7 @@ def sample_steps(
 
 
 def spike_and_bulk(w0: np.ndarray, w1: np.ndarray, on_zero: str = "the step did not move the weights (r = 0)"):
-    """The spike and the bulk of one real step (THEORY.md §6.1), shared by the one- and
+    """The spike and the bulk of one real step (docs/model.md §6.1), shared by the one- and
     multi-index readings: the mean displacement ``m̄``, its norm ``r`` and direction ``v``,
     the centred weights ``B = W1 − 1 m̄ᵀ``, the bulk scale ``c = ‖B‖_F/√p``, ``B v``, and the
     eigenvalues (clipped at 0) and eigenvectors of ``B Π Bᵀ`` (Π projects off ``v``).

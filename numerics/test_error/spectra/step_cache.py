@@ -1,4 +1,4 @@
-"""On-disk cache of the sampled several-step bulk inputs (issue 13, first-call cost).
+"""On-disk cache of the sampled several-step bulk inputs.
 
 The default (bulk) mode of :func:`giantstep.numerics.multi_step_learning_curve` reads the
 spike and the spectral inputs of the conditional Gaussian equivalence off ``spectrum_draws``

@@ -1,6 +1,6 @@
-"""One-step learning curve for a multi-index teacher ``y = g*(z1..zr) + √Δ ε`` (issue 9).
+"""One-step learning curve for a multi-index teacher ``y = g*(z1..zr) + √Δ ε``.
 
-Geometry (derived here from THEORY.md §5.1): with a constant readout the step's spike is
+Geometry (derived here from docs/model.md §5.1): with a constant readout the step's spike is
 ``η̃ μ1 (C_1 + noise)``, so ``r = η̃ μ1 sqrt(‖C_1‖² + E[e²]/α0)`` and its overlaps with the
 target directions are ``γ = C_1/sqrt(‖C_1‖² + E[e²]/α0)`` (a vector); given ``κ = ⟨v̂, x⟩``
 the latent vector is ``z = γ κ + A ξ`` with ``A = (I − γγᵀ)^{1/2}`` and ``ξ ~ N(0, I_r)`` the
@@ -69,7 +69,7 @@ def target_moments(target: Target, n: int = 0) -> tuple[float, np.ndarray, float
 
 def limit_geometry(student: Activation, target: Target, alpha0: float, eta: float,
                    noise: float) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """``(r, γ, A, c)`` of the d → ∞ spiked model for a constant readout (THEORY.md §5.1)."""
+    """``(r, γ, A, c)`` of the d → ∞ spiked model for a constant readout (docs/model.md §5.1)."""
     ms = activation_moments(student)
     mean_g, c1, second = target_moments(target)
     mean_e = mean_g - ms.mu0

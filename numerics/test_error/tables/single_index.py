@@ -1,4 +1,4 @@
-"""Inputs of the spiked-random-features equations (THEORY.md §5.1 and §6.1).
+"""Inputs of the spiked-random-features equations (docs/model.md §5.1 and §6.1).
 
 * :func:`activation_moments` — exact / mpmath Gaussian moments of an activation
   (μ0, μ1, μ2, E σ², E σ'²), cached per expression;
@@ -30,7 +30,7 @@ from giantstep.theory import Activation
 
 @dataclass(frozen=True)
 class Moments:
-    """Gaussian moments of ``σ(ξ)``, ``ξ ~ N(0,1)`` (THEORY.md §2)."""
+    """Gaussian moments of ``σ(ξ)``, ``ξ ~ N(0,1)`` (docs/model.md §2)."""
 
     mu0: float
     mu1: float
@@ -109,7 +109,7 @@ def activation_moments(act: Activation) -> Moments:
 
 @dataclass(frozen=True)
 class SpikedParameters:
-    """Spike strength ``r``, alignment ``γ``, bulk scale ``c`` (THEORY.md §5.1)."""
+    """Spike strength ``r``, alignment ``γ``, bulk scale ``c`` (docs/model.md §5.1)."""
 
     r: float
     gamma: float
@@ -121,7 +121,7 @@ class SpikedParameters:
 def spiked_parameters(
     student: Moments, teacher: Moments, alpha0: float, eta: float, noise: float
 ) -> SpikedParameters:
-    """THEORY.md §5.1, single index, constant readout (``f_0 = μ0(σ)``).
+    """docs/model.md §5.1, single index, constant readout (``f_0 = μ0(σ)``).
 
     ``r = η̃ μ1 sqrt(μ1*² + E[e²]/α0)``, ``γ = μ1*/sqrt(μ1*² + E[e²]/α0)``,
     ``c = sqrt((1 + η̃ μ2 E[e])² + η̃² E[e²] Var σ'/α0)``. For ``η̃ = 0`` (lazy) the

@@ -1,4 +1,4 @@
-"""Test error after several giant steps with several neuron types (issue 13, multi-type).
+"""Test error after several giant steps with several neuron types.
 
 A readout law whose values differ between neurons — ``sign`` with a student that is not odd
 (relu), ``gaussian`` — splits the neurons into types (:func:`typed_readout.type_groups`:
@@ -85,7 +85,7 @@ TEACHER_TOL_K = 1e-6  # accuracy floor of the κ and teacher tables when K ≥ 2
 def sample_typed_steps(student: Activation, target: Target, psi: float, alpha0: float,
                        eta: float, noise: float, d: int, seed: int, steps: int,
                        readout: str) -> tuple[list[np.ndarray], np.ndarray]:
-    """T giant steps of THEORY.md §1 with the readout law ``readout`` on fresh batches.
+    """T giant steps of docs/model.md §1 with the readout law ``readout`` on fresh batches.
 
     Row j moves by ``η̃ s_j (1/n0) Σ_ν e_ν σ'(⟨w_j, x_ν⟩) x_ν``, ``e = y − (1/p) Σ_j s_j
     σ(⟨w_j, x⟩)``; W0 rows ``N(0, I/d)``, s = +1, −1, … alternately (sign) or N(0, 1)
