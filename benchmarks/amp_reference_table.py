@@ -3,10 +3,9 @@
 Each function computes ``λ = 1/α_c`` of a one-direction or radial target by a method
 written for the table:
 
-* ``poly_branches``: mpmath (40 digits) branch integral for a polynomial label at Δ = 0:
-  roots of ``p(x) = y`` by ``mpmath.polyroots``, weights ``φ(x)/|p'(x)|``, ``y`` between
-  critical values with ``y = a + (b − a) sin²u`` (removes the square-root singularities)
-  and ``y = top + t²`` above the largest critical value;
+* ``poly_branches``: branch integral for a polynomial label at Δ = 0: roots of
+  ``p(x) = y`` by ``numpy.roots``, weights ``φ(x)/|p'(x)|``, scipy quad in ``t`` with
+  ``y = a + t²`` at each critical value (removes the square-root singularities);
 * ``cos_branches``: ``y = cos θ``; the branches ``±θ + 2πk`` share ``|sin x|``, so
   ``λ = ∫_0^π (Σ φ(x_k)(x_k² − 1))² / Σ φ(x_k) dθ``;
 * ``deposit``: Δ > 0 by depositing ``g(z)`` (z on a uniform grid) linearly on a y-grid
@@ -27,37 +26,40 @@ import mpmath as mp
 import numpy as np
 
 
-def poly_branches(coeffs: list[float], dps: int = 40) -> float:
-    """``λ`` for the polynomial with ``coeffs`` (highest degree first) at Δ = 0."""
-    with mp.workdps(dps):
-        c = [mp.mpf(v) for v in coeffs]
-        n = len(c) - 1
-        dc = [c[i] * (n - i) for i in range(n)]
-        roots = mp.polyroots(dc, maxsteps=200, extraprec=200)
-        crit = [r.real for r in roots if abs(mp.im(r)) < mp.mpf(10) ** (-20)]
-        cv = sorted({mp.polyval(c, x) for x in crit})
+def poly_branches(coeffs: list[float]) -> float:
+    """``λ`` for the polynomial with ``coeffs`` (highest degree first) at Δ = 0 (scipy quad).
 
-        def integrand(y):
-            cc = list(c)
-            cc[-1] -= y
-            roots = mp.polyroots(cc, maxsteps=400, extraprec=400)
-            xs = [r.real for r in roots if abs(mp.im(r)) < mp.mpf(10) ** (-15)]
-            if not xs or any(mp.polyval(dc, x) == 0 for x in xs):
-                return mp.mpf(0)  # y on a critical value (measure zero)
-            w = [mp.npdf(x) / abs(mp.polyval(dc, x)) for x in xs]
-            return mp.fsum(a * (x * x - 1) for a, x in zip(w, xs)) ** 2 / mp.fsum(w)
+    Roots of ``p(x) = y`` by ``numpy.roots`` (imaginary part below 1e-7 counts as real),
+    ``y = a + t²`` / ``b − t²`` at the critical values; accurate to ~1e-6 near critical
+    values where ``numpy.roots`` splits double roots.
+    """
+    from scipy import integrate
 
-        total = mp.mpf(0)
-        for a, b in zip(cv[:-1], cv[1:]):
-            total += mp.quad(lambda u, a=a, b=b: integrand(a + (b - a) * mp.sin(u) ** 2)
-                             * 2 * (b - a) * mp.sin(u) * mp.cos(u), [0, mp.pi / 4, mp.pi / 2])
-        top = cv[-1]
-        total += mp.quad(lambda t: integrand(top + t * t) * 2 * t, [0, 1, 3, 10, 40])
-        return float(total)
+    p = np.poly1d(coeffs)
+    dp = p.deriv()
+    crit = sorted(r.real for r in dp.roots if abs(r.imag) < 1e-9)
+    cv = sorted({float(p(c)) for c in crit})
+
+    def integrand(y: float) -> float:
+        xs = [r.real for r in (p - y).roots if abs(r.imag) < 1e-7 * (1 + abs(r))]
+        w = np.array([np.exp(-x * x / 2) / np.sqrt(2 * np.pi) / abs(dp(x)) for x in xs])
+        g = np.array([x * x - 1 for x in xs])
+        return float((w @ g) ** 2 / w.sum()) if len(xs) and w.sum() > 0 else 0.0
+
+    total = 0.0
+    for a, b in zip(cv[:-1], cv[1:]):
+        m = 0.5 * (a + b)
+        total += integrate.quad(lambda t, a=a: 2 * t * integrand(a + t * t), 0, np.sqrt(m - a),
+                                epsabs=1e-13, epsrel=1e-11, limit=200)[0]
+        total += integrate.quad(lambda t, b=b: 2 * t * integrand(b - t * t), 0, np.sqrt(b - m),
+                                epsabs=1e-13, epsrel=1e-11, limit=200)[0]
+    total += integrate.quad(lambda t: 2 * t * integrand(cv[-1] + t * t), 0, 40,
+                            epsabs=1e-13, epsrel=1e-11, limit=400)[0]
+    return total
 
 
 def cos_branches(kmax: int = 4) -> float:
-    """``λ`` for ``cos(z)`` at Δ = 0."""
+    """``λ`` for ``cos(z)`` at Δ = 0 (mpmath, 30 digits)."""
     with mp.workdps(30):
         def f(th):
             xs = [s * th + 2 * mp.pi * k for k in range(-kmax, kmax + 1) for s in (1, -1)]
@@ -65,6 +67,37 @@ def cos_branches(kmax: int = 4) -> float:
             return mp.fsum(a * (x * x - 1) for a, x in zip(w, xs)) ** 2 / mp.fsum(w)
 
         return float(mp.quad(f, [0, mp.pi / 2, mp.pi]))
+
+
+def chi2_branches_rho_minus_3_squared() -> float:
+    """``λ`` for ``(ρ − 3)²``, ``ρ ~ χ²_3`` (mpmath, 30 digits): branches ``ρ = 3 ± t``."""
+    with mp.workdps(30):
+        def p(v):
+            return mp.sqrt(v) * mp.e ** (-v / 2) / (2 ** mp.mpf(1.5) * mp.gamma(mp.mpf(3) / 2))
+
+        def f(t):
+            rs = [3 + t] + ([3 - t] if t < 3 else [])
+            w = [p(v) / (2 * t) for v in rs]
+            return 2 * t * mp.fsum(a * (v / 3 - 1) for a, v in zip(w, rs)) ** 2 / mp.fsum(w)
+
+        return float(mp.quad(f, [0, 1, 2, 3, 5, 10, 20, 60]))
+
+
+def coin_z2() -> float:
+    """``λ`` of z1 for ``z1² + sign(z1 z2 z3)``: ``y = u ± 1``, ``u ~ χ²_1``, ``E[z1²−1|y,±] = y ∓ 1 − 1``."""
+    with mp.workdps(30):
+        def p1(u):
+            return mp.e ** (-u / 2) / mp.sqrt(2 * mp.pi * u) if u > 0 else mp.mpf(0)
+
+        def f(y):
+            w = [p1(y - c) / 2 for c in (1, -1)]
+            num = mp.fsum(a * (y - c - 1) for a, c in zip(w, (1, -1)))
+            return num**2 / mp.fsum(w)
+
+        # y = −1 + t² on (−1, 1), y = 1 + t² above (square-root singularities at ±1)
+        lo = mp.quad(lambda t: 2 * t * f(-1 + t * t), [0, 1, mp.sqrt(2)])
+        hi = mp.quad(lambda t: 2 * t * f(1 + t * t), [0, 1, 3, 10, 30])
+        return float(lo + hi)
 
 
 def _deposit(stat, weights, labels, sigma: float, per_sigma: int = 40) -> float:
@@ -123,10 +156,11 @@ def rows():
     out = [
         ("z1**2", 0.0, 2.0, 0.0, "closed form"),
         ("abs(z1)", 0.0, 2.0, 0.0, "closed form"),
-        ("He4(z1)", 0.0, poly_branches(he4), 1e-12, "branch integral (mpmath)"),
-        ("He6(z1)", 0.0, poly_branches(he6), 1e-12, "branch integral (mpmath)"),
-        ("z1**4 - z1**2", 0.0, poly_branches([1, 0, -1, 0, 0]), 1e-12, "branch integral (mpmath)"),
-        ("(z1**2 - 1)**3", 0.0, poly_branches([1, 0, -3, 0, 3, 0, -1]), 1e-12, "branch integral (mpmath)"),
+        ("He4(z1)", 0.0, poly_branches(he4), 1e-6, "branch integral (scipy)"),
+        ("He6(z1)", 0.0, poly_branches(he6), 1e-6, "branch integral (scipy)"),
+        ("z1**4 - z1**2", 0.0, poly_branches([1, 0, -1, 0, 0]), 1e-6, "branch integral (scipy)"),
+        ("z1**2 + z1**4/10", 0.0, poly_branches([0.1, 0, 1, 0, 0]), 1e-6, "branch integral (scipy)"),
+        ("(z1**2 - 1)**3", 0.0, poly_branches([1, 0, -3, 0, 3, 0, -1]), 1e-6, "branch integral (scipy)"),
         ("cos(z1)", 0.0, cos_branches(), 1e-12, "branch integral over θ (mpmath)"),
         ("z1**2", 0.5, deposit(lambda z: z * z, 0.5), 1e-6, "deposit + convolution"),
         ("abs(z1)", 1.0, deposit(np.abs, 1.0), 1e-6, "deposit + convolution"),
@@ -144,6 +178,9 @@ def rows():
         ("(z1**2 + z2**2 + z3**2 + z4**2)/4", 0.1,
          radial_deposit(lambda r: r / 4, 4, 0.1), 1e-6, "χ² deposit + convolution"),
     ]
+    out.append(("(z1**2 + z2**2 + z3**2 - 3)**2", 0.0, chi2_branches_rho_minus_3_squared(), 1e-12,
+                "χ²_3 branch integral (mpmath)"))
+    out.append(("z1**2 + sign(z1*z2*z3)", 0.0, coin_z2(), 1e-12, "χ²_1 ± 1 branch integral (mpmath)"))
     lam, se = radial_two_atoms(3, 3.0)
     out.append(("sign(z1**2 + z2**2 + z3**2 - 3)", 0.0, lam, 3 * se, "Monte Carlo 4·10⁶, 3 s.e."))
     return out

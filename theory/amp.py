@@ -431,6 +431,14 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     trivial_basis = V.copy()
     stages: list[Stage] = []
     prev = 0.0
+    coin = _coin_first_stage(t) if V.shape[1] == 0 and Fs is not None else None
+    if coin is not None:  # exact first stage (docs/amp.md §2, one direction plus a parity)
+        stages.append(coin)
+        prev = coin.alpha_c
+        V, Fs, Bp, _ = closure(np.stack(coin.directions, axis=1))
+        if Fs is not None:
+            warnings.append("the stages after the first condition on the exactly known first "
+                            "direction: their α_c are lower bounds")
     while Fs is not None and V.shape[1] < rel.shape[1]:
         Ff, Fc = Fs
         ev, U, err = _eig_with_error(Ff, Fc)
@@ -480,6 +488,64 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
+
+
+def _coin_split(t):
+    """``(i, f, c)`` if the target is ``f(z_i) + c·sign(Π)`` with f even and Π a product of
+    distinct coordinates containing at least two others than z_i (else None)."""
+    import sympy
+
+    terms = sympy.Add.make_args(t.expr)
+    syms = [e.free_symbols for e in terms]
+    single = {next(iter(fs)) for fs in syms if len(fs) == 1}
+    rest = [e for e, fs in zip(terms, syms) if len(fs) > 1]
+    if len(single) != 1 or len(rest) != 1:
+        return None
+    zi = next(iter(single))
+    f = sympy.Add(*[e for e, fs in zip(terms, syms) if len(fs) <= 1])
+    coeff, core = rest[0].as_coeff_Mul()
+    if not isinstance(core, sympy.sign):
+        return None
+    factors = sympy.Mul.make_args(core.args[0])
+    if not all(isinstance(a, sympy.Symbol) for a in factors) or len(set(factors)) != len(factors):
+        return None
+    if len(set(factors) - {zi}) < 2:
+        return None
+    s = sympy.Symbol("s", real=True)
+    fs = f.subs(zi, s)
+    x = np.linspace(0.01, 9, 300)
+    from .evaluate import compile_numpy
+
+    fn = compile_numpy(fs, (s,))
+    if not np.allclose(fn(x), fn(-x), rtol=1e-13, atol=1e-13):
+        return None
+    return t.variables.index(zi), fs, s, float(coeff)
+
+
+def _coin_first_stage(t) -> Stage | None:
+    """First stage of ``f(z_i) + c·sign(z_i z_j z_k …)`` (f even) from a one-direction integral.
+
+    Given z_i the parity is a fair coin independent of z_i, so the label law of z_i is
+    ``y = f(z_i) ± c`` (½ each); every other coordinate enters y only through its sign and
+    flips of pairs of them leave y unchanged, so ``G = diag(E[z_i² − 1 | y], 0, …)``:
+    ``λ = E_y[E[z_i² − 1 | y]²]`` (theory/amp_single.py with two shifts), direction e_i.
+    Only at Δ = 0; None when the target has another form or λ is not resolved.
+    """
+    if t.noise > 0:
+        return None
+    split = _coin_split(t)
+    if split is None:
+        return None
+    from .amp_single import Profile, noiseless_moments, pieces
+
+    i, fs, s, c = split
+    prof = Profile(fs, s)
+    mom = noiseless_moments(prof, pieces(prof), shifts=((c, 0.5), (-c, 0.5)))
+    if mom.F <= max(ZERO_FLOOR, 10 * mom.F_error):
+        return None
+    e = np.zeros(t.r)
+    e[i] = 1.0
+    return Stage(1.0 / mom.F, [e], float(mom.F), float(mom.F_error / (mom.F * (mom.F - mom.F_error))), 0)
 
 
 def _is_radial(t, used: list) -> bool:
