@@ -20,6 +20,11 @@ With ``z ~ N(0, I_r)`` and ``y = g*(z) + √Δ ε``:
 Stages are reported with non-decreasing ``α_c``: a stage whose own threshold is
 below that of the stage that enabled it is learned at the enabling threshold
 and is merged into it.
+
+Targets of one relevant direction, radial targets ``f(|z_U|)`` (any number of
+coordinates) and the first stage of ``f(z_i) + c·sign(z_i z_j z_k …)`` use the exact
+label integrals of :mod:`.amp_single` (docs/amp.md §2); the rest uses the quadrature
+of :mod:`.amp_channel` (r ≤ 3).
 """
 
 from __future__ import annotations
@@ -386,7 +391,9 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     Raises
     ------
     InputError
-        Δ < 0, r > 3, or a target that is not finite on the quadrature grid.
+        Δ < 0, r > 3 for a target that is neither radial nor of one direction, or a target
+        whose label law cannot be integrated (not finite, or a profile whose monotone pieces
+        cannot be found).
     """
     start = time.perf_counter()
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
