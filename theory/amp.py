@@ -55,6 +55,8 @@ _INNER_COND = {
     "coarse": {1: (10, 6, 64), 2: (8, 5, 48)},
 }
 _OUTER = {"fine": {1: (6, 5), 2: (3, 4)}, "coarse": {1: (4, 5), 2: (2, 4)}}
+COIN_WARNING = ("the stages after the first condition on the exactly known first direction: "
+                "their α_c are lower bounds")
 ZERO_FLOOR = 1e-8  # eigenvalues below max(ZERO_FLOOR, 10·estimated error) count as zero
 
 
@@ -399,14 +401,9 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
     noise = float(t.noise)
     r = t.r
-    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
-    if len(used) >= 2 and _is_radial(t, used):
-        return _radial(t, used, start)
-    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
-        rel = np.zeros((r, 1))
-        rel[t.variables.index(used[0]), 0] = 1.0
-    else:
-        rel = relevant_subspace(t)
+    rel = _relevant(t)
+    if rel is None:
+        return _radial(t, sorted(t.expr.free_symbols, key=lambda v: v.name), start)
     if rel.shape[1] == 1:
         return _one_direction(t, rel, start)
     _check(r)
@@ -440,12 +437,9 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     prev = 0.0
     coin = _coin_first_stage(t) if V.shape[1] == 0 and Fs is not None else None
     if coin is not None:  # exact first stage (docs/amp.md §2, one direction plus a parity)
-        stages.append(coin)
-        prev = coin.alpha_c
+        stages, prev = [coin], coin.alpha_c
         V, Fs, Bp, _ = closure(np.stack(coin.directions, axis=1))
-        if Fs is not None:
-            warnings.append("the stages after the first condition on the exactly known first "
-                            "direction: their α_c are lower bounds")
+        warnings += [COIN_WARNING] if Fs is not None else []
     while Fs is not None and V.shape[1] < rel.shape[1]:
         Ff, Fc = Fs
         ev, U, err = _eig_with_error(Ff, Fc)
@@ -495,6 +489,18 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
+
+
+def _relevant(t) -> np.ndarray | None:
+    """The relevant subspace (one axis for a one-variable target), or None for a radial target."""
+    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
+    if len(used) >= 2 and _is_radial(t, used):
+        return None
+    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
+        rel = np.zeros((t.r, 1))
+        rel[t.variables.index(used[0]), 0] = 1.0
+        return rel
+    return relevant_subspace(t)
 
 
 def _coin_split(t):
