@@ -30,6 +30,14 @@ def test_state_evolution_json(capsys, tmp_path):
     assert png.stat().st_size > 0
 
 
+def test_norm_of_four_directions(capsys):
+    # radial target: |z|²/4 is injective in the norm, α_c = r/2 = 2 for all four directions
+    assert main(["amp", "(z1**2+z2**2+z3**2+z4**2)/4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    st = out["stages"][0]
+    assert abs(st["alpha_c"] - 2) <= st["error"] + 1e-12 and len(st["directions"]) == 4
+
+
 def test_table(capsys):
     assert main(["amp", "sign(z1*z2*z3)"]) == 0
     out = capsys.readouterr().out
@@ -41,6 +49,7 @@ def test_table(capsys):
     (["z1**2", "--alpha=-1:1:3"], "α must be > 0"),
     (["z1**2", "--noise", "-0.5"], "Δ"),
     (["z1*z2*z3*z4"], "r ≤ 3"),
+    (["sin(exp(z1))"], "cannot be integrated"),  # oscillates faster than the critical-point scan
     (["z1**2", "--alpha", "1:2"], "START:STOP:NUM"),
     (["__import__('os')"], ""),
 ])

@@ -20,6 +20,11 @@ With ``z ~ N(0, I_r)`` and ``y = g*(z) + √Δ ε``:
 Stages are reported with non-decreasing ``α_c``: a stage whose own threshold is
 below that of the stage that enabled it is learned at the enabling threshold
 and is merged into it.
+
+Targets of one relevant direction, radial targets ``f(|z_U|)`` (any number of
+coordinates) and the first stage of ``f(z_i) + c·sign(z_i z_j z_k …)`` use the exact
+label integrals of :mod:`.amp_single` (docs/amp.md §2); the rest uses the quadrature
+of :mod:`.amp_channel` (r ≤ 3).
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ _INNER_COND = {
     "coarse": {1: (10, 6, 64), 2: (8, 5, 48)},
 }
 _OUTER = {"fine": {1: (6, 5), 2: (3, 4)}, "coarse": {1: (4, 5), 2: (2, 4)}}
+COIN_WARNING = ("the stages after the first condition on the exactly known first direction: "
+                "their α_c are lower bounds")
 ZERO_FLOOR = 1e-8  # eigenvalues below max(ZERO_FLOOR, 10·estimated error) count as zero
 
 
@@ -387,20 +394,17 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     Raises
     ------
     InputError
-        Δ < 0, r > 3, or a target that is not finite on the quadrature grid.
+        Δ < 0, r > 3 for a target that is neither radial nor of one direction, or a target
+        whose label law cannot be integrated (not finite, or a profile whose monotone pieces
+        cannot be found).
     """
     start = time.perf_counter()
     t = as_target(target, r=r, noise=None if noise is None else float(noise))
     noise = float(t.noise)
     r = t.r
-    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
-    if len(used) >= 2 and _is_radial(t, used):
-        return _radial(t, used, start)
-    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
-        rel = np.zeros((r, 1))
-        rel[t.variables.index(used[0]), 0] = 1.0
-    else:
-        rel = relevant_subspace(t)
+    rel = _relevant(t)
+    if rel is None:
+        return _radial(t, sorted(t.expr.free_symbols, key=lambda v: v.name), start)
     if rel.shape[1] == 1:
         return _one_direction(t, rel, start)
     _check(r)
@@ -432,6 +436,11 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
     trivial_basis = V.copy()
     stages: list[Stage] = []
     prev = 0.0
+    coin = _coin_first_stage(t) if V.shape[1] == 0 and Fs is not None else None
+    if coin is not None:  # exact first stage (docs/amp.md §2, one direction plus a parity)
+        stages, prev = [coin], coin.alpha_c
+        V, Fs, Bp, _ = closure(np.stack(coin.directions, axis=1))
+        warnings += [COIN_WARNING] if Fs is not None else []
     while Fs is not None and V.shape[1] < rel.shape[1]:
         Ff, Fc = Fs
         ev, U, err = _eig_with_error(Ff, Fc)
@@ -481,6 +490,76 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
+
+
+def _relevant(t) -> np.ndarray | None:
+    """The relevant subspace (one axis for a one-variable target), or None for a radial target."""
+    used = sorted(t.expr.free_symbols, key=lambda v: v.name)
+    if len(used) >= 2 and _is_radial(t, used):
+        return None
+    if len(used) == 1:  # one coordinate: the relevant subspace is its axis
+        rel = np.zeros((t.r, 1))
+        rel[t.variables.index(used[0]), 0] = 1.0
+        return rel
+    return relevant_subspace(t)
+
+
+def _coin_split(t):
+    """``(i, f, c)`` if the target is ``f(z_i) + c·sign(Π)`` with f even and Π a product of
+    distinct coordinates containing at least two others than z_i (else None)."""
+    import sympy
+
+    terms = sympy.Add.make_args(t.expr)
+    syms = [e.free_symbols for e in terms]
+    single = {next(iter(fs)) for fs in syms if len(fs) == 1}
+    rest = [e for e, fs in zip(terms, syms) if len(fs) > 1]
+    if len(single) != 1 or len(rest) != 1:
+        return None
+    zi = next(iter(single))
+    f = sympy.Add(*[e for e, fs in zip(terms, syms) if len(fs) <= 1])
+    coeff, core = rest[0].as_coeff_Mul()
+    if not isinstance(core, sympy.sign):
+        return None
+    factors = sympy.Mul.make_args(core.args[0])
+    if not all(isinstance(a, sympy.Symbol) for a in factors) or len(set(factors)) != len(factors):
+        return None
+    if len(set(factors) - {zi}) < 2:
+        return None
+    s = sympy.Symbol("s", real=True)
+    fs = f.subs(zi, s)
+    x = np.linspace(0.01, 9, 300)
+    from .expr.evaluate import compile_numpy
+
+    fn = compile_numpy(fs, (s,))
+    if not np.allclose(fn(x), fn(-x), rtol=1e-13, atol=1e-13):
+        return None
+    return t.variables.index(zi), fs, s, float(coeff)
+
+
+def _coin_first_stage(t) -> Stage | None:
+    """First stage of ``f(z_i) + c·sign(z_i z_j z_k …)`` (f even) from a one-direction integral.
+
+    Given z_i the parity is a fair coin independent of z_i, so the label law of z_i is
+    ``y = f(z_i) ± c`` (½ each); every other coordinate enters y only through its sign and
+    flips of pairs of them leave y unchanged, so ``G = diag(E[z_i² − 1 | y], 0, …)``:
+    ``λ = E_y[E[z_i² − 1 | y]²]`` (theory/amp_single.py with two shifts), direction e_i.
+    Only at Δ = 0; None when the target has another form or λ is not resolved.
+    """
+    if t.noise > 0:
+        return None
+    split = _coin_split(t)
+    if split is None:
+        return None
+    from .amp_single import Profile, noiseless_moments, pieces
+
+    i, fs, s, c = split
+    prof = Profile(fs, s)
+    mom = noiseless_moments(prof, pieces(prof), shifts=((c, 0.5), (-c, 0.5)))
+    if mom.F <= max(ZERO_FLOOR, 10 * mom.F_error):
+        return None
+    e = np.zeros(t.r)
+    e[i] = 1.0
+    return Stage(1.0 / mom.F, [e], float(mom.F), float(mom.F_error / (mom.F * (mom.F - mom.F_error))), 0)
 
 
 def _is_radial(t, used: list) -> bool:

@@ -45,6 +45,7 @@ import sympy
 
 from giantstep.errors import InputError
 
+NO_SHIFT = ((0.0, 1.0),)  # y = g(z) + c with probability prob, c independent of z
 X_MAX = 12.0  # the line is [−X, X]; Gaussian mass outside: 6e-33
 SAMPLES = 24001  # grid on which g' is sampled to bracket its zeros
 END_GAP = 1e-9  # tanh-sinh nodes closer than this (relative) to a sub-panel end are dropped
@@ -304,16 +305,18 @@ def _end_correction(x: np.ndarray, f: np.ndarray, a: float, b: float) -> float:
     return float(abs(f[0]) * (x[0] - a) + abs(f[-1]) * (b - x[-1]))
 
 
-def _atoms(p: Profile, ps: list[Piece]) -> tuple[float, float, int]:
+def _atoms(p: Profile, ps: list[Piece], shifts=NO_SHIFT) -> tuple[float, float, int]:
     """Sum over atoms of ``P(a) E[z|a]²`` and ``P(a) E[stat|a]²`` (closed forms)."""
-    groups: dict[float, list[Piece]] = {}
+    groups: dict[float, list] = {}
     for pc in ps:
-        if pc.sign == 0:
-            key = next((k for k in groups if abs(k - pc.ya) <= 1e-12 * (1 + abs(k))), pc.ya)
-            groups.setdefault(key, []).append(pc)
+        for c, prob in shifts:
+            if pc.sign == 0:
+                v = pc.ya + c
+                key = next((k for k in groups if abs(k - v) <= 1e-12 * (1 + abs(k))), v)
+                groups.setdefault(key, []).append((pc, prob))
     T = F = 0.0
     for group in groups.values():
-        ints = np.array([p.atom_integrals(pc.a, pc.b) for pc in group]).sum(axis=0)
+        ints = np.array([np.array(p.atom_integrals(pc.a, pc.b)) * prob for pc, prob in group]).sum(axis=0)
         m, s1, s2 = (float(v) for v in ints)
         if m > 0:
             T += s1 * s1 / m
@@ -321,14 +324,16 @@ def _atoms(p: Profile, ps: list[Piece]) -> tuple[float, float, int]:
     return T, F, len(groups)
 
 
-def _posterior(p: Profile, mono: list[Piece], owner: np.ndarray, z: np.ndarray):
-    """``E[z | g(z)]``, ``E[z² − 1 | g(z)]`` at nodes z (node i in the piece ``mono[owner[i]]``), and a bound.
+def _posterior(p: Profile, branches: list, owner: np.ndarray, z: np.ndarray):
+    """``E[z | y]``, ``E[stat | y]`` at ``y = g(z) + c`` for node i in ``branches[owner[i]] = (piece, c, prob)``.
 
     The bound is ``4 max_k (x_k² − 1)² · min(1, δ_k / gap_k)``: rounding of ``y``
     moves a partner branch by ``δ_k ≤ 4e-16 (1 + |y|)/|g'(x_k)|``, a relative error
     ``δ_k/gap_k`` of its weight near a critical point at distance ``gap_k``.
     """
-    y = p.g(z)
+    c_own = np.array([b[1] for b in branches])[owner]
+    p_own = np.array([b[2] for b in branches])[owner]
+    y = p.g(z) + c_own
     eps_y = 4e-16 * (1 + np.abs(y))
     dz = np.maximum(np.abs(p.dg(z)), 1e-300)
     num1 = z.copy()
@@ -337,15 +342,15 @@ def _posterior(p: Profile, mono: list[Piece], owner: np.ndarray, z: np.ndarray):
     lz = p.logdens(z)
     bound = np.zeros_like(z)
     rel = np.zeros_like(z)
-    for k, pc in enumerate(mono):
-        inside = (y > pc.ylo) & (y < pc.yhi) & (owner != k)
+    for k, (pc, c, prob) in enumerate(branches):
+        inside = (y - c > pc.ylo) & (y - c < pc.yhi) & (owner != k)
         if not np.any(inside):
             continue
-        yi = y[inside]
+        yi = y[inside] - c
         xk = invert(p, pc, yi)
         dk = np.maximum(np.abs(p.dg(xk)), 1e-300)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            r = dz[inside] / dk * np.exp(p.logdens(xk) - lz[inside])
+            r = prob / p_own[inside] * dz[inside] / dk * np.exp(p.logdens(xk) - lz[inside])
             q = np.minimum(1.0, eps_y[inside] / (dk * np.maximum(np.minimum(xk - pc.a, pc.b - xk), 1e-300)))
         r = np.where(np.isfinite(r), r, 0.0)
         num1[inside] += r * xk
@@ -357,14 +362,19 @@ def _posterior(p: Profile, mono: list[Piece], owner: np.ndarray, z: np.ndarray):
     return num1 / den, num2 / den, 4 * bound * rel
 
 
-def noiseless_moments(p: Profile, ps: list[Piece], h: float = 1 / 16) -> Moments:
-    """``T`` and ``F`` at Δ = 0: atoms in closed form, branches by tanh-sinh (module docstring)."""
-    Ta, Fa, n_atoms = _atoms(p, ps)
+def noiseless_moments(p: Profile, ps: list[Piece], h: float = 1 / 16, shifts=NO_SHIFT) -> Moments:
+    """``T`` and ``F`` at Δ = 0: atoms in closed form, branches by tanh-sinh (module docstring).
+
+    ``shifts``: the label is ``g(z) + c`` with probability ``prob`` for ``(c, prob)`` in
+    ``shifts``, c independent of z (e.g. ``z1² + sign(z1 z2 z3)``: ``c = ±1``, ½ each).
+    """
+    Ta, Fa, n_atoms = _atoms(p, ps, shifts)
     mono = [pc for pc in ps if pc.sign != 0]
-    ends = sorted({v for pc in mono for v in (pc.ya, pc.yb)})
+    branches = [(pc, c, prob) for pc in mono for c, prob in shifts]
+    ends = sorted({v + c for pc in mono for v in (pc.ya, pc.yb) for c, _ in shifts})
     panels = []
-    for k, pc in enumerate(mono):
-        inner = [v for v in ends if pc.ylo < v < pc.yhi]
+    for k, (pc, c, _) in enumerate(branches):
+        inner = [v - c for v in ends if pc.ylo < v - c < pc.yhi]
         cuts = invert(p, pc, np.array(inner)) if inner else np.zeros(0)
         fixed = PANEL_CUTS[(PANEL_CUTS > pc.a) & (PANEL_CUTS < pc.b)]
         edges = np.unique(np.concatenate([[pc.a, pc.b], cuts, fixed]))
@@ -378,10 +388,11 @@ def noiseless_moments(p: Profile, ps: list[Piece], h: float = 1 / 16) -> Moments
         w = np.concatenate([r[1] for r in rules])
         even = np.concatenate([r[2] for r in rules])
         owner = np.concatenate([np.full(len(r[0]), k) for (k, _, _), r in zip(panels, rules)])
-        m1, g2, bound = _posterior(p, mono, owner, x)
-        wp = w * p.dens(x)
+        m1, g2, bound = _posterior(p, branches, owner, x)
+        dens = p.dens(x) * np.array([b[2] for b in branches])[owner]
+        wp = w * dens
         rounding += float(np.dot(wp, bound))
-        fT, fF = p.dens(x) * m1 * m1, p.dens(x) * g2 * g2
+        fT, fF = dens * m1 * m1, dens * g2 * g2
         start = np.cumsum([0] + [len(r[0]) for r in rules])
         for (_, a, b), i, j in zip(panels, start[:-1], start[1:]):
             if j > i:
