@@ -2,7 +2,7 @@
 
 Each notebook is executed once (nbclient, kernel ``python3``, a per-cell timeout)
 with the same code as ``notebooks/export_figures.py``; its ``SUMMARY`` dict is read
-back and compared with expectations derived by hand from THEORY.md (leap indices,
+back and compared with expectations derived by hand from docs/model.md (leap indices,
 Hermite energies, plateaus) or recorded there (overlaps, test errors seen in
 simulations), and with the qualitative ordering the paper's story rests on.
 Also checked: the committed notebooks carry no outputs, they are exactly what
