@@ -15,7 +15,6 @@ import pytest
 
 from giantstep.theory import Target
 from giantstep.theory.structure.subspaces import (
-    _canonical,
     _context,
     _extension,
     _join,
@@ -23,6 +22,7 @@ from giantstep.theory.structure.subspaces import (
     _sym_context,
     _sym_extension,
     analyze,
+    canonical_basis,
 )
 
 # several label branches, flat pieces, rotated and degenerate directions, mixed degrees
@@ -46,7 +46,7 @@ def _dense_analysis(text: str):
         for k in range(1, ctx.kmax + 1):
             E = _extension(ctx, V, k)
             if E.shape[1]:
-                V = _join(V, _canonical(E))
+                V = _join(V, canonical_basis(E))
                 leaps.append(k)
                 break
         else:

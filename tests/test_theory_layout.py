@@ -18,11 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "theory"
 MODULES = sorted(p for p in THEORY.rglob("*.py"))
 
-# cross-subpackage private imports that exist today, each with the module that owns the fix
-KNOWN_PRIVATE = {
-    # theory/amp.py (AMP helper's module) uses the subspace canonicalisation of structure/subspaces
-    ("theory/amp.py", "giantstep.theory.structure.subspaces", "_canonical"),
-}
+# cross-subpackage private imports (none)
+KNOWN_PRIVATE: set = set()
 # lazy upward imports allowed inside theory/ (module, imported module)
 ALLOWED_UPWARD = {
     ("theory/expr/target.py", "giantstep.theory.structure.hermite_tensor"),  # Target.expansion

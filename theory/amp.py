@@ -40,7 +40,7 @@ from giantstep.tables import FrameMixin
 
 from .amp_channel import LabelChannel, gaussian_grid
 from .expr.target import as_target
-from .structure.subspaces import _canonical, relevant_subspace
+from .structure.subspaces import canonical_basis, relevant_subspace
 
 MAX_R = 3  # largest number of latent variables of the deterministic solver
 
@@ -475,19 +475,19 @@ def amp_analysis(target, *, noise: float | None = None, r: int | None = None) ->
         if stages and alpha <= prev:
             last = stages[-1]
             merged = _join(np.stack(last.directions, axis=1), new_dirs)
-            last.directions = [c for c in _canonical(merged).T]
+            last.directions = [c for c in canonical_basis(merged).T]
         else:
-            stages.append(Stage(alpha, [c for c in _canonical(new_dirs).T], float(lam), float(a_err),
+            stages.append(Stage(alpha, [c for c in canonical_basis(new_dirs).T], float(lam), float(a_err),
                                 V_before))
             prev = alpha
     hard_space = _join(np.zeros((r, 0)), rel - V @ (V.T @ rel)) if rel.shape[1] else np.zeros((r, 0))
     irrelevant = complement(rel, r) if rel.shape[1] < r else np.zeros((r, 0))
-    hard = [c for c in _canonical(hard_space).T] if hard_space.shape[1] else []
+    hard = [c for c in canonical_basis(hard_space).T] if hard_space.shape[1] else []
     return AMPAnalysis(
         target=t.text, r=r, noise=noise,
-        trivial=[c for c in _canonical(trivial_basis).T] if trivial_basis.shape[1] else [],
+        trivial=[c for c in canonical_basis(trivial_basis).T] if trivial_basis.shape[1] else [],
         stages=stages, hard=hard,
-        irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
+        irrelevant=[c for c in canonical_basis(irrelevant).T] if irrelevant.shape[1] else [],
         channel=kind or "none", warnings=warnings, seconds=time.perf_counter() - start,
     )
 
@@ -646,7 +646,7 @@ def _one_direction(t, rel: np.ndarray, start: float) -> AMPAnalysis:
     mom = noisy_moments(prof, ps, t.noise) if t.noise > 0 else noiseless_moments(prof, ps)
     warnings: list[str] = []
     trivial, stages, hard = [], [], []
-    direction = _canonical(rel)[:, 0]
+    direction = canonical_basis(rel)[:, 0]
     if mom.T > max(ZERO_FLOOR, 10 * mom.T_error):
         trivial = [direction]
     elif mom.F > max(ZERO_FLOOR, 10 * mom.F_error):
@@ -663,7 +663,7 @@ def _one_direction(t, rel: np.ndarray, start: float) -> AMPAnalysis:
     irrelevant = complement(rel, t.r) if t.r > 1 else np.zeros((t.r, 0))
     return AMPAnalysis(
         target=t.text, r=t.r, noise=float(t.noise), trivial=trivial, stages=stages, hard=hard,
-        irrelevant=[c for c in _canonical(irrelevant).T] if irrelevant.shape[1] else [],
+        irrelevant=[c for c in canonical_basis(irrelevant).T] if irrelevant.shape[1] else [],
         channel=mom.kind, warnings=warnings, seconds=time.perf_counter() - start)
 
 

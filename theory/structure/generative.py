@@ -66,7 +66,7 @@ from ..expr.target import Target, as_target
 from ..gauss.hermite import he_numpy
 from ..gauss.rules import GAUSS_HERMITE, GaussLegendreRule, MidpointRule
 from .hermite_tensor import HermiteExpansion, _beta_factorial
-from .subspaces import _canonical, _Context, _extension, _join, _relevant, _sym_context, orthonormal_basis
+from .subspaces import _Context, _extension, _join, _relevant, _sym_context, canonical_basis, orthonormal_basis
 
 TENSOR_BUDGET = 1 << 20  # largest r^K of the Hermite tensors of a power g*^m
 DEFAULT_MAX_POWER = 6
@@ -275,13 +275,13 @@ def generative_analysis(target, *, noise: float | None = None, max_power: int | 
         for k in range(1, kcap + 1):
             E, used = _gen_extension(ctxs, V, k)
             if E.shape[1]:
-                E = _canonical(E)
+                E = canonical_basis(E)
                 stages.append(GenerativeStage(k, E, powers=used))
                 V = _join(V, E)
                 break
         else:
             break
-    hard = _canonical(orthonormal_basis((np.eye(r) - V @ V.T) @ U, 1e-8)) if V.shape[1] < U.shape[1] \
+    hard = canonical_basis(orthonormal_basis((np.eye(r) - V @ V.T) @ U, 1e-8)) if V.shape[1] < U.shape[1] \
         else np.zeros((r, 0))
     reached = hard.shape[1] == 0
     kgen = stages[0].k if stages else None

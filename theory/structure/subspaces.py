@@ -49,7 +49,7 @@ def orthonormal_basis(M: np.ndarray, tol: float) -> np.ndarray:
     return U[:, s > tol]
 
 
-def _canonical(B: np.ndarray) -> np.ndarray:
+def canonical_basis(B: np.ndarray) -> np.ndarray:
     """A deterministic, readable orthonormal basis of span(B).
 
     Pivoted Gram–Schmidt on the columns of the projector ``P = B Bᵀ`` (the
@@ -325,7 +325,7 @@ def _complement(V: np.ndarray) -> np.ndarray:
     if m == 0:
         return np.eye(r)
     U, _, _ = np.linalg.svd(V, full_matrices=True)
-    return _canonical(U[:, m:]) if m < r else np.zeros((r, 0))
+    return canonical_basis(U[:, m:]) if m < r else np.zeros((r, 0))
 
 
 def _sym_extension(ctx: _SymContext, V: np.ndarray, k: int) -> np.ndarray:
@@ -435,7 +435,7 @@ def _staircase(ctx: _SymContext, max_steps: int = 64) -> tuple[list, np.ndarray]
         E = _sym_extension(ctx, V, 1)
         if E.shape[1] == 0:
             break
-        E = _canonical(E)
+        E = canonical_basis(E)
         V = _join(V, E)
         steps.append({"step": t, "dim": int(V.shape[1]), "new_directions": [v.tolist() for v in E.T]})
     return steps, V
@@ -450,7 +450,7 @@ def _greedy(ctx: _SymContext, U: np.ndarray, max_k: int | None = None):
         for k in range(1, kcap + 1):
             E = _sym_extension(ctx, V, k)
             if E.shape[1]:
-                E = _canonical(E)
+                E = canonical_basis(E)
                 V = _join(V, E)
                 leaps.append(k)
                 stages.append(E)
@@ -507,7 +507,7 @@ def analyze(target, activation=None, *, max_degree: int | None = None) -> LeapAn
         r=r,
         information_exponent=kstar,
         leap_index=leap,
-        relevant_basis=_canonical(U),
+        relevant_basis=canonical_basis(U),
         staircase=steps,
         leaps=leaps,
         stages=stages,
@@ -548,4 +548,4 @@ def conditional_extension(target, V: np.ndarray, k: int, activation=None) -> np.
         raise InputError("V must have orthonormal columns")
     if k < 1:
         raise InputError(f"k must be ≥ 1, got {k}")
-    return _canonical(_sym_extension(ctx, V, k))
+    return canonical_basis(_sym_extension(ctx, V, k))

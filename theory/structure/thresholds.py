@@ -35,7 +35,7 @@ import numpy as np
 from giantstep.params import Boolean, Expression, Interval, Noneable, validate_params
 from giantstep.tables import FrameMixin
 
-from .subspaces import _canonical, _context, _extension, _join, _relevant, orthonormal_basis
+from .subspaces import _context, _extension, _join, _relevant, canonical_basis, orthonormal_basis
 
 
 def _restricted_energy(T: np.ndarray, V: np.ndarray, k: int) -> float:
@@ -191,7 +191,7 @@ def _filtration(ctx, images: dict, nonzero: list) -> tuple[np.ndarray, list, dic
             newF = _join(F, images[k])
             P = np.eye(r) - F @ F.T
             add = orthonormal_basis(P @ newF, 1e-8)
-            for v in _canonical(add).T:
+            for v in canonical_basis(add).T:
                 level_of.append((v, k))
             F = newF
         filtration[k] = F
@@ -234,7 +234,7 @@ def _directions(ctx, images: dict, kstar: int | None, level_of: list, unreached:
             "staircase_step": step_of(v),
         })
     rest = orthonormal_basis(unreached, 1e-8)
-    for v in _canonical(rest).T:
+    for v in canonical_basis(rest).T:
         directions.append({"vector": v.tolist(), "one_step_exponent": None,
                            "one_step_exponent_preprocessed": None, "staircase_step": step_of(v)})
     return directions
