@@ -12,6 +12,7 @@ commit, with the reason in the commit message::
 
     python tests/golden/record.py            # rewrites tests/golden/golden.json
     python tests/golden/record.py --check    # compares without writing (what the test does)
+    python tests/golden/record.py --only NAME [NAME ...]   # re-records only the named cases
 """
 
 from __future__ import annotations
@@ -217,7 +218,17 @@ def main(argv: list[str]) -> int:
         bad = [f"{n}{line}" for n, vals in record().items() for line in differences(expected[n], vals)]
         print("\n".join(bad) or "golden: all cases agree")
         return 1 if bad else 0
-    data = {name: {k: _jsonable(v) for k, v in vals.items()} for name, vals in record().items()}
+    if "--only" in argv:  # re-record the named cases, keep every other case as recorded
+        names = argv[argv.index("--only") + 1:]
+        unknown = sorted(set(names) - set(CASES))
+        if unknown or not names:
+            print(f"--only takes recorded case names; unknown: {unknown}")
+            return 2
+        data = json.loads(GOLDEN.read_text())
+        for name in names:
+            data[name] = {k: _jsonable(v) for k, v in record([name])[name].items()}
+    else:
+        data = {name: {k: _jsonable(v) for k, v in vals.items()} for name, vals in record().items()}
     GOLDEN.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN} ({len(data)} cases, {sum(len(v) for v in data.values())} paths)")
     return 0
