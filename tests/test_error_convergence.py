@@ -141,12 +141,23 @@ def _call(inp: ErrorInput) -> tuple[str, str, bool]:
     except InputError as exc:
         outcome, cause = "refused", str(exc)
     except (ConvergenceError, GiantstepError) as exc:
-        outcome, cause = "failed", f"{type(exc).__name__}: {exc}"
+        outcome, cause = "failed", f"{type(exc).__name__}: {exc} [in {_raised_in(exc)}]"
     except Exception as exc:  # noqa: BLE001 - a bug: recorded with its type
-        outcome, cause = "bug", f"{type(exc).__name__}: {exc}"
+        outcome, cause = "bug", f"{type(exc).__name__}: {exc} [in {_raised_in(exc)}]"
     finally:
         single_index.nodes_for_scaled_tolerance = gaussian.nodes_for_scaled_tolerance
     return outcome, cause, bool(rescued)
+
+
+def _raised_in(exc: BaseException) -> str:
+    """The deepest module of the numerics layer in the traceback (``overlaps/multi_step.py``)."""
+    import traceback
+
+    where = "?"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "/numerics/" in frame.filename:
+            where = frame.filename.split("/numerics/", 1)[1]
+    return where
 
 
 def _child(inp: ErrorInput, conn) -> None:  # pragma: no cover - runs in a forked process
@@ -194,10 +205,11 @@ def survey(n: int, seed: int, start: int = 0, seconds: int = 120) -> dict[str, i
 
 # ---------------------------------------------------------------------------- causes
 
-#: Failures whose cause lies outside the test-error solver and its κ tables, each named by a
-#: fragment of its message: the §5.3 overlap recursion of the several-step curves (a
-#: quadratic student at η̃ ≈ 3.5 grows the overlaps to ~1e6, beyond its absolute tolerance).
-OUTSIDE_CAUSES = ("overlap quadrature did not reach",)
+#: Failures whose cause lies outside the test-error solver and its κ tables: the §5.3
+#: overlap recursion of the several-step curves (:mod:`giantstep.numerics.overlaps`; its
+#: node doubling with an absolute test at polynomial students whose overlaps grow to
+#: 1e2–1e6 after two or three steps), named by the module that raised.
+OUTSIDE_CAUSES = ("[in overlaps/",)
 #: Messages of the test-error solver and its κ tables: each counts as a convergence failure.
 SOLVER_CAUSES = ("fixed point", "Gaussian quadrature did not reach")
 
@@ -239,10 +251,10 @@ def _check_sample(inputs: list[ErrorInput], seconds: float) -> None:
 
 
 def test_fast_slice_converges():
-    """The first 24 inputs of the seeded sample that avoid the slow kinked teacher tables,
+    """The first 20 inputs of the seeded sample that avoid the slow kinked teacher tables,
     at the smallest sampled dimension: every one converges, is refused with a named
     reason, or fails with a named cause outside the solver."""
-    inputs = [inp for inp in sample(60, 0) if not slow_teacher_tables(inp)][:24]
+    inputs = [inp for inp in sample(60, 0) if not slow_teacher_tables(inp)][:20]
     for inp in inputs:
         inp.kwargs.update(d=150, spectrum_draws=1)
     _check_sample(inputs, seconds=30)
@@ -296,6 +308,20 @@ def test_cubic_student_example_converges_and_is_stable_in_tolerance():
     b = one_step_learning_curve("x+x**3/3", "tanh", tol=1e-9, **kw)
     assert np.all(np.isfinite(a.test_error))
     assert np.max(np.abs(a.test_error - b.test_error) / (1 + np.abs(b.test_error))) < 1e-6
+
+
+def test_anderson_fallback_reaches_the_damped_answer():
+    """With an iteration budget far below what the damped iteration needs (20 vs 49 and 82
+    iterations), the Anderson fallback returns the default solve to within the solver
+    tolerance, every point satisfying the stopping rule (residual < tol)."""
+    from giantstep.numerics.test_error.curves.one_step import one_step_learning_curve
+
+    kw = dict(alpha0=2.0, eta=1.5, lam=0.01, alphas=[0.2, 6.0], spectrum="limit", tol=1e-8,
+              warn=False)
+    ref = one_step_learning_curve("tanh", "tanh", **kw)
+    fast = one_step_learning_curve("tanh", "tanh", max_iter=20, **kw)
+    assert np.all(fast.residual < 1e-8)
+    assert np.max(np.abs(fast.test_error - ref.test_error)) < 1e-7
 
 
 if __name__ == "__main__":
