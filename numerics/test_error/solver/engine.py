@@ -273,10 +273,12 @@ def solve_curve(alphas_eff, lam, noise, tables, spec_of_alpha, tol, max_iter, da
                 prev[0], prev[1], float(a), lam, noise, tables, spec_of_alpha, tol, max_iter,
                 damping)
             if cont is None:
+                why = ("the iterates diverged (non-finite values)" if not np.isfinite(last[4])
+                       else "slow convergence")
                 raise ConvergenceError(f"the §6.1 fixed point ({label}) did not converge at "
-                                       f"α/ψ = {a:g} (warm start, cold start and continuation "
-                                       "in α)", residual=float(last[4]),
-                                       iterations=int(last[5]))
+                                       f"α/ψ = {a:g}: {why} (tried warm start, cold start, "
+                                       "Anderson mixing and continuation in α)",
+                                       residual=float(last[4]), iterations=int(last[5]))
             res = cont
         state = res[0].copy()
         prev = (float(a), state.copy())
