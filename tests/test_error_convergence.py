@@ -124,7 +124,9 @@ def _call(inp: ErrorInput) -> tuple[str, str, bool]:
             rescued.append(True)
         return gaussian.nodes_for_scaled_tolerance(estimate, tol, n0=n0, n_max=n_max)
 
-    single_index.nodes_for_scaled_tolerance = watched
+    restore = getattr(single_index, "nodes_for_scaled_tolerance", None)
+    if restore is not None:
+        single_index.nodes_for_scaled_tolerance = watched
     kw = dict(inp.kwargs)
     steps = kw.pop("steps", None)
     try:
@@ -145,7 +147,8 @@ def _call(inp: ErrorInput) -> tuple[str, str, bool]:
     except Exception as exc:  # noqa: BLE001 - a bug: recorded with its type
         outcome, cause = "bug", f"{type(exc).__name__}: {exc} [in {_raised_in(exc)}]"
     finally:
-        single_index.nodes_for_scaled_tolerance = gaussian.nodes_for_scaled_tolerance
+        if restore is not None:
+            single_index.nodes_for_scaled_tolerance = restore
     return outcome, cause, bool(rescued)
 
 
