@@ -63,3 +63,25 @@ def smooth(fn: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: float, n: i
     x, w = gauss_hermite(n)
     vals = fn(a.reshape(-1, 1) + b * x.reshape(1, -1))
     return contract_last(np.ascontiguousarray(vals), np.ascontiguousarray(w)).reshape(a.shape)
+
+
+def nodes_for_scaled_tolerance(estimate: Callable[[int], np.ndarray], tol: float, n0: int = 16,
+                               n_max: int = 1024) -> tuple[int, np.ndarray, float]:
+    """:func:`nodes_for_tolerance` with an absolute test first, then a scale-relative one.
+
+    The absolute test ``max|E(2n) − E(n)| ≤ tol`` is tried first (its node counts are kept
+    wherever it succeeds). Where rounding in large entries keeps it from succeeding (e.g. a
+    cubic student at a large spike, entries of order 10⁷), the test is repeated on
+    ``E(n) / (1 + |E(n_max)|)``: each returned entry then agrees with the next doubling to
+    ``tol × (1 + |entry|)`` (the returned difference is then the scaled one). Raises
+    :class:`~giantstep.errors.ConvergenceError` if neither test passes by ``n_max`` nodes.
+    """
+    from giantstep.errors import ConvergenceError
+
+    try:
+        return nodes_for_tolerance(estimate, tol, n0=n0, n_max=n_max)
+    except ConvergenceError:
+        scale = 1.0 + np.abs(np.asarray(estimate(n_max), dtype=float))
+    n, value, diff = nodes_for_tolerance(lambda m: np.asarray(estimate(m), dtype=float) / scale,
+                                         tol, n0=n0, n_max=n_max)
+    return n, value * scale, diff

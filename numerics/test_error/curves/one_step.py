@@ -205,13 +205,12 @@ def _solve_curve(
     ``spectrum_of_alpha(α) = (sw, D, F, H, n_spectral[, G])``; the states are returned in
     the order of :data:`ORDER_PARAMETERS` and the conjugates in that of :data:`CONJUGATES`.
     """
-    n_spectral = np.empty(alphas.size)
-    calls = iter(range(alphas.size))
+    n_spectral_at: dict[float, float] = {}  # the solver may also ask at α between grid points
 
     def spectrum(a):
         spec = spectrum_of_alpha(a)
         sw, dd, ff, hh = spec[:4]
-        n_spectral[next(calls)] = spec[4]
+        n_spectral_at[float(a)] = spec[4]
         gg = spec[5] if len(spec) > 5 else np.zeros_like(ff)
         return sw, dd, ff, np.ascontiguousarray(gg[:, None]), np.ascontiguousarray(hh[:, None, None])
 
@@ -219,7 +218,7 @@ def _solve_curve(
     tables = (kw, kappa, mu0, mu1, mu2sq, h, np.ascontiguousarray(h1[:, None]), h2)
     out = solve_curve(alphas, lam, noise, tables, spectrum, tol, max_iter, damping, label)
     out["states"] = out["states"][:, ENGINE_ORDER]
-    out["n_spectral"] = n_spectral
+    out["n_spectral"] = np.array([n_spectral_at[float(a)] for a in alphas])
     return out
 
 

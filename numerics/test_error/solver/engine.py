@@ -179,32 +179,109 @@ def initial_state(K: int) -> np.ndarray:
     return np.concatenate([[0.1, 0.1, 1.0, 1.0, 0.0, 0.0], np.full(K, 0.1)])
 
 
+def _solve_point(state, a, lam, noise, tables, spec, tol, max_iter, damping):
+    kw, kappa, m0, m1, m2, h, h1, h2 = tables
+    sw, dd, ff, gg, hh = spec
+    res = multi_solve(state, float(a), lam, noise, kw, kappa, m0, m1, m2, h, h1, h2,
+                      sw, dd, ff, gg, hh, tol, max_iter, damping)
+    if not (res[4] < tol and np.isfinite(res[2])):  # slow contraction: Anderson mixing
+        res = _anderson_point(state, a, lam, noise, tables, spec, tol, max_iter, damping)
+    return res, bool(res[4] < tol and np.isfinite(res[2]))
+
+
+def _anderson_point(state, a, lam, noise, tables, spec, tol, max_iter, damping):
+    """The map of :func:`multi_solve` solved by Anderson mixing
+    (:func:`giantstep.numerics.test_error.solver.typed.anderson`, memory 6, same stopping
+    rule); returns the tuple of :func:`multi_solve`."""
+    from giantstep.numerics.test_error.solver.typed import anderson
+
+    kw, kappa, m0, m1, m2, h, h1, h2 = tables
+    sw, dd, ff, gg, hh = spec
+    K = h1.shape[1]
+    last: list = [None]
+
+    def step(x):
+        hats, m_new, eg, et = multi_hats(x, float(a), noise, kw, kappa, m0, m1, m2, h, h1, h2)
+        ov = multi_overlaps(hats, lam, sw, dd, ff, gg, hh)
+        new = np.concatenate([ov[:5], [m_new], ov[5:5 + K]])
+        last[0] = (hats, eg, et)
+        return new
+
+    with np.errstate(all="ignore"):
+        new, residual, it = anderson(step, np.asarray(state, float).copy(), tol, max_iter,
+                                     damping)
+    if last[0] is None or not np.all(np.isfinite(new)):
+        return new, np.full(5 + K, np.nan), np.nan, np.nan, np.inf, it
+    hats, eg, et = last[0]
+    return new, hats, eg, et, residual, it
+
+
+def continuation(a_from, state_from, a_to, lam, noise, tables, spec_of_alpha, tol, max_iter,
+                 damping, max_halvings=6):
+    """Continuation in α: walk from a converged point ``(a_from, state_from)`` to ``a_to`` in
+    2, 4, …, 2^max_halvings geometric sub-steps, each warm-started from the previous one (short
+    steps keep the start inside the basin of the iteration). Returns the solve at ``a_to``
+    (residual < tol) or ``None``."""
+    for k in range(1, max_halvings + 1):
+        grid = np.geomspace(a_from, a_to, 2 ** k + 1)[1:]
+        state = state_from.copy()
+        res = None
+        for a in grid:
+            res, ok = _solve_point(state, a, lam, noise, tables, spec_of_alpha(a), tol,
+                                   max_iter, damping)
+            if not ok:
+                break
+            state = res[0].copy()
+        else:
+            return res
+    return None
+
+
 def solve_curve(alphas_eff, lam, noise, tables, spec_of_alpha, tol, max_iter, damping, label):
     """Warm-started damped iteration along the α grid; raises ConvergenceError on failure.
 
     ``tables = (kw, κ, μ0, μ1, μ2², h, h1, h2)``; ``spec_of_alpha(α) = (sw, D, F, G, H)``.
-    A point that fails from the warm start is retried once from the cold start with
-    damping ≥ 0.8. Returns ``test, train, residual, iterations`` (per α), ``states`` (α, 6 + K)
-    and ``hats`` (α, 5 + K).
+    A point that fails from the warm start is retried from the cold start with damping
+    ≥ 0.8, then by :func:`continuation` in α from the previous converged point (or, at the
+    first point, from α/64, where the conjugates are small and the cold start converges).
+    Every returned point satisfies the stopping rule ``max_i |T(x)_i − x_i|/(1+|x_i|) < tol``
+    (its value in ``residual``); points that converge without the fallbacks are computed
+    exactly as before them. Returns ``test, train, residual, iterations`` (per α),
+    ``states`` (α, 6 + K) and ``hats`` (α, 5 + K).
     """
-    kw, kappa, m0, m1, m2, h, h1, h2 = tables
-    K = h1.shape[1]
+    K = tables[6].shape[1]
     out = {k: np.empty(alphas_eff.size) for k in ("test", "train", "residual", "iterations")}
     states = np.empty((alphas_eff.size, 6 + K))
     hats = np.empty((alphas_eff.size, 5 + K))
     state = initial_state(K)
+    prev = None
     for i, a in enumerate(alphas_eff):
-        sw, dd, ff, gg, hh = spec_of_alpha(a)
-        res = multi_solve(state, float(a), lam, noise, kw, kappa, m0, m1, m2, h, h1, h2,
-                          sw, dd, ff, gg, hh, tol, max_iter, damping)
-        if not (res[4] < tol) or not np.isfinite(res[2]):
-            res = multi_solve(initial_state(K), float(a), lam, noise, kw, kappa, m0, m1, m2, h,
-                              h1, h2, sw, dd, ff, gg, hh, tol, max_iter, max(damping, 0.8))
-            if not (res[4] < tol) or not np.isfinite(res[2]):
+        spec = spec_of_alpha(a)
+        res, ok = _solve_point(state, a, lam, noise, tables, spec, tol, max_iter, damping)
+        if not ok:
+            last = res
+            res, ok = _solve_point(initial_state(K), a, lam, noise, tables, spec, tol, max_iter,
+                                   max(damping, 0.8))
+            last = res if ok else last
+        if not ok:
+            if prev is None:  # continuation from a small α solved from the cold start
+                a0 = float(a) / 64.0
+                r0, ok0 = _solve_point(initial_state(K), a0, lam, noise, tables,
+                                       spec_of_alpha(a0), tol, max_iter, max(damping, 0.8))
+                prev = (a0, r0[0]) if ok0 else None
+            cont = None if prev is None else continuation(
+                prev[0], prev[1], float(a), lam, noise, tables, spec_of_alpha, tol, max_iter,
+                damping)
+            if cont is None:
+                why = ("the iterates diverged (non-finite values)" if not np.isfinite(last[4])
+                       else "slow convergence")
                 raise ConvergenceError(f"the §6.1 fixed point ({label}) did not converge at "
-                                       f"α/ψ = {a:g}", residual=float(res[4]),
-                                       iterations=int(res[5]))
+                                       f"α/ψ = {a:g}: {why} (tried warm start, cold start, "
+                                       "Anderson mixing and continuation in α)",
+                                       residual=float(last[4]), iterations=int(last[5]))
+            res = cont
         state = res[0].copy()
+        prev = (float(a), state.copy())
         states[i], hats[i] = res[0], res[1]
         out["test"][i], out["train"][i] = res[2], res[3]
         out["residual"][i], out["iterations"][i] = res[4], res[5]

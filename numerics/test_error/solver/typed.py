@@ -57,7 +57,7 @@ import scipy.linalg
 
 from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
-from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_scaled_tolerance
 from giantstep.numerics.test_error.spectra.sampled_steps import batch_gradient
 from giantstep.numerics.test_error.tables.multi_index import student_tables, teacher_tables
 from giantstep.theory import Activation, Target
@@ -237,7 +237,7 @@ def typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarr
         return [np.stack(col) for col in zip(*(student_tables(student, float(rt), float(ct),
                                                                x, n) for rt, ct in zip(r, c)))]
 
-    n_inner = nodes_for_tolerance(lambda n: np.concatenate([t.ravel() for t in students(probe, n)]),
+    n_inner = nodes_for_scaled_tolerance(lambda n: np.concatenate([t.ravel() for t in students(probe, n)]),
                                   tol, n0=8, n_max=1024)[0]
 
     def summary(nk):
@@ -248,7 +248,7 @@ def typed_tables(student: Activation, target: Target, r: np.ndarray, c: np.ndarr
         return np.concatenate([(m0 * m0) @ w, (m1 * m1) @ w, m2 @ w, (m0 * h) @ w,
                                (x * m1 * h) @ w, ((m1 * w) @ h1).ravel(), [h2 @ w]])
 
-    nk = nodes_for_tolerance(summary, tol, n0=16, n_max=256)[0]
+    nk = nodes_for_scaled_tolerance(summary, tol, n0=16, n_max=256)[0]
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
     m0, m1, m2 = students(x, n_inner)

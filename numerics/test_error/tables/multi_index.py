@@ -21,6 +21,7 @@ from giantstep.numerics.gaussian import (
     SPLIT_NORMAL,
     MarchenkoPasturRule,
     gauss_hermite,
+    nodes_for_scaled_tolerance,
     nodes_for_tolerance,
     product_rule,
 )
@@ -168,7 +169,7 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
     if r == 0.0 and c == 1.0:
         n_inner = 1
     else:
-        n_inner = nodes_for_tolerance(
+        n_inner = nodes_for_scaled_tolerance(
             lambda n: np.concatenate(student_tables(student, r, c, probe, n)), tol, n0=8,
             n_max=1024)[0]
 
@@ -181,8 +182,8 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
                                                           range(h1.shape[1])]
         return np.array([w @ col for col in cols])
 
-    nk = 2 if (r == 0.0 and not np.any(gamma)) else nodes_for_tolerance(summary, tol, n0=16,
-                                                                        n_max=256)[0]
+    nk = 2 if (r == 0.0 and not np.any(gamma)) else nodes_for_scaled_tolerance(
+        summary, tol, n0=16, n_max=256)[0]
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
     m0, m1, m2 = student_tables(student, r, c, x, n_inner)

@@ -23,6 +23,7 @@ from giantstep.numerics.gaussian import (
     SPLIT_NORMAL,
     SplitNormalRule,
     gauss_hermite,
+    nodes_for_scaled_tolerance,
     nodes_for_tolerance,
 )
 from giantstep.theory import Activation
@@ -246,7 +247,7 @@ def kappa_tables(
     if smooth_inputs:
         n_inner = 1
     else:
-        n_inner, _, _ = nodes_for_tolerance(
+        n_inner, _, _ = nodes_for_scaled_tolerance(
             lambda n: np.concatenate(_tables_at(student, teacher, p, probe, n, mom_s, mom_t)),
             tol, n0=8, n_max=1024,
         )
@@ -256,7 +257,7 @@ def kappa_tables(
         return _outer_summary(_tables_at(student, teacher, p, np.asarray(x), n_inner, mom_s, mom_t),
                               np.asarray(x), np.asarray(w))
 
-    n_kappa = 1 if smooth_inputs else nodes_for_tolerance(outer, tol, n0=16, n_max=1024)[0]
+    n_kappa = 1 if smooth_inputs else nodes_for_scaled_tolerance(outer, tol, n0=16, n_max=1024)[0]
     if smooth_inputs:
         n_kappa = 2  # κ enters only through κ θ terms: exact with 2 nodes (degree ≤ 3)
     x, w = gauss_hermite(n_kappa)
