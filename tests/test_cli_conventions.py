@@ -27,8 +27,9 @@ _BASE = {
     ("overlaps",): ["z1", "--activation", "relu", "--eta", "1", "--steps", "1"],
     ("validate", "overlaps"): ["z1", "--activation", "relu", "--eta", "1"],
     ("validate", "preprocessed"): ["He2(z1)", "--activation", "relu", "--eta", "1"],
+    ("amp",): ["z1**2"],
 }
-_SEVERAL = [("error",), ("simulate",), ("validate", "error"), ("overlaps",)]
+_SEVERAL = [("error",), ("simulate",), ("validate", "error"), ("overlaps",), ("amp",)]
 _ONE = [("validate", "overlaps"), ("validate", "preprocessed")]
 
 
@@ -86,10 +87,7 @@ def _commands() -> list[tuple[str, ...]]:
     return out
 
 
-_MINE = [c for c in _commands() if c[0] != "amp"]
-
-
-@pytest.mark.parametrize("cmd", _MINE, ids=" ".join)
+@pytest.mark.parametrize("cmd", _commands(), ids=" ".join)
 def test_help_has_description_and_example(cmd, capsys):
     assert main([*cmd, "--help"]) == 0
     out = capsys.readouterr().out
@@ -101,7 +99,7 @@ def test_help_has_description_and_example(cmd, capsys):
 
 def test_every_command_is_covered():
     names = {c[0] for c in _commands()}
-    assert {"leap", "hermite", "thresholds", "overlaps", "error", "simulate", "validate", "warmup"} <= names
+    assert {"leap", "hermite", "thresholds", "overlaps", "error", "simulate", "validate", "warmup", "amp"} <= names
 
 
 @pytest.mark.parametrize("argv, suggestion", [
@@ -265,3 +263,14 @@ def test_csv_validate_rows_are_the_report_points(capsys):
     assert [r["quantity"] for r in rows] == [p["name"] for p in pts]
     assert [float(r["theory"]) for r in rows] == [p["theory"] for p in pts]
     assert {r["d"] for r in rows} == {"32"}
+
+
+def test_csv_amp_thresholds_match_json(capsys):
+    # z1² + sign(z1 z2 z3): one row per direction; the stage-1 threshold is the JSON's
+    assert main(["amp", "z1**2 + sign(z1*z2*z3)", "--csv"]) == 0
+    rows = _csv(capsys)
+    assert [r["class"] for r in rows] == ["stage 1", "stage 2", "stage 2"]
+    assert main(["amp", "z1**2 + sign(z1*z2*z3)", "--json"]) == 0
+    js = json.loads(capsys.readouterr().out)
+    assert float(rows[0]["alpha_c"]) == pytest.approx(js["stages"][0]["alpha_c"], rel=1e-12)
+    assert [float(rows[0][f"v{k}"]) for k in (1, 2, 3)] == pytest.approx([1, 0, 0], abs=1e-12)

@@ -7,8 +7,11 @@ import sys
 
 from giantstep.errors import InputError
 
-from .options import shared
-from .output import format_table, print_json, save_figure
+from .options import alpha_option, document, shared
+from .output import add_csv, format_table, print_csv, print_json, save_figure
+
+#: most state-evolution points of one curve (each point iterates the SE map)
+MAX_SE_POINTS = 400
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,33 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help='target in z1..zr (r ≤ 3), e.g. "z1**2" or "sign(z1*z2*z3)"')
     shared(p, "--noise", "noise", default=0.0)
     p.add_argument("--r", type=int, default=None, help="number of latent variables (default: inferred)")
-    p.add_argument("--alpha", metavar="START:STOP:NUM",
-                   help="state-evolution curve at NUM values of α = n/d from START to STOP (START > 0)")
+    alpha_option(p, what="state-evolution curve at these α = n/d", required=False)
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_csv(p)
     p.add_argument("--plot", metavar="FILE.png", help="figure of the state-evolution overlap versus α")
+    document(p, 'giantstep amp "He4(z1)" --noise 0.05',
+             "Weak-recovery analysis of Bayes-optimal GAMP at n = α d (Troiani et al. 2024, "
+             "arXiv:2405.15480; docs/amp.md): the directions learned at any α > 0 (trivial), the "
+             "threshold α_c of each later stage with its stated error, and the hard directions. "
+             "One-direction and radial targets use exact label integrals (under a second); with "
+             "--alpha the state evolution is iterated at each α (minutes for two directions).")
     p.set_defaults(func=_amp)
-
-
-def parse_alpha_range(text: str) -> list[float]:
-    """``"START:STOP:NUM"`` → NUM evenly spaced values; InputError on anything else."""
-    parts = text.split(":")
-    if len(parts) != 3:
-        raise InputError(f"--alpha must be START:STOP:NUM, got {text!r}")
-    try:
-        start, stop = float(parts[0]), float(parts[1])
-        num = int(parts[2])
-    except ValueError:
-        raise InputError(f"--alpha must be START:STOP:NUM with numbers, got {text!r}") from None
-    if not (start == start and stop == stop) or start in (float("inf"), float("-inf")) \
-            or stop in (float("inf"), float("-inf")):
-        raise InputError(f"--alpha bounds must be finite, got {text!r}")
-    if start <= 0 or stop <= 0:
-        raise InputError(f"α must be > 0 (n = α d samples), got {text!r}")
-    if num < 1 or num > 400:
-        raise InputError(f"--alpha NUM must be between 1 and 400, got {num}")
-    if num == 1:
-        return [start]
-    return [start + (stop - start) * i / (num - 1) for i in range(num)]
 
 
 def _vec(v) -> str:
@@ -58,9 +45,11 @@ def _vec(v) -> str:
 def _amp(args: argparse.Namespace) -> int:
     if args.noise != args.noise or args.noise < 0:
         raise InputError(f"--noise (Δ) must be ≥ 0, got {args.noise}")
-    alphas = parse_alpha_range(args.alpha) if args.alpha else None
+    alphas = args.alpha
+    if alphas is not None and len(alphas) > MAX_SE_POINTS:
+        raise InputError(f"--alpha asks for {len(alphas)} state-evolution points; at most {MAX_SE_POINTS}")
     if args.plot and alphas is None:
-        raise InputError("--plot draws the state-evolution curve: give --alpha START:STOP:NUM")
+        raise InputError("--plot draws the state-evolution curve: give --alpha (e.g. 0.2:2:10)")
     from giantstep.theory.amp import amp_analysis
 
     res = amp_analysis(args.expr, noise=args.noise, r=args.r)
@@ -103,6 +92,9 @@ def _amp(args: argparse.Namespace) -> int:
             out["state_evolution_validated"] = se_validated
         print_json(out)
         return 0
+    if args.csv:
+        _print_csv(res, se, point_flags)
+        return 0
     print(f"target {res.target}   (r = {res.r}, Δ = {res.noise:g}, label law on the grid: {res.channel})")
     rows = [["trivial", "any α > 0", "-", _vec(v)] for v in res.trivial]
     for i, s in enumerate(res.stages):
@@ -120,6 +112,20 @@ def _amp(args: argparse.Namespace) -> int:
         print(f"quadrature error on the overlap ≈ {se.quadrature_error:.1e} (finer grids, largest α)"
               + ("" if se_validated else "; * = outside the region checked against finite-d GAMP"))
     return 0
+
+
+def _print_csv(res, se, point_flags) -> None:
+    """The state-evolution table with --alpha, else one row per direction with its threshold."""
+    if se is not None:
+        print_csv(["alpha", "overlap", "status", "iterations", "iteration_error", "validated"],
+                  [[p.alpha, p.overlap, p.status, p.iterations, p.error, ok]
+                   for p, (ok, _) in zip(se.points, point_flags)])
+        return
+    rows = [["trivial", 0.0, 0.0, *v] for v in res.trivial]
+    rows += [[f"stage {i + 1}", s.alpha_c, s.error, *v] for i, s in enumerate(res.stages) for v in s.directions]
+    rows += [["hard", float("inf"), 0.0, *v] for v in res.hard]
+    print_csv(["class", "alpha_c", "error"] + [f"v{k + 1}" for k in range(res.r)],
+              [[c, a, e, *map(float, v)] for c, a, e, *v in rows])
 
 
 def _figure(res, se, validated):

@@ -64,7 +64,7 @@ def parse_grid(text: str, *, max_num: int = MAX_GRID_POINTS) -> list[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {ALPHA_GRAMMAR}; got {text!r}") from None
     if not values or any(not (v > 0 and v < float("inf")) for v in values):
-        raise argparse.ArgumentTypeError(f"every value must be a finite number > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"α must be > 0 and finite at every value, got {text!r}")
     return values
 
 
@@ -95,5 +95,5 @@ def document(parser: argparse.ArgumentParser, example: str, description: str | N
     """Give a sub-command its one-paragraph ``description`` (if not set) and an ``example`` epilog."""
     if description is not None:
         parser.description = description
-    parser.epilog = f"example:\n  {example}"
+    parser.epilog = f"example:\n  {example}\n"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
