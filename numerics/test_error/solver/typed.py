@@ -572,8 +572,11 @@ def solve_typed_point(alpha: float, lam: float, noise: float, tb: TypedTables,
         vec, residual, it2 = anderson(step, start, tol, max_iter, max(damping, 0.7), memory=0)
         it += it2
     if not residual < tol:
+        why = "the iterates diverged (non-finite values)" if not math.isfinite(residual) \
+            else "slow convergence"
         raise ConvergenceError(f"the several-type fixed point did not converge at α/ψ = "
-                               f"{alpha:g}", residual=residual, iterations=it)
+                               f"{alpha:g}: {why} (tried Anderson mixing and damped iteration)",
+                               residual=residual, iterations=it)
     x = unpack(vec)
     # stage 2 at the converged S (the last solve): (Q1, q2) = mean + A(q̂), q̂ = c0 + C(Q1, q2)
     en = energetic(x, alpha, noise, tb, with_q=False)

@@ -183,7 +183,7 @@ def kappa_tables_multi(student, target, r, gamma, a, c, tol):
         return np.array([w @ col for col in cols])
 
     nk = 2 if (r == 0.0 and not np.any(gamma)) else nodes_for_scaled_tolerance(
-        summary, tol, n0=16, n_max=256)[0]
+        summary, tol, n0=16, n_max=1024)[0]
     x, w = gauss_hermite(nk)
     x, w = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(w, dtype=float)
     m0, m1, m2 = student_tables(student, r, c, x, n_inner)

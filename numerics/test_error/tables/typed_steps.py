@@ -56,7 +56,7 @@ import numpy as np
 
 from giantstep.caching import BoundedCache
 from giantstep.errors import ConvergenceError, InputError
-from giantstep.numerics.gaussian import gauss_hermite, nodes_for_tolerance, product_rule
+from giantstep.numerics.gaussian import gauss_hermite, nodes_for_scaled_tolerance, nodes_for_tolerance, product_rule
 from giantstep.numerics.test_error.solver.typed import (
     TypedGeometry,
     TypedTables,
@@ -321,7 +321,7 @@ def multi_typed_tables(student: Activation, target: Target, r: np.ndarray, c: np
                 for rt, ct in zip(r, c)]
         return np.concatenate([np.stack(col).ravel() for col in zip(*cols)])
 
-    n_inner = nodes_for_tolerance(students_probe, tol, n0=8, n_max=1024)[0]
+    n_inner = nodes_for_scaled_tolerance(students_probe, tol, n0=8, n_max=1024)[0]
     # K ≥ 2: the teacher tables cost n_κ × n_ξ target evaluations (4096 × 16384 for a
     # two-direction tanh target): their accuracy is floored at TEACHER_TOL_K (an error ε in
     # h moves the test error by O(ε), far below the validation tolerance)
