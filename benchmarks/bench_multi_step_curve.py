@@ -19,7 +19,7 @@ Printed:
 4. the cost of the default mode in *fresh processes* (``--cache`` only runs this part): the
    first call with an empty on-disk cache of the sampled inputs (``GIANTSTEP_CACHE_DIR`` set
    to a new temporary folder: sampling + eigendecompositions), then a second fresh process
-   that reads them back (numerics/step_cache.py), and whether the two curves are
+   that reads them back (numerics/test_error/spectra/step_cache.py), and whether the two curves are
    bit-identical.
 
 Run: ``python benchmarks/bench_multi_step_curve.py [--samples N] [--cache]``.

@@ -1,4 +1,4 @@
-"""Benchmark: the several-type one-step test error (numerics/typed_readout.py).
+"""Benchmark: the several-type one-step test error (numerics/test_error/solver/typed.py).
 
 Ours: ``solve_typed_curve`` (Anderson mixing on the closed (V, θ, ψ, m) subsystem, one
 Cholesky inverse per iteration, the (Q1, q2) stage as one linear system). Reference, in the

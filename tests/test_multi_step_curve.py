@@ -282,7 +282,7 @@ def test_unlearned_nonlinear_part_is_flagged_below_alpha_2():
     assert cur.validated.tolist() == [[False, True], [False, True]]
 
 
-# --- on-disk cache of the sampled several-step inputs (numerics/step_cache.py) -------------
+# --- on-disk cache of the sampled several-step inputs (numerics/test_error/spectra/step_cache.py) -------------
 
 CACHE_KW = dict(alpha0=2.0, eta=1.5, steps=2, lam=0.05, alphas=[0.5, 2.0], noise=0.05,
                 spectrum="bulk", spectrum_draws=2, d=100, seed=7, warn=False)

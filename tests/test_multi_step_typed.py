@@ -1,4 +1,4 @@
-"""Several neuron types after several giant steps (numerics/multi_step_typed.py).
+"""Several neuron types after several giant steps (numerics/test_error/tables/typed_steps.py).
 
 Checks, none of which takes its expected value from the code under test:
 

@@ -1,4 +1,4 @@
-"""Tabulated Gaussian smoothings of the student activation (numerics/_overlap_smoothing.py)."""
+"""Tabulated Gaussian smoothings of the student activation (numerics/overlaps/smoothing.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One quadrature module: theory/quadrature.py serves every layer.
+"""One quadrature module: theory/gauss/rules.py serves every layer.
 
 ``E[g²]`` was estimated twice (theory: Gauss–Hermite; numerics: trapezoidal rules with
 an odd number of nodes). Merged into :func:`giantstep.theory.gauss.rules.second_moment`,

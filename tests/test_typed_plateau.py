@@ -1,4 +1,4 @@
-"""The p, n → ∞ limit of the several-type equations (numerics/typed_plateau.py).
+"""The p, n → ∞ limit of the several-type equations (numerics/test_error/plateau.py).
 
 Expectations are computed independently of the code under test: relu's closed forms
 ``μ0(κ) = rκ Φ(rκ/c) + c φ(rκ/c)``, ``μ1(κ) = Φ(rκ/c)`` on a direct Gauss–Hermite grid in
@@ -132,7 +132,7 @@ def test_odd_student_reaches_the_ideal_of_an_odd_target():
 
 
 def test_two_spike_directions_after_two_steps_monte_carlo():
-    """The K = 2 path (several steps, numerics/multi_step_typed.py, staircase z1 + z1 z2):
+    """The K = 2 path (several steps, numerics/test_error/tables/typed_steps.py, staircase z1 + z1 z2):
     P_T against a Monte-Carlo least squares with relu's closed forms in (κ1, κ2, ξ1, ξ2),
     and P_T decreasing with T onto the ideal of the state (measured)."""
     from giantstep.numerics.test_error.tables import typed_steps as mt

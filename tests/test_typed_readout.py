@@ -1,9 +1,9 @@
-"""Several neuron types in the one-step test error (numerics/typed_readout.py).
+"""Several neuron types in the one-step test error (numerics/test_error/solver/typed.py).
 
 Checks, none of which uses a number produced by the code under test as its expectation:
 
 * one type equals the quoted single-type equations (Cui et al., Result 3.3, the kernel
-  of numerics/spiked_rf.py) on the spectral inputs of the same sampled step;
+  of numerics/test_error/solver/engine.py) on the spectral inputs of the same sampled step;
 * two identical types (a constant-readout step whose rows are split in two arbitrary
   halves, the same coefficient functions) equal one type: the block algebra of T > 1;
 * the linear stage for (Q1, q2) equals a brute-force iteration of the full map with

@@ -274,7 +274,7 @@ def energetic(state: dict, alpha: float, noise: float, tb: TypedTables,
     vk = np.einsum("tn,ts,sn->n", mu1, state["V1"], mu1) + state["V2"] @ m2
     if kap.ndim == 1:  # one spike direction: θ (T,), κ (n,)
         spike = kap * (state["theta"] @ mu1)
-    else:  # K spike directions (numerics/multi_step_typed.py): θ (T, K), κ (n, K)
+    else:  # K spike directions (numerics/test_error/tables/typed_steps.py): θ (T, K), κ (n, K)
         spike = np.einsum("tn,tk,nk->n", mu1, state["theta"], kap)
     ck = state["m"] @ mu0 + spike
     inv = 1.0 / (1.0 + vk)
@@ -368,7 +368,7 @@ class Entropic:
         _symmetrise_lower(sinv)
         self.sinv = sinv
         # spike source: one column f (θ per type) or K columns f (θ a T × K matrix,
-        # several spike directions: numerics/multi_step_typed.py)
+        # several spike directions: numerics/test_error/tables/typed_steps.py)
         spike = (hats["thh"][t] * g.f if g.f.ndim == 1
                  else np.sum(hats["thh"][t] * g.f, axis=1))
         k = spike + np.sum(hats["psih"][t] * g.h, axis=1)

@@ -44,7 +44,7 @@ from giantstep.theory import Activation, Target, as_activation, as_target
 CHUNK = 4096
 # Version of the sampled draw: bump whenever a change here (seeds, order of the draws, the
 # arithmetic of the steps) changes the bits of sample_step / sample_steps. It is part of the
-# key of the on-disk cache of the sampled several-step inputs (numerics/step_cache.py).
+# key of the on-disk cache of the sampled several-step inputs (numerics/test_error/spectra/step_cache.py).
 SAMPLER_VERSION = 1
 # BLAS threads while the bulk inputs are sampled (env GIANTSTEP_SAMPLER_THREADS; 0 = leave
 # the BLAS libraries alone). Measured on the shared 2-core machine (load average ≈ 7): the
