@@ -324,5 +324,11 @@ def test_examples_are_found():
     names = {e.command.split()[1] for p in DOC_FILES for e in shell_examples(p) if e.output is not None}
     assert {"leap", "hermite", "thresholds", "overlaps", "error", "simulate", "validate", "amp"} <= names
     readme = [e for e in shell_examples(ROOT / "README.md") if e.output is not None]
-    assert [e.command for e in readme] == ['giantstep leap "z1 + z1*z2*z3"']
+    assert [e.command for e in readme] == [
+        'giantstep leap "z1 + z1*z2*z3"',
+        'giantstep thresholds "z1 + z1*z2*z3"',
+        "giantstep error --student tanh --teacher tanh --alpha0 2 --eta 1 --lam 0.01 --alpha 0.5:3:6",
+        'giantstep error --student relu --readout sign --teacher "z1 + z1*z2" --alpha0 1 --eta 1.5 --lam 1 '
+        "--alpha 2 --steps 3",
+    ]
     assert len(DOCTEST_FILES) >= 1 and len(PYTHON_BLOCKS) >= 3
