@@ -68,14 +68,16 @@ def test_no_heavy_imports_at_module_top():
     assert p.stdout.strip() == "False"
 
 
+def _run_json(*args):
+    out = subprocess.run([sys.executable, "-m", "giantstep", "amp", *args, "--json"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout), out.stderr
+
+
 def test_state_evolution_validated_flag():
     """No silent numbers: points outside the region checked against finite-d GAMP
     (numerics.amp_state_evolution.SE_CHECKED, docs/amp.md §5) are flagged, point by point."""
-    def run(*args):
-        out = subprocess.run([sys.executable, "-m", "giantstep", "amp", *args, "--json"],
-                             capture_output=True, text=True, check=True)
-        return json.loads(out.stdout), out.stderr
-
+    run = _run_json
     single, err1 = run("z1**2", "--noise", "0.1", "--alpha", "0.3:1:2")
     assert single["state_evolution_validated"] is True and "not validated" not in err1
     assert all(p["validated"] for p in single["state_evolution"])
@@ -84,8 +86,17 @@ def test_state_evolution_validated_flag():
     beyond, err3 = run("z1*z2", "--noise", "0.25", "--alpha", "1.5:1.6:2")  # 1.6 > 2 α_c = 1.499
     assert [p["validated"] for p in beyond["state_evolution"]] == [False, False]
     assert beyond["state_evolution_validated"] is False and "2 α_c" in err3
-    noiseless, err4 = run("z1*z2", "--alpha", "1:2:2")  # Δ = 0: finite-d GAMP needs Δ > 0
+    noiseless, err4 = run("z1**2", "--alpha", "1:2:2")  # Δ = 0: finite-d GAMP needs Δ > 0
     assert noiseless["state_evolution_validated"] is False and "not validated" in err4
     assert "Δ = 0" in noiseless["state_evolution"][0]["not_validated_because"]
     trivial, _ = run("z1 + z2**2", "--noise", "0.25", "--alpha", "1.5:1.5:1")
     assert trivial["state_evolution"][0]["validated"] is False
+
+
+@pytest.mark.slow
+def test_state_evolution_validated_flag_two_directions_noiseless():
+    """The Δ = 0 flag on a two-direction curve (2.5 min and 6 GB: the Δ = 0 rule of r = 2
+    re-solved on the finer check rule)."""
+    noiseless, err4 = _run_json("z1*z2", "--alpha", "1:2:2")  # Δ = 0: finite-d GAMP needs Δ > 0
+    assert noiseless["state_evolution_validated"] is False and "not validated" in err4
+    assert "Δ = 0" in noiseless["state_evolution"][0]["not_validated_because"]
