@@ -40,27 +40,46 @@ def shared(parser: argparse.ArgumentParser, flag: str, name: str, *, default: An
 ALPHA_GRAMMAR = "a number (2), a comma list (0.5,1,2) or START:STOP:NUM (0.5:3:6, NUM evenly spaced, inclusive)"
 
 
+def grid_size(text: str) -> int:
+    """How many values ``"a,b,c"`` or ``"START:STOP:NUM"`` asks for (``ValueError`` if malformed),
+    known before the grid is built."""
+    text = text.strip()
+    if ":" not in text:
+        return len(text.split(","))
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(text)
+    float(parts[0]), float(parts[1])
+    return int(parts[2])
+
+
+def grid_values(text: str) -> list[float]:
+    """The values of ``"a,b,c"`` or ``"START:STOP:NUM"`` (NUM ≥ 1 evenly spaced, both ends
+    included); ``ValueError`` if malformed. Check :func:`grid_size` first."""
+    text = text.strip()
+    if ":" not in text:
+        return [float(v) for v in text.split(",")]
+    start, stop, num = (float(x) for x in text.split(":"))
+    num = int(num)
+    if num < 1:
+        raise ValueError(text)
+    return [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
+
+
 def parse_grid(text: str, *, max_num: int = MAX_GRID_POINTS) -> list[float]:
     """Parse the shared grid grammar: ``"2"``, ``"0.5,1,2"`` or ``"START:STOP:NUM"`` → values > 0.
 
     Raises :class:`argparse.ArgumentTypeError` (one line, exit code 2 from the parser, which
     names the option). A grid of more than ``max_num`` points is refused before it is built.
     """
-    text = text.strip()
     try:
-        if ":" in text:
-            parts = text.split(":")
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if num < 1:
-                raise argparse.ArgumentTypeError(f"NUM must be at least 1, got {text!r}")
-            if num > max_num:
-                raise argparse.ArgumentTypeError(f"{num} grid points asked; at most {max_num} are allowed "
-                                                 "(split the grid over several runs)")
-            values = [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
-        else:
-            values = [float(v) for v in text.split(",")]
+        num = grid_size(text)
+        if ":" in text and num < 1:
+            raise argparse.ArgumentTypeError(f"NUM must be at least 1, got {text!r}")
+        if num > max_num:
+            raise argparse.ArgumentTypeError(f"{num} grid points asked; at most {max_num} are allowed "
+                                             "(split the grid over several runs)")
+        values = grid_values(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {ALPHA_GRAMMAR}; got {text!r}") from None
     if not values or any(not (v > 0 and v < float("inf")) for v in values):

@@ -15,33 +15,22 @@ import sys
 from giantstep.errors import InputError
 from giantstep.params import check, check_grid_size
 
-from .options import alpha_option, document, shared
+from .options import alpha_option, document, grid_size, grid_values, shared
 from .output import add_csv, format_table, print_csv, print_json, save_figure
 
 
 def parse_values(text: str, kind=float, name: str = "value") -> list:
-    """``"a,b,c"`` or ``"START:STOP:NUM"`` (inclusive, evenly spaced) → list of values."""
+    """``"a,b,c"`` or ``"START:STOP:NUM"`` (the grammar of :func:`.options.grid_values`) → values
+    of type ``kind`` (finite; an integer kind takes integral values only)."""
     try:
-        if ":" in text:
-            parts = text.split(":")
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if num < 1 or not (math.isfinite(start) and math.isfinite(stop)):
-                raise ValueError
-            check_grid_size(f"--{name}", num)
-            vals = [start + i * (stop - start) / (num - 1) for i in range(num)] if num > 1 else [start]
-            return [kind(v) for v in vals]
-        items = [v for v in text.split(",") if v.strip()]
-        check_grid_size(f"--{name}", len(items))
-        values = [kind(float(v)) if kind is int else kind(v) for v in items]
+        check_grid_size(f"--{name}", grid_size(text))
+        floats = grid_values(text)
+        values = [kind(v) for v in floats]
         if not values or not all(math.isfinite(v) for v in values):
             raise ValueError
-        if kind is int and any(float(v) != float(x) for v, x in zip(values, items)):
+        if kind is int and any(float(v) != x for v, x in zip(values, floats)):
             raise ValueError
         return values
-    except InputError:
-        raise
     except (ValueError, OverflowError):
         raise InputError(f"--{name} must be a number, a comma list or START:STOP:NUM, "
                          f"got {text!r}") from None
