@@ -52,6 +52,8 @@ from giantstep.errors import ConvergenceError, InputError
 from giantstep.theory import Activation, Target, as_activation, as_target
 from giantstep.theory.gauss.rules import gauss_hermite
 
+from .sampled_steps import BulkInputs
+
 
 @dataclass(frozen=True)
 class StepLaw:
@@ -456,10 +458,10 @@ def support(law: StepLaw, coarse: int = 48, fine: int = 256,
 
 
 @dataclass(frozen=True)
-class LimitBulkInputs:
+class LimitBulkInputs(BulkInputs):
     """d → ∞ spectral inputs of the §6.1 equations for the real first step, as a quadrature.
 
-    The fields mirror :class:`giantstep.numerics.test_error.spectra.sampled_steps.BulkInputs` (same names,
+    A :class:`giantstep.numerics.test_error.spectra.sampled_steps.BulkInputs` (same fields,
     same meaning: ``(1/p) Σ_i φ(D_i) {1, F_i, H_i, G_i}`` becomes
     ``Σ_k weights_k φ(D_k) {1, F_k, H_k, G_k}``), plus the quadrature weights and the
     measured quadrature error.
@@ -483,16 +485,6 @@ class LimitBulkInputs:
         ``|Σ weights − 1|`` before normalisation.
     """
 
-    r: float
-    gamma: float
-    c: float
-    D: np.ndarray
-    F: np.ndarray
-    H: np.ndarray
-    G: np.ndarray
-    p: int
-    d: int
-    seconds: float
     weights: np.ndarray
     quad_error: float
     mass_error: float
