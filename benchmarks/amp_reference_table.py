@@ -20,10 +20,16 @@ with the library value, its stated error, the reference and the difference).
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import mpmath as mp
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from amp_references import deposit_lambda, deposit_one_direction  # noqa: E402
 
 
 def poly_branches(coeffs: list[float]) -> float:
@@ -117,33 +123,9 @@ def coin_z2() -> float:
         return float(lo + hi)
 
 
-def _deposit(stat, weights, labels, sigma: float, per_sigma: int = 40) -> float:
-    from scipy.signal import fftconvolve
-
-    h = sigma / per_sigma
-    lo = labels.min() - 12 * sigma
-    n = int((labels.max() + 12 * sigma - lo) / h) + 2
-    t = (labels - lo) / h
-    i = np.floor(t).astype(int)
-    f = t - i
-
-    def dep(v):
-        return np.bincount(i, v * (1 - f), n) + np.bincount(i + 1, v * f, n)
-
-    se = np.sqrt(sigma**2 - h * h / 6)
-    k = np.arange(-int(12 * sigma / h) - 1, int(12 * sigma / h) + 2) * h
-    K = np.exp(-0.5 * (k / se) ** 2) / (np.sqrt(2 * np.pi) * se)
-    D = fftconvolve(dep(weights), K, "same")
-    N = fftconvolve(dep(weights * stat), K, "same")
-    ok = D > 1e-300
-    return float(h * np.sum(N[ok] ** 2 / D[ok]))
-
-
 def deposit(g, noise: float, zmax: float = 6.5, nz: int = 4_000_001) -> float:
     """``λ`` for ``y = g(z) + √Δ ε``, one direction."""
-    z = np.linspace(-zmax, zmax, nz)
-    w = np.exp(-z * z / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
-    return _deposit(z * z - 1, w, g(z), np.sqrt(noise))
+    return deposit_one_direction(g, np.sqrt(noise), zmax=zmax, nz=nz)
 
 
 def radial_deposit(f, m: int, noise: float, nrho: int = 4_000_001, rho_max: float = 80.0) -> float:
@@ -152,7 +134,7 @@ def radial_deposit(f, m: int, noise: float, nrho: int = 4_000_001, rho_max: floa
 
     rho = np.linspace(0, rho_max, nrho)[1:]
     w = stats.chi2(m).pdf(rho) * (rho[1] - rho[0])
-    return _deposit(rho / m - 1, w, f(rho), np.sqrt(noise))
+    return deposit_lambda(rho / m - 1, w, f(rho), np.sqrt(noise))
 
 
 def radial_two_atoms(m: int, c: float, n: int = 4_000_000, seed: int = 7) -> tuple[float, float]:
